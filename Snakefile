@@ -1,0 +1,32 @@
+# ntk-evolution: how a network's neural tangent kernel evolves under benign and adversarial
+# training (after Loo et al., NeurIPS 2022). Read top to bottom, the rule modules follow the
+# method: data -> phase-1 training -> NTK snapshots -> statistics -> figures.
+
+from snakemake.utils import min_version
+
+
+min_version("9.0")
+
+
+configfile: "config.yaml"
+
+
+report: "workflow/report/workflow.rst"
+
+
+include: "workflow/rules/common.smk"
+include: "workflow/rules/data.smk"
+include: "workflow/rules/phase1.smk"
+include: "workflow/rules/kernels.smk"
+include: "workflow/rules/statistics.smk"
+include: "workflow/rules/figures.smk"
+
+
+rule all:
+    input:
+        expand(
+            "results/kernels/{run}/ntk.zarr",
+            run=[run.path for run in RUNS],
+        ),
+        FIGURES,
+    default_target: True

@@ -1,0 +1,113 @@
+"""Configuration helpers shared by the Snakefile and the library (no JAX import here).
+
+The JSON schema in ``workflow/schemas/config.schema.yaml`` checks keys, types and ranges; this
+module adds the checks a schema cannot express (relations between values) and derives what the
+DAG needs from the config: the phase-1 runs and each run's checkpoint epochs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+REGIMES = ("benign", "adversarial", "flip")
+
+
+class ConfigError(ValueError):
+    """A configuration value that is well-formed but inconsistent with another one."""
+
+
+@dataclass(frozen=True, order=True)
+class Run:
+    """One phase-1 training run: a regime and a seed."""
+
+    regime: str
+    seed: int
+
+    @property
+    def name(self) -> str:
+        """Label used in tables and figures, e.g. ``benign-s0``."""
+        return f"{self.regime}-s{self.seed}"
+
+    @property
+    def path(self) -> str:
+        """Directory of this run below ``results/phase1``."""
+        return f"{self.regime}/seed{self.seed}"
+
+
+def epoch_label(epoch: float) -> str:
+    """Canonical text of a checkpoint epoch, used in file names: 0.125 -> '0.125', 3.0 -> '3'."""
+    return f"{float(epoch):g}"
+
+
+def checkpoint_epochs(phase1: Mapping[str, Any]) -> list[float]:
+    """Sorted checkpoint epochs of a phase-1 run.
+
+    The schedule is epoch 0 (the initialisation), every ``checkpoints.every``-th integer epoch up
+    to ``epochs`` (the final epoch always included) and the fractional epochs listed in
+    ``checkpoints.fractional``.
+    """
+    epochs = int(phase1["epochs"])
+    spec = phase1["checkpoints"]
+    every = int(spec["every"])
+    integer = set(range(0, epochs + 1, every)) | {0, epochs}
+    fractional = {float(e) for e in spec.get("fractional", [])}
+    return sorted({float(e) for e in integer} | fractional)
+
+
+def phase1_runs(config: Mapping[str, Any]) -> list[Run]:
+    """All phase-1 runs in the config: every regime crossed with every seed."""
+    phase1 = config["phase1"]
+    return [Run(regime, int(seed)) for regime in phase1["regimes"] for seed in phase1["seeds"]]
+
+
+def run_pairs(runs: Iterable[Run]) -> list[tuple[str, Run, Run]]:
+    """Pairs of runs whose kernels are compared epoch by epoch.
+
+    Returns ``(kind, a, b)`` triples: every non-benign run against the benign run of the same
+    seed (``"benign vs <regime>"``) and every pair of benign seeds (``"benign vs benign"``),
+    the yardstick for how far apart two kernels of the same regime drift by chance.
+    """
+    runs = sorted(runs)
+    benign = {r.seed: r for r in runs if r.regime == "benign"}
+    pairs: list[tuple[str, Run, Run]] = []
+    for run in runs:
+        if run.regime != "benign" and run.seed in benign:
+            pairs.append((f"benign vs {run.regime}", benign[run.seed], run))
+    seeds = sorted(benign)
+    for i, a in enumerate(seeds):
+        for b in seeds[i + 1 :]:
+            pairs.append(("benign vs benign", benign[a], benign[b]))
+    return pairs
+
+
+def check_config(config: Mapping[str, Any]) -> None:
+    """Raise :class:`ConfigError` naming the first inconsistency between config values."""
+    phase1 = config["phase1"]
+    epochs = phase1["epochs"]
+    fractional = phase1["checkpoints"].get("fractional", [])
+    late = [e for e in fractional if e > epochs]
+    if late:
+        raise ConfigError(
+            f"phase1.checkpoints.fractional has epochs {late} past phase1.epochs = {epochs}; "
+            "remove them or raise phase1.epochs."
+        )
+    if "flip" in phase1["regimes"] and not 0 < phase1["flip_epoch"] < epochs:
+        raise ConfigError(
+            f"phase1.flip_epoch = {phase1['flip_epoch']} must lie strictly between 0 and "
+            f"phase1.epochs = {epochs} for the 'flip' regime to flip."
+        )
+    _check_attack("phase1.attack", phase1["attack"])
+    if len(set(phase1["seeds"])) != len(phase1["seeds"]):
+        raise ConfigError(f"phase1.seeds has duplicates: {phase1['seeds']}; list each seed once.")
+
+
+def _check_attack(where: str, attack: Mapping[str, Any]) -> None:
+    """PGD must be able to reach the edge of its epsilon-ball."""
+    reach = attack["steps"] * attack["step_size"]
+    if reach < attack["epsilon"]:
+        raise ConfigError(
+            f"{where}: steps x step_size = {reach:g} cannot reach epsilon = {attack['epsilon']:g}; "
+            "raise step_size (2 * epsilon / steps is usual)."
+        )

@@ -1,0 +1,36 @@
+"""Phase-1 training curves: loss, training and test accuracy per epoch, by regime."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import pandas as pd
+import seaborn as sns
+
+from ntk_evolution.figures import style
+
+PANELS = {
+    "train_loss": "training loss (as trained)",
+    "train_accuracy": "training accuracy (as trained)",
+    "test_accuracy": "clean test accuracy",
+}
+
+
+def plot(history: pd.DataFrame, path: str | Path) -> None:
+    """``history``: the training histories of all runs with ``regime`` and ``seed`` columns."""
+    style.setup()
+    order = style.regimes_present(history["regime"])
+    fig, axes = plt.subplots(1, len(PANELS), figsize=(12, 3.6))
+    for ax, (name, label) in zip(axes, PANELS.items(), strict=True):
+        sns.lineplot(
+            history,
+            x="epoch",
+            y=name,
+            hue="regime",
+            hue_order=order,
+            errorbar=style.SEED_BAND,
+            ax=ax,
+        )
+        ax.set_ylabel(label)
+    style.save(fig, path)

@@ -1,0 +1,108 @@
+"""Model zoo, written with neural-tangents ``stax`` so each network also has its infinite-width kernel.
+
+Initialisation follows He et al. for the ReLU layers (weight variance 2 / fan-in), variance
+1 / fan-in for the readout and zero biases. With ``parameterization="standard"`` (the default,
+as in ordinary training) the scales live in the initial weights; ``"ntk"`` moves them into the
+forward pass (Jacot et al.). ``zero_readout`` zero-initialises the final layer, as in the
+paper's ResNet: the network then starts as the zero function and the epoch-0 NTK is the readout
+layer's alone.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import partial
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+
+from ntk_evolution.compat import stax
+
+Params = Any
+HIDDEN_W_STD = math.sqrt(2.0)
+READOUT_W_STD = 1.0
+B_STD = 0.0
+
+
+@dataclass(frozen=True)
+class Model:
+    """A ``stax`` network: ``apply(params, images) -> logits`` and its analytic kernel."""
+
+    init_fn: Callable
+    apply_fn: Callable
+    kernel_fn: Callable
+    zero_readout: bool
+
+    def _init(self, key: jax.Array, image_shape: tuple[int, ...]) -> Params:
+        _, params = self.init_fn(key, (-1, *image_shape))
+        if self.zero_readout:
+            params = [*params[:-1], jax.tree_util.tree_map(jnp.zeros_like, params[-1])]
+        return params
+
+    def init(self, key: jax.Array, image_shape: tuple[int, ...]) -> Params:
+        """Random parameters for images of shape ``image_shape`` (H, W, C), in one compiled call."""
+        return jax.jit(partial(self._init, image_shape=tuple(image_shape)))(key)
+
+    def param_shapes(self, image_shape: tuple[int, ...]) -> Params:
+        """The parameter tree as ``jax.ShapeDtypeStruct`` leaves, without computing anything."""
+        init = partial(self._init, image_shape=tuple(image_shape))
+        return jax.eval_shape(init, jax.random.PRNGKey(0))
+
+    def apply(self, params: Params, images: jax.Array) -> jax.Array:
+        """Logits of a batch of NHWC images."""
+        return self.apply_fn(params, images)
+
+
+def _dense(width: int, w_std: float, parameterization: str):
+    return stax.Dense(width, W_std=w_std, b_std=B_STD, parameterization=parameterization)
+
+
+def mlp(*, width: int, depth: int, num_classes: int, parameterization: str) -> list:
+    """``depth`` fully connected ReLU layers of ``width`` units on the flattened image."""
+    layers = [stax.Flatten()]
+    for _ in range(depth):
+        layers += [_dense(width, HIDDEN_W_STD, parameterization), stax.Relu()]
+    return [*layers, _dense(num_classes, READOUT_W_STD, parameterization)]
+
+
+def cnn(*, width: int, depth: int, num_classes: int, parameterization: str) -> list:
+    """``depth`` 3x3 'same' convolutions of ``width`` channels with ReLU, flattened into a readout."""
+    layers = []
+    for _ in range(depth):
+        conv = stax.Conv(
+            width,
+            (3, 3),
+            padding="SAME",
+            W_std=HIDDEN_W_STD,
+            b_std=B_STD,
+            parameterization=parameterization,
+        )
+        layers += [conv, stax.Relu()]
+    return [*layers, stax.Flatten(), _dense(num_classes, READOUT_W_STD, parameterization)]
+
+
+ARCHITECTURES: dict[str, Callable[..., list]] = {"mlp": mlp, "cnn": cnn}
+
+
+def build_model(
+    architecture: str,
+    *,
+    num_classes: int,
+    width: int,
+    depth: int,
+    parameterization: str = "standard",
+    zero_readout: bool = False,
+) -> Model:
+    """Build a model from the ``model`` section of the config."""
+    if architecture not in ARCHITECTURES:
+        raise ValueError(
+            f"unknown architecture {architecture!r}; available: {sorted(ARCHITECTURES)}"
+        )
+    layers = ARCHITECTURES[architecture](
+        width=width, depth=depth, num_classes=num_classes, parameterization=parameterization
+    )
+    init_fn, apply_fn, kernel_fn = stax.serial(*layers)
+    return Model(init_fn, apply_fn, kernel_fn, zero_readout)

@@ -1,0 +1,27 @@
+"""Loaders that assemble the inputs of the figures."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import xarray as xr
+
+from ntk_evolution import statistics, storage
+from ntk_evolution.config import Run
+
+log = logging.getLogger(__name__)
+Settings = Mapping[str, Any]
+
+
+def stacked_statistics(paths: Sequence[str | Path], runs: Sequence[Run]) -> xr.Dataset:
+    """Per-run statistics stores stacked along a ``run`` dim (for figures)."""
+    return statistics.stack_runs([storage.open_store(p).load() for p in paths], runs)
+
+
+def histories(paths: Sequence[str | Path]) -> pd.DataFrame:
+    """All runs' training histories in one table."""
+    return pd.concat([pd.read_csv(p) for p in paths], ignore_index=True)

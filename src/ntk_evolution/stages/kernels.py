@@ -1,0 +1,87 @@
+"""Kernel stages: one NTK snapshot per checkpoint, then one store per run."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import jax.numpy as jnp
+
+from ntk_evolution import data, storage
+from ntk_evolution.checkpoints import load_checkpoint
+from ntk_evolution.config import Run
+from ntk_evolution.models import build_model
+from ntk_evolution.ntk import per_logit_ntk_tiles
+from ntk_evolution.provenance import provenance
+
+log = logging.getLogger(__name__)
+Settings = Mapping[str, Any]
+
+
+def extract_kernel(
+    checkpoint_path: str | Path,
+    split_path: str | Path,
+    probes_path: str | Path,
+    path: str | Path,
+    *,
+    run: Run,
+    epoch: float,
+    model: Settings,
+    ntk: Settings,
+) -> None:
+    """Compute the per-logit empirical NTK of the probe set at one checkpoint into a zarr store."""
+    split = data.load_split(split_path)
+    indices, labels = data.load_probes(probes_path)
+    net = build_model(**model, num_classes=split.num_classes)
+    template = net.param_shapes(split.image_shape)
+    params, meta = load_checkpoint(checkpoint_path, template)
+    images = jnp.asarray(data.to_unit_interval(split.train_images[indices], split.pixel_max))
+    attrs = provenance(
+        {"run": run.name, "model": dict(model), "ntk": dict(ntk)},
+        epoch=epoch,
+        checkpoint=meta,
+        implementation=ntk["implementation"],
+    )
+    started = time.perf_counter()
+    blocks = per_logit_ntk_tiles(
+        net.apply,
+        params,
+        images,
+        implementation=ntk["implementation"],
+        tile_size=ntk["tile_size"],
+    )
+
+    def timed(blocks):
+        yield from blocks
+        attrs["seconds"] = time.perf_counter() - started
+
+    storage.write_kernel_snapshot(
+        path,
+        timed(blocks),
+        probes=indices,
+        labels=labels,
+        num_classes=split.num_classes,
+        epoch=epoch,
+        tile_size=ntk["tile_size"],
+        attrs=attrs,
+    )
+    log.info(
+        "%s epoch %g: %d probes x %d logits in %.2f s on %s",
+        run.name,
+        epoch,
+        len(indices),
+        split.num_classes,
+        attrs["seconds"],
+        attrs["device"],
+    )
+
+
+def gather_kernels(
+    snapshots: Sequence[str | Path], path: str | Path, *, run: Run, tile_size: int
+) -> None:
+    """Stack a run's kernel snapshots into one store with an ``epoch`` dim."""
+    storage.gather_kernels(snapshots, path, tile_size=tile_size, attrs={"run": run.name})
+    log.info("%s: gathered %d snapshots into %s", run.name, len(snapshots), path)

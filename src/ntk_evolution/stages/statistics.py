@@ -1,0 +1,61 @@
+"""Statistics stages: per-run kernel evolution, spectra, alignment; distances between runs."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import xarray as xr
+
+from ntk_evolution import statistics, storage
+from ntk_evolution.config import Run
+from ntk_evolution.provenance import provenance
+
+log = logging.getLogger(__name__)
+Settings = Mapping[str, Any]
+
+
+def _kernels(path: str | Path) -> xr.DataArray:
+    return storage.open_store(path)[storage.KERNEL]
+
+
+def kernel_evolution(kernels_path: str | Path, path: str | Path, *, run: Run) -> None:
+    """Distances across epochs of one run: matrix, to init, to final, velocity."""
+    ds = statistics.evolution(_kernels(kernels_path))
+    ds.attrs = provenance({"run": run.name, "statistic": "evolution"})
+    storage.write_dataset(ds, path)
+
+
+def kernel_spectrum(kernels_path: str | Path, path: str | Path, *, run: Run, top_k: int) -> None:
+    """Eigen-spectra of one run's kernels."""
+    ds = statistics.spectrum(_kernels(kernels_path), top_k=top_k)
+    ds.attrs = provenance({"run": run.name, "statistic": "spectrum", "top_k": top_k})
+    storage.write_dataset(ds, path)
+
+
+def kernel_alignment(
+    kernels_path: str | Path, path: str | Path, *, run: Run, centered: bool
+) -> None:
+    """Kernel-target alignment of one run's kernels with the probes' one-hot labels."""
+    kernels = _kernels(kernels_path)
+    ds = statistics.alignment(kernels, kernels.label_i.values, centered=centered)
+    ds.attrs = provenance({"run": run.name, "statistic": "alignment", "centered": centered})
+    storage.write_dataset(ds, path)
+
+
+def kernel_pair_distances(
+    kernels_paths: Mapping[Run, str | Path],
+    path: str | Path,
+    *,
+    pairs: Sequence[tuple[str, Run, Run]],
+) -> None:
+    """Distances between the kernels of paired runs (benign vs adversarial, benign vs benign)."""
+    kernels = {run: _kernels(p) for run, p in kernels_paths.items()}
+    ds = statistics.pair_distances(kernels, pairs)
+    ds.attrs = provenance({"statistic": "pair_distances", "pairs": list(ds.pair.values)})
+    storage.write_dataset(ds, path)
+    for kind in dict.fromkeys(ds.kind.values):
+        final = ds.distance.where(ds.kind == kind, drop=True).isel(epoch=-1)
+        log.info("%s: distance at the final epoch %s", kind, final.values.round(4).tolist())

@@ -1,0 +1,188 @@
+"""Kernel-evolution statistics as xarray datasets with named dims and ``long_name``/``units`` attrs.
+
+Input kernels are DataArrays with dims ``(epoch, logit, probe_i, probe_j)`` (a gathered store's
+``ntk``). A per-logit kernel is treated as one object, the block-diagonal kernel over logits, so
+Frobenius products sum over ``logit, probe_i, probe_j``. All arithmetic is in float64.
+
+- Kernel distance (Fort et al. 2020):  S(K1, K2) = 1 - <K1, K2>_F / (||K1||_F ||K2||_F),
+  0 for kernels equal up to a positive scale, 1 for orthogonal ones.
+- Kernel velocity between consecutive checkpoints:  v(t') = S(k_t, k_t') / (t' - t).
+- Effective rank (Roy & Vetterli 2007):  exp(-sum_i p_i log p_i),  p_i = lambda_i / sum_j lambda_j.
+- Kernel-target alignment (Cristianini et al. 2002) of logit c with its one-hot target
+  y_c = 1[label = c]:  A = y_c^T K_c y_c / (||K_c||_F ||y_c||^2); the centred variant uses
+  H K_c H and H y_c with H = I - 11^T / n (Cortes et al. 2012).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import xarray as xr
+
+from ntk_evolution.config import Run
+
+KERNEL_DIMS = ("logit", "probe_i", "probe_j")
+
+
+def _attrs(long_name: str, units: str = "1", **extra: str) -> dict[str, str]:
+    return {"long_name": long_name, "units": units, **extra}
+
+
+def kernel_distance(
+    k1: xr.DataArray, k2: xr.DataArray, dims: Sequence[str] = KERNEL_DIMS
+) -> xr.DataArray:
+    """S(K1, K2) = 1 - <K1, K2>_F / (||K1||_F ||K2||_F) over ``dims``, broadcasting the others."""
+    a, b = k1.astype(np.float64), k2.astype(np.float64)
+    inner = xr.dot(a, b, dim=list(dims))
+    norms = np.sqrt(xr.dot(a, a, dim=list(dims)) * xr.dot(b, b, dim=list(dims)))
+    return (1.0 - inner / norms).clip(min=0.0)
+
+
+def _flat(ntk: xr.DataArray) -> np.ndarray:
+    """(epoch, everything else) float64 matrix of a kernel series."""
+    values = ntk.transpose("epoch", *KERNEL_DIMS).values
+    return values.reshape(len(ntk.epoch), -1).astype(np.float64)
+
+
+def evolution(ntk: xr.DataArray) -> xr.Dataset:
+    """Distances between the kernels of one run across epochs.
+
+    Returns ``distance_matrix`` (epoch, other_epoch), ``distance_to_init`` and
+    ``distance_to_final`` (epoch), and ``velocity`` (epoch): the distance from the previous
+    checkpoint divided by the epochs elapsed, NaN at the first checkpoint.
+    """
+    flat = _flat(ntk)
+    gram = flat @ flat.T
+    norms = np.sqrt(np.diag(gram))
+    matrix = np.clip(1.0 - gram / np.outer(norms, norms), 0.0, None)
+    epochs = ntk.epoch.values
+    velocity = np.full(len(epochs), np.nan)
+    velocity[1:] = np.diagonal(matrix, offset=1) / np.diff(epochs)
+    coords = {
+        "epoch": ("epoch", epochs, _attrs("epoch", "epochs")),
+        "other_epoch": ("other_epoch", epochs, _attrs("epoch", "epochs")),
+    }
+    return xr.Dataset(
+        {
+            "distance_matrix": (
+                ("epoch", "other_epoch"),
+                matrix,
+                _attrs("kernel distance S(k_t, k_t')"),
+            ),
+            "distance_to_init": ("epoch", matrix[:, 0], _attrs("kernel distance to epoch 0")),
+            "distance_to_final": (
+                "epoch",
+                matrix[:, -1],
+                _attrs("kernel distance to the final kernel"),
+            ),
+            "velocity": (
+                "epoch",
+                velocity,
+                _attrs("kernel velocity S(k_prev, k_t) / dt", "1/epoch"),
+            ),
+        },
+        coords=coords,
+    )
+
+
+def spectrum(ntk: xr.DataArray, *, top_k: int) -> xr.Dataset:
+    """Eigen-spectrum of every (epoch, logit) kernel.
+
+    Returns ``eigenvalues`` (epoch, logit, rank) - the ``top_k`` largest, descending -
+    ``effective_rank``, ``top_k_share`` (share of the ``top_k`` largest in the trace) and
+    ``trace`` (epoch, logit).
+    """
+    values = ntk.transpose("epoch", "logit", "probe_i", "probe_j").values.astype(np.float64)
+    eig = np.linalg.eigvalsh(values)[..., ::-1]  # descending
+    positive = np.clip(eig, 0.0, None)
+    total = positive.sum(-1, keepdims=True)
+    p = np.divide(positive, total, out=np.zeros_like(positive), where=total > 0)
+    entropy = -np.sum(np.where(p > 0, p * np.log(np.where(p > 0, p, 1.0)), 0.0), axis=-1)
+    k = min(top_k, eig.shape[-1])
+    dims = ("epoch", "logit")
+    return xr.Dataset(
+        {
+            "eigenvalues": (
+                (*dims, "rank"),
+                eig[..., :k],
+                _attrs("NTK eigenvalue", "1", description="largest first"),
+            ),
+            "effective_rank": (dims, np.exp(entropy), _attrs("effective rank exp(H(p))")),
+            "top_k_share": (
+                dims,
+                positive[..., :k].sum(-1) / total[..., 0],
+                _attrs(f"share of the top {k} eigenvalues in the trace"),
+            ),
+            "trace": (dims, positive.sum(-1), _attrs("trace of the NTK")),
+        },
+        coords={"epoch": ntk.epoch.values, "logit": ntk.logit.values, "rank": np.arange(1, k + 1)},
+    )
+
+
+def alignment(ntk: xr.DataArray, labels: np.ndarray, *, centered: bool) -> xr.Dataset:
+    """Kernel-target alignment of each logit's kernel with that logit's one-hot target.
+
+    Returns ``alignment`` (epoch, logit) and its mean over logits ``mean_alignment`` (epoch).
+    """
+    values = ntk.transpose("epoch", "logit", "probe_i", "probe_j").values.astype(np.float64)
+    logits = ntk.logit.values
+    targets = (np.asarray(labels)[None, :] == logits[:, None]).astype(np.float64)  # (logit, n)
+    if centered:
+        values = values - values.mean(-1, keepdims=True)
+        values = values - values.mean(-2, keepdims=True)
+        targets = targets - targets.mean(-1, keepdims=True)
+    quad = np.einsum("ci,ecij,cj->ec", targets, values, targets)
+    norm_k = np.sqrt(np.einsum("ecij,ecij->ec", values, values))
+    norm_y = np.einsum("ci,ci->c", targets, targets)
+    score = quad / (norm_k * norm_y[None, :])
+    name = "centred kernel-target alignment" if centered else "kernel-target alignment"
+    return xr.Dataset(
+        {
+            "alignment": (("epoch", "logit"), score, _attrs(name)),
+            "mean_alignment": ("epoch", score.mean(-1), _attrs(f"{name}, mean over logits")),
+        },
+        coords={"epoch": ntk.epoch.values, "logit": logits},
+        attrs={"centered": int(centered)},
+    )
+
+
+def pair_distances(
+    kernels: dict[Run, xr.DataArray], pairs: Sequence[tuple[str, Run, Run]]
+) -> xr.Dataset:
+    """Distance between the kernels of two runs at each shared epoch, for every pair.
+
+    Returns ``distance`` (pair, epoch) with coordinates ``kind``, ``run_a`` and ``run_b`` on
+    ``pair``; the runs must share their checkpoint epochs.
+    """
+    rows = []
+    for _, a, b in pairs:
+        ka, kb = xr.align(kernels[a], kernels[b], join="exact")
+        rows.append(kernel_distance(ka, kb).values)
+    epochs = next(iter(kernels.values())).epoch.values
+    return xr.Dataset(
+        {
+            "distance": (
+                ("pair", "epoch"),
+                np.array(rows).reshape(len(pairs), len(epochs)),
+                _attrs("kernel distance between two runs at the same epoch"),
+            )
+        },
+        coords={
+            "pair": [f"{a.name} vs {b.name}" for _, a, b in pairs],
+            "kind": ("pair", [kind for kind, _, _ in pairs]),
+            "run_a": ("pair", [a.name for _, a, _ in pairs]),
+            "run_b": ("pair", [b.name for _, _, b in pairs]),
+            "epoch": ("epoch", epochs, _attrs("epoch", "epochs")),
+        },
+    )
+
+
+def stack_runs(datasets: Sequence[xr.Dataset], runs: Sequence[Run]) -> xr.Dataset:
+    """Concatenate per-run datasets along a ``run`` dim with ``regime`` and ``seed`` coordinates."""
+    stacked = xr.concat(list(datasets), dim="run", coords="minimal", compat="override")
+    return stacked.assign_coords(
+        run=[r.name for r in runs],
+        regime=("run", [r.regime for r in runs]),
+        seed=("run", [r.seed for r in runs]),
+    )

@@ -1,0 +1,175 @@
+"""Zarr stores of kernels and statistics, written atomically, with named dimensions.
+
+A kernel snapshot (one checkpoint) holds the variable ``ntk`` with dims
+``(logit, probe_i, probe_j)``; the gathered store of a run adds a leading ``epoch`` dim. The
+coordinates are the probes' indices into the training set (``probe_i``, ``probe_j``), their
+labels (``label_i``, ``label_j``), the logit and the epoch. One zarr chunk is one tile of the
+NTK engine: all logits of a ``tile_size`` x ``tile_size`` probe block (and one epoch).
+
+Every store is first written under a hidden ``.<name>.partial`` sibling and renamed into place
+when complete, so an interrupted job never leaves a store that looks finished.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import warnings
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import zarr
+
+if TYPE_CHECKING:  # xarray is imported where used: kernel jobs only write with zarr
+    import xarray as xr
+
+KERNEL = "ntk"
+KERNEL_DIMS = ("logit", "probe_i", "probe_j")
+
+# Consolidated metadata is not yet part of the zarr v3 specification; zarr-python and xarray
+# support it and it saves one read per array when a store is opened.
+warnings.filterwarnings("ignore", message=".*[Cc]onsolidated metadata.*")
+
+
+class StoreError(RuntimeError):
+    """A store that is missing, incomplete or corrupt."""
+
+
+@contextmanager
+def atomic_directory(path: str | Path) -> Iterator[Path]:
+    """Yield a temporary sibling of ``path``; rename it to ``path`` only if the block succeeds."""
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.partial")
+    shutil.rmtree(tmp, ignore_errors=True)
+    try:
+        yield tmp
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    shutil.rmtree(path, ignore_errors=True)
+    tmp.rename(path)
+
+
+def _jsonable(attrs: dict[str, Any]) -> dict[str, Any]:
+    """Round-trip through JSON so nested dicts, tuples and numpy scalars become plain types."""
+    return json.loads(
+        json.dumps(attrs, default=lambda o: o.item() if hasattr(o, "item") else str(o))
+    )
+
+
+def write_kernel_snapshot(
+    path: str | Path,
+    blocks: Iterable[tuple[slice, slice, np.ndarray]],
+    *,
+    probes: np.ndarray,
+    labels: np.ndarray,
+    num_classes: int,
+    epoch: float,
+    tile_size: int,
+    attrs: dict[str, Any],
+) -> None:
+    """Write a per-logit kernel tile by tile into a new zarr store at ``path``.
+
+    ``blocks`` yields upper-triangle tiles ``(rows, cols, block)`` with ``block`` of shape
+    (num_classes, rows, cols); each is written into its chunk and mirrored into the transposed
+    chunk, so only one tile is ever in memory. ``attrs`` may be completed while ``blocks`` is
+    consumed (e.g. with the seconds taken); it is written last.
+
+    The store is written with zarr alone (a kernel job then need not import xarray), following
+    xarray's zarr v3 conventions: ``dimension_names`` on every array and the non-index
+    coordinates listed in the kernel's ``coordinates`` attribute; :func:`open_store` reads it.
+    """
+    n = len(probes)
+    with atomic_directory(path) as tmp:
+        group = zarr.open_group(tmp, mode="w", zarr_format=3)
+
+        def array(name, data, dims, attrs):
+            data = np.asarray(data)
+            out = group.create_array(
+                name, shape=data.shape, dtype=data.dtype, dimension_names=dims, attributes=attrs
+            )
+            out[...] = data
+
+        for dim in ("probe_i", "probe_j"):
+            array(dim, probes, (dim,), {"long_name": "probe (training-set index)"})
+        array("label_i", labels, ("probe_i",), {"long_name": "class of probe i"})
+        array("label_j", labels, ("probe_j",), {"long_name": "class of probe j"})
+        array("logit", np.arange(num_classes), ("logit",), {"long_name": "logit (class)"})
+        array("epoch", np.float64(epoch), (), {"long_name": "epoch", "units": "epochs"})
+        kernel = group.create_array(
+            KERNEL,
+            shape=(num_classes, n, n),
+            chunks=(num_classes, min(tile_size, n), min(tile_size, n)),
+            dtype=np.float32,
+            fill_value=np.nan,
+            dimension_names=KERNEL_DIMS,
+            attributes={**_kernel_attrs(), "coordinates": "label_i label_j epoch"},
+        )
+        for rows, cols, block in blocks:
+            kernel[:, rows, cols] = block
+            if rows != cols:
+                kernel[:, cols, rows] = np.swapaxes(block, 1, 2)
+        group.attrs.update(_jsonable(attrs))
+        zarr.consolidate_metadata(tmp)
+
+
+def _kernel_attrs() -> dict[str, str]:
+    return {
+        "long_name": "per-logit empirical NTK  grad f_c(x_i) . grad f_c(x_j)",
+        "units": "1",
+    }
+
+
+def open_store(path: str | Path) -> xr.Dataset:
+    """Open a store written by this module, with an error naming the file if it is unreadable."""
+    import xarray as xr
+
+    path = Path(path)
+    if not path.exists():
+        raise StoreError(f"store {path} does not exist; run the job that writes it")
+    try:
+        return xr.open_zarr(path, consolidated=True)
+    except Exception as err:
+        raise StoreError(
+            f"store {path} is incomplete or corrupt ({type(err).__name__}: {err}); delete it "
+            "and rerun the job that writes it"
+        ) from err
+
+
+def gather_kernels(
+    snapshots: Sequence[str | Path], path: str | Path, *, tile_size: int, attrs: dict[str, Any]
+) -> None:
+    """Stack kernel snapshots along a new ``epoch`` dim (sorted) into one store at ``path``."""
+    import xarray as xr
+
+    parts = [open_store(p) for p in snapshots]
+    ds = xr.concat(parts, dim="epoch", coords="minimal", compat="override", join="exact")
+    ds = ds.sortby("epoch")
+    ds.attrs = _jsonable(attrs | {"snapshots": [dict(p.attrs) for p in parts]})
+    write_dataset(
+        ds, path, chunks={"epoch": 1, "logit": -1, "probe_i": tile_size, "probe_j": tile_size}
+    )
+
+
+def write_dataset(
+    ds: xr.Dataset, path: str | Path, *, chunks: dict[str, int] | None = None
+) -> None:
+    """Write ``ds`` as a consolidated zarr v3 store at ``path`` atomically.
+
+    ``chunks`` sets the chunking of every data variable (by dim name, -1 for the whole dim);
+    coordinates are stored as one chunk each.
+    """
+    ds = ds.copy()
+    for name, var in ds.variables.items():
+        var.encoding = {}
+        if chunks and name in ds.data_vars:
+            var.encoding["chunks"] = tuple(
+                var.sizes[d] if chunks.get(d, -1) == -1 else min(chunks[d], var.sizes[d])
+                for d in var.dims
+            )
+    ds.attrs = _jsonable(dict(ds.attrs))
+    with atomic_directory(path) as tmp:
+        ds.to_zarr(tmp, mode="w", consolidated=True, zarr_format=3)

@@ -1,0 +1,90 @@
+"""Shared fixtures: tiny models, cached kernels and dtype-aware tolerances.
+
+Compiling an NTK function dominates the run time of the suite, so the kernels of the few tiny
+models the tests share are computed once per session and reused.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+
+# The suite compiles a few dozen tiny XLA programs; at the default optimisation level compiling
+# them takes most of the run time. Unoptimised code is as correct, only slower to run, which for
+# these sizes does not matter. An XLA_FLAGS set by the caller is left alone.
+os.environ.setdefault(
+    "XLA_FLAGS", "--xla_backend_optimization_level=0 --xla_llvm_disable_expensive_passes=true"
+)
+
+import jax
+import numpy as np
+import pytest
+
+from ntk_evolution.models import build_model
+from ntk_evolution.ntk import per_logit_ntk_fn
+
+IMAGE_SHAPE = (8, 8, 1)
+NUM_CLASSES = 10
+WIDTH = 16
+DEPTH = 2
+NUM_IMAGES = 12
+
+# Relative tolerance for results computed in a given floating-point precision: a few hundred
+# units in the last place of float32 (reduction order differs between NTK implementations), and
+# correspondingly tight for float64.
+_RTOL = {np.dtype(np.float32): 1e-5, np.dtype(np.float64): 1e-12}
+
+
+def tolerance(dtype, scale: float = 1.0) -> dict[str, float]:
+    """``assert_allclose`` keywords for results in ``dtype``; ``scale`` is the size of the data.
+
+    The absolute tolerance is the relative one times ``scale``, so entries that are small
+    compared with the largest one (e.g. near-zero kernel entries) are compared at the precision
+    the largest one carries.
+    """
+    rtol = _RTOL[np.dtype(dtype)]
+    return {"rtol": rtol, "atol": rtol * float(scale)}
+
+
+@pytest.fixture(scope="session")
+def tol():
+    """The :func:`tolerance` helper, as a fixture."""
+    return tolerance
+
+
+@functools.cache
+def _model_and_params(architecture: str, zero_readout: bool):
+    model = build_model(
+        architecture, num_classes=NUM_CLASSES, width=WIDTH, depth=DEPTH, zero_readout=zero_readout
+    )
+    return model, model.init(jax.random.PRNGKey(0), IMAGE_SHAPE)
+
+
+@functools.cache
+def _images(n: int = NUM_IMAGES) -> np.ndarray:
+    return np.asarray(jax.random.uniform(jax.random.PRNGKey(1), (n, *IMAGE_SHAPE)), np.float32)
+
+
+@functools.cache
+def _kernel(architecture: str, zero_readout: bool, implementation: str) -> np.ndarray:
+    model, params = _model_and_params(architecture, zero_readout)
+    x = _images()
+    return np.asarray(per_logit_ntk_fn(model.apply, implementation)(x, x, params))
+
+
+@pytest.fixture(scope="session")
+def model_and_params():
+    """``model_and_params(architecture, zero_readout) -> (model, params)``, cached."""
+    return _model_and_params
+
+
+@pytest.fixture(scope="session")
+def images():
+    """Twelve random images in [0, 1] of shape (8, 8, 1), float32."""
+    return _images()
+
+
+@pytest.fixture(scope="session")
+def kernel():
+    """``kernel(architecture, zero_readout, implementation)``: the (C, N, N) NTK of ``images``."""
+    return _kernel

@@ -1,0 +1,331 @@
+"""Zarr stores: kernel snapshots, gathered series, statistics datasets and atomic writes."""
+
+from __future__ import annotations
+
+import shutil
+
+import numpy as np
+import pytest
+import xarray as xr
+import zarr
+
+from ntk_evolution.ntk import per_logit_ntk, per_logit_ntk_tiles, tiles
+from ntk_evolution.provenance import provenance
+from ntk_evolution.statistics import evolution
+from ntk_evolution.storage import (
+    KERNEL_DIMS,
+    StoreError,
+    atomic_directory,
+    gather_kernels,
+    open_store,
+    write_dataset,
+    write_kernel_snapshot,
+)
+
+N, TILE, C = 7, 3, 10  # the tile does not divide the probe count
+PROBES = np.array([4, 9, 15, 16, 23, 42, 108])
+LABELS = np.array([0, 0, 1, 1, 2, 2, 3])
+
+
+def blocks_of(k: np.ndarray, tile_size: int):
+    """Upper-triangle tiles of a full (C, N, N) kernel, as the NTK engine yields them."""
+    spans = tiles(k.shape[-1], tile_size)
+    for a, rows in enumerate(spans):
+        for cols in spans[a:]:
+            yield rows, cols, k[:, rows, cols]
+
+
+def symmetric(seed: int, c: int = C, n: int = N) -> np.ndarray:
+    a = np.random.default_rng(seed).normal(size=(c, n, n)).astype(np.float32)
+    return a + np.swapaxes(a, 1, 2)
+
+
+def write_snapshot(path, k, *, epoch, attrs=None, tile_size=TILE):
+    write_kernel_snapshot(
+        path,
+        blocks_of(k, tile_size),
+        probes=PROBES,
+        labels=LABELS,
+        num_classes=k.shape[0],
+        epoch=epoch,
+        tile_size=tile_size,
+        attrs=attrs or {},
+    )
+
+
+@pytest.fixture(scope="module")
+def network(model_and_params, images):
+    model, params = model_and_params("mlp", False)
+    return model, params, images[:N]
+
+
+def test_snapshot_of_a_network_kernel(tmp_path, network, tol):
+    model, params, x = network
+    attrs = provenance({"model": {"width": 16, "depth": 2}, "ntk": {"tile_size": TILE}}, epoch=0.5)
+    blocks = per_logit_ntk_tiles(
+        model.apply, params, x, implementation="structured_derivatives", tile_size=TILE
+    )
+    path = tmp_path / "epoch0.5.zarr"
+    write_kernel_snapshot(
+        path,
+        blocks,
+        probes=PROBES,
+        labels=LABELS,
+        num_classes=C,
+        epoch=0.5,
+        tile_size=TILE,
+        attrs=attrs,
+    )
+    ds = open_store(path)
+    ntk = ds["ntk"]
+    assert ntk.dims == KERNEL_DIMS
+    assert ntk.shape == (C, N, N)
+    assert ntk.dtype == np.float32
+    np.testing.assert_array_equal(ds["probe_i"].values, PROBES)
+    np.testing.assert_array_equal(ds["probe_j"].values, PROBES)
+    np.testing.assert_array_equal(ds["label_i"].values, LABELS)
+    np.testing.assert_array_equal(ds["label_j"].values, LABELS)
+    assert ds["label_i"].dims == ("probe_i",)
+    np.testing.assert_array_equal(ds["logit"].values, np.arange(C))
+    assert ds["epoch"].shape == () and float(ds["epoch"]) == 0.5
+    assert ds.attrs == attrs  # nested dicts and plain values round-trip
+    assert ntk.attrs["units"] == "1" and ntk.attrs["long_name"]
+    expected = per_logit_ntk(model.apply, params, x)
+    np.testing.assert_allclose(ntk.values, expected, **tol(np.float32, np.abs(expected).max()))
+    assert not np.any(np.isnan(ntk.values))
+
+
+def test_snapshot_chunks_are_tiles(tmp_path):
+    path = tmp_path / "k.zarr"
+    write_snapshot(path, symmetric(0), epoch=1.0)
+    ds = open_store(path)
+    assert ds["ntk"].encoding["chunks"] == (C, TILE, TILE)
+    assert zarr.open_array(path / "ntk", mode="r").chunks == (C, TILE, TILE)
+
+
+@pytest.mark.parametrize("tile_size", [1, 2, 3, 7, 10])
+def test_snapshot_values_are_exact(tmp_path, tile_size):
+    """Tiles are mirrored into the lower triangle; nothing is left at the fill value."""
+    k = symmetric(1)
+    path = tmp_path / "k.zarr"
+    write_snapshot(path, k, epoch=2.0, tile_size=tile_size)
+    np.testing.assert_array_equal(open_store(path)["ntk"].values, k)
+
+
+def test_snapshot_attrs_are_plain_json(tmp_path):
+    attrs = {
+        "nested": {"list": [1, 2], "tuple": (3, 4)},
+        "np_int": np.int64(7),
+        "np_float": np.float32(0.5),
+    }
+    path = tmp_path / "k.zarr"
+    write_snapshot(path, symmetric(2), epoch=0.0, attrs=attrs)
+    stored = open_store(path).attrs
+    assert stored == {"nested": {"list": [1, 2], "tuple": [3, 4]}, "np_int": 7, "np_float": 0.5}
+    assert type(stored["np_int"]) is int
+
+
+def test_snapshot_attrs_completed_while_writing(tmp_path):
+    attrs = {"config": {"a": 1}}
+
+    def blocks():
+        yield from blocks_of(symmetric(3), TILE)
+        attrs["seconds"] = 12.5  # e.g. the time the kernel took, known only at the end
+
+    path = tmp_path / "k.zarr"
+    write_kernel_snapshot(
+        path,
+        blocks(),
+        probes=PROBES,
+        labels=LABELS,
+        num_classes=C,
+        epoch=1.0,
+        tile_size=TILE,
+        attrs=attrs,
+    )
+    assert open_store(path).attrs == {"config": {"a": 1}, "seconds": 12.5}
+
+
+def test_failed_snapshot_leaves_nothing(tmp_path):
+    def blocks():
+        yield next(blocks_of(symmetric(4), TILE))
+        raise RuntimeError("out of memory")
+
+    path = tmp_path / "k.zarr"
+    with pytest.raises(RuntimeError, match="out of memory"):
+        write_kernel_snapshot(
+            path,
+            blocks(),
+            probes=PROBES,
+            labels=LABELS,
+            num_classes=C,
+            epoch=0.0,
+            tile_size=TILE,
+            attrs={},
+        )
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_gather_sorts_epochs(tmp_path):
+    epochs = [2.0, 0.0, 0.5]  # deliberately unsorted
+    kernels = {e: symmetric(10 + i) for i, e in enumerate(epochs)}
+    snapshots = []
+    for e in epochs:
+        snapshots.append(tmp_path / f"epoch{e:g}.zarr")
+        write_snapshot(snapshots[-1], kernels[e], epoch=e, attrs={"epoch": e})
+    out = tmp_path / "kernels.zarr"
+    gather_kernels(snapshots, out, tile_size=TILE, attrs={"run": "benign-s0"})
+    ds = open_store(out)
+    ntk = ds["ntk"]
+    assert ntk.dims == ("epoch", *KERNEL_DIMS)
+    np.testing.assert_array_equal(ds["epoch"].values, sorted(epochs))
+    for e in epochs:
+        np.testing.assert_array_equal(ntk.sel(epoch=e).values, kernels[e])
+    np.testing.assert_array_equal(ds["probe_i"].values, PROBES)
+    np.testing.assert_array_equal(ds["label_j"].values, LABELS)
+    assert ntk.encoding["chunks"] == (1, C, TILE, TILE)
+    assert ds.attrs["run"] == "benign-s0"
+    assert sorted(s["epoch"] for s in ds.attrs["snapshots"]) == sorted(epochs)
+    assert ntk.attrs["long_name"] and ntk.attrs["units"] == "1"
+    assert not any(p.name.endswith(".partial") for p in tmp_path.iterdir())
+
+
+def test_gather_rejects_different_probes(tmp_path):
+    a, b = tmp_path / "a.zarr", tmp_path / "b.zarr"
+    write_snapshot(a, symmetric(20), epoch=0.0)
+    write_kernel_snapshot(
+        b,
+        blocks_of(symmetric(21), TILE),
+        probes=PROBES + 1,
+        labels=LABELS,
+        num_classes=C,
+        epoch=1.0,
+        tile_size=TILE,
+        attrs={},
+    )
+    with pytest.raises(ValueError):
+        gather_kernels([a, b], tmp_path / "out.zarr", tile_size=TILE, attrs={})
+    assert not (tmp_path / "out.zarr").exists()
+
+
+def test_write_dataset_round_trip(tmp_path):
+    rng = np.random.default_rng(5)
+    series = xr.DataArray(
+        np.stack([symmetric(30 + e) for e in range(3)]).astype(np.float64) + 10 * np.eye(N),
+        dims=("epoch", *KERNEL_DIMS),
+        coords={"epoch": [0.0, 0.5, 1.0]},
+    )
+    ds = evolution(series)
+    ds.attrs = {"config": {"seeds": [0, 1]}, "count": np.int64(rng.integers(10))}
+    path = tmp_path / "evolution.zarr"
+    write_dataset(ds, path)
+    back = open_store(path).load()
+    xr.testing.assert_identical(back.drop_attrs(), ds.drop_attrs())
+    assert back.attrs == {"config": {"seeds": [0, 1]}, "count": int(ds.attrs["count"])}
+    for name in ds.variables:
+        assert back[name].attrs == ds[name].attrs
+
+
+def test_write_dataset_chunks_and_replaces(tmp_path):
+    ds = xr.Dataset(
+        {
+            "x": (
+                ("epoch", "logit"),
+                np.arange(12.0).reshape(4, 3),
+                {"long_name": "x", "units": "1"},
+            )
+        },
+        coords={"epoch": [0.0, 1.0, 2.0, 3.0]},
+    )
+    path = tmp_path / "x.zarr"
+    write_dataset(ds * 0, path)
+    write_dataset(ds, path, chunks={"epoch": 1, "logit": -1})
+    back = open_store(path)
+    assert back["x"].encoding["chunks"] == (1, 3)
+    np.testing.assert_array_equal(back["x"].values, ds["x"].values)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["x.zarr"]
+
+
+def test_open_missing_store(tmp_path):
+    path = tmp_path / "absent.zarr"
+    with pytest.raises(StoreError, match="does not exist") as info:
+        open_store(path)
+    assert str(path) in str(info.value)
+
+
+def _garble(path):
+    path.write_text("{ this is not json")
+
+
+CORRUPTIONS = {
+    "root-metadata-deleted": lambda store: (store / "zarr.json").unlink(),
+    "root-metadata-garbage": lambda store: _garble(store / "zarr.json"),
+    "ntk-metadata-deleted": lambda store: (store / "ntk" / "zarr.json").unlink(),
+    "ntk-metadata-garbage": lambda store: _garble(store / "ntk" / "zarr.json"),
+    "ntk-array-deleted": lambda store: shutil.rmtree(store / "ntk"),
+    "emptied": lambda store: [shutil.rmtree(store), store.mkdir()],
+}
+
+
+@pytest.mark.parametrize("corruption", sorted(CORRUPTIONS))
+def test_open_corrupt_store(tmp_path, corruption):
+    path = tmp_path / "k.zarr"
+    write_snapshot(path, symmetric(40), epoch=0.0)
+    CORRUPTIONS[corruption](path)
+    with pytest.raises(StoreError) as info:
+        open_store(path)
+    assert str(path) in str(info.value)
+
+
+def test_atomic_directory_success(tmp_path):
+    target = tmp_path / "store"
+    with atomic_directory(target) as tmp:
+        assert tmp != target and not target.exists()
+        tmp.mkdir()
+        (tmp / "data").write_text("new")
+    assert (target / "data").read_text() == "new"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["store"]
+
+
+def test_atomic_directory_replaces_existing_target(tmp_path):
+    target = tmp_path / "store"
+    target.mkdir()
+    (target / "old").write_text("old")
+    with atomic_directory(target) as tmp:
+        tmp.mkdir()
+        (tmp / "new").write_text("new")
+    assert sorted(p.name for p in target.iterdir()) == ["new"]
+
+
+def test_atomic_directory_failure_leaves_nothing(tmp_path):
+    target = tmp_path / "store"
+    with pytest.raises(KeyError), atomic_directory(target) as tmp:
+        tmp.mkdir()
+        (tmp / "half").write_text("half")
+        raise KeyError("boom")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_atomic_directory_failure_keeps_existing_target(tmp_path):
+    target = tmp_path / "store"
+    target.mkdir()
+    (target / "old").write_text("old")
+    with pytest.raises(KeyError), atomic_directory(target) as tmp:
+        tmp.mkdir()
+        (tmp / "old").write_text("half-written")
+        raise KeyError("boom")
+    assert (target / "old").read_text() == "old"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["store"]
+
+
+def test_atomic_directory_clears_a_stale_partial(tmp_path):
+    target = tmp_path / "store"
+    stale = tmp_path / ".store.partial"
+    stale.mkdir()
+    (stale / "leftover").write_text("from a killed job")
+    with atomic_directory(target) as tmp:
+        assert not tmp.exists()
+        tmp.mkdir()
+        (tmp / "fresh").write_text("fresh")
+    assert sorted(p.name for p in target.iterdir()) == ["fresh"]
+    assert not stale.exists()

@@ -1,0 +1,293 @@
+"""The training loop: learning, the checkpoint schedule, reproducibility and divergence."""
+
+from __future__ import annotations
+
+import itertools
+import math
+from fractions import Fraction
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from ntk_evolution.models import build_model
+from ntk_evolution.training import (
+    Attack,
+    DivergedError,
+    TrainSettings,
+    checkpoint_steps,
+    cross_entropy,
+    train,
+)
+
+NUM_TRAIN, NUM_CLASSES, BATCH = 64, 4, 16  # 4 steps per epoch
+SCHEDULE = [0.0, 0.25, 1.0, 3.0]
+SCHEDULE_STEPS = [0, 1, 4, 12]
+ATTACK = Attack(epsilon=0.05, step_size=0.025, steps=3)
+
+
+@pytest.fixture(scope="module")
+def task():
+    """Random images labelled by their brightest quadrant (a learnable rule), and an MLP."""
+    kx, kt = jax.random.split(jax.random.PRNGKey(42))
+    images = jax.random.uniform(kx, (NUM_TRAIN + 32, 8, 8, 1))
+    quadrants = images.reshape(len(images), 2, 4, 2, 4).mean(axis=(2, 4))
+    labels = jnp.argmax(quadrants.reshape(len(images), NUM_CLASSES), axis=-1)
+    train_set = (images[:NUM_TRAIN], labels[:NUM_TRAIN])
+    test_set = (images[NUM_TRAIN:], labels[NUM_TRAIN:])
+    model = build_model("mlp", num_classes=NUM_CLASSES, width=32, depth=1)
+    params = model.init(kt, (8, 8, 1))
+    return model, params, train_set, test_set
+
+
+def settings(regime="benign", *, epochs=3, learning_rate=0.3, **kwargs) -> TrainSettings:
+    return TrainSettings(
+        regime=regime,
+        epochs=epochs,
+        batch_size=BATCH,
+        learning_rate=learning_rate,
+        momentum=0.9,
+        attack=ATTACK,
+        **kwargs,
+    )
+
+
+class Recorder:
+    """A ``save`` callback that keeps host copies of everything it is given."""
+
+    def __init__(self):
+        self.calls = []
+
+    def __call__(self, epoch, params, metadata):
+        leaves = [np.array(leaf) for leaf in jax.tree_util.tree_leaves(params)]
+        self.calls.append((epoch, leaves, dict(metadata)))
+
+    @property
+    def epochs(self):
+        return [epoch for epoch, _, _ in self.calls]
+
+
+def run(task, train_settings, *, key=0, checkpoints=SCHEDULE, train_set=None):
+    model, params, default_train, test_set = task
+    save = Recorder()
+    history = train(
+        model.apply,
+        params,
+        train_set or default_train,
+        test_set,
+        settings=train_settings,
+        key=jax.random.PRNGKey(key),
+        checkpoints=list(checkpoints),
+        save=save,
+        name="test-run",
+    )
+    return history, save
+
+
+def full_loss(model, leaves, params_template, data) -> float:
+    params = jax.tree_util.tree_unflatten(jax.tree_util.tree_structure(params_template), leaves)
+    images, labels = data
+    return float(cross_entropy(model.apply(params, images), labels))
+
+
+@pytest.fixture(scope="module")
+def benign_run(task):
+    return run(task, settings())
+
+
+def test_benign_training_learns(task, benign_run):
+    model, params, train_set, _ = task
+    history, save = benign_run
+    assert list(history["epoch"]) == [1, 2, 3]
+    assert not history["adversarial"].any()
+    assert np.all(np.isfinite(history["train_loss"]))
+    assert history["train_loss"].iloc[-1] < history["train_loss"].iloc[0]
+    before = full_loss(model, save.calls[0][1], params, train_set)
+    after = full_loss(model, save.calls[-1][1], params, train_set)
+    assert after < 0.8 * before
+    assert history["test_accuracy"].between(0, 1).all()
+
+
+def test_checkpoints_follow_the_schedule(task, benign_run):
+    _, params, _, _ = task
+    _, save = benign_run
+    assert save.epochs == SCHEDULE
+    for (epoch, leaves, metadata), step in zip(save.calls, SCHEDULE_STEPS, strict=True):
+        assert metadata == {"epoch": epoch, "step": step, "steps_per_epoch": NUM_TRAIN // BATCH}
+        assert all(np.all(np.isfinite(leaf)) for leaf in leaves)
+    # Epoch 0 is the initialisation itself; every later checkpoint is a different state.
+    for got, want in zip(save.calls[0][1], jax.tree_util.tree_leaves(params), strict=True):
+        np.testing.assert_array_equal(got, want)
+    states = [np.concatenate([leaf.ravel() for leaf in leaves]) for _, leaves, _ in save.calls]
+    for a, b in itertools.pairwise(states):
+        assert not np.array_equal(a, b)
+
+
+def test_same_key_is_bitwise_reproducible(task, benign_run):
+    _, first = benign_run
+    _, second = run(task, settings())
+    assert second.epochs == first.epochs
+    for (_, a, _), (_, b, _) in zip(first.calls, second.calls, strict=True):
+        for x, y in zip(a, b, strict=True):
+            assert np.array_equal(x, y)
+
+
+def test_other_key_shuffles_differently(task, benign_run):
+    _, first = benign_run
+    _, other = run(task, settings(), key=1, checkpoints=[3.0])
+    assert not all(
+        np.array_equal(x, y) for x, y in zip(first.calls[-1][1], other.calls[-1][1], strict=True)
+    )
+
+
+@pytest.mark.parametrize("mix", ["pure", "benign_then_adversarial"])
+def test_flip_regime_turns_adversarial_at_flip_epoch(task, mix):
+    history, save = run(
+        task, settings("flip", epochs=3, flip_epoch=2, adversarial_mix=mix), checkpoints=[0.0, 3.0]
+    )
+    assert list(history["adversarial"]) == [False, False, True]
+    assert save.epochs == [0.0, 3.0]
+    assert all(np.all(np.isfinite(leaf)) for leaf in save.calls[-1][1])
+
+
+@pytest.mark.parametrize(
+    ("regime", "flip_epoch", "expected"),
+    [
+        ("benign", None, [False] * 5),
+        ("adversarial", None, [True] * 5),
+        ("flip", 2, [False, False, True, True, True]),
+        ("flip", 1, [False, True, True, True, True]),
+        ("flip", None, [False] * 5),
+    ],
+)
+def test_adversarial_in(regime, flip_epoch, expected):
+    s = settings(regime, epochs=5, flip_epoch=flip_epoch)
+    assert [s.adversarial_in(e) for e in range(5)] == expected
+
+
+def test_settings_from_config():
+    phase = {
+        "epochs": 4,
+        "batch_size": 32,
+        "flip_epoch": 2,
+        "optimizer": {"learning_rate": 0.05, "momentum": 0.9},
+        "attack": {"epsilon": 0.1, "step_size": 0.025, "steps": 8, "random_start": True},
+        "adversarial_mix": "benign_then_adversarial",
+    }
+    flip = TrainSettings.from_config(phase, "flip")
+    assert flip.flip_epoch == 2
+    assert flip.attack == Attack(epsilon=0.1, step_size=0.025, steps=8, random_start=True)
+    assert [flip.adversarial_in(e) for e in range(4)] == [False, False, True, True]
+    adversarial = TrainSettings.from_config(phase, "adversarial")
+    assert adversarial.flip_epoch is None
+    assert all(adversarial.adversarial_in(e) for e in range(4))
+    assert TrainSettings.from_config(phase, "benign").flip_epoch is None
+    minimal = {k: v for k, v in phase.items() if k not in ("attack", "adversarial_mix")}
+    benign = TrainSettings.from_config(minimal, "benign")
+    assert benign.attack is None and benign.adversarial_mix == "pure"
+    assert (benign.epochs, benign.batch_size) == (4, 32)
+    assert (benign.learning_rate, benign.momentum) == (0.05, 0.9)
+
+
+EPOCHS = [0.0, 0.1, 0.25, 0.3, 1 / 3, 0.5, 0.7, 1.0, 2.5, 3.0]
+
+
+@pytest.mark.parametrize("steps_per_epoch", [1, 3, 4, 7, 10, 56])
+@pytest.mark.parametrize("epoch", EPOCHS)
+def test_checkpoint_step_is_first_step_past_the_epoch(epoch, steps_per_epoch):
+    # Exact rational arithmetic on the decimal the config holds: ceil(epoch * steps).
+    exact = Fraction(repr(epoch)) if epoch != 1 / 3 else Fraction(1, 3)
+    expected = math.ceil(exact * steps_per_epoch)
+    assert checkpoint_steps([epoch], steps_per_epoch) == {expected: epoch}
+
+
+def test_checkpoint_steps_of_a_schedule():
+    assert checkpoint_steps(SCHEDULE, 4) == dict(zip(SCHEDULE_STEPS, SCHEDULE, strict=True))
+
+
+@pytest.mark.parametrize(
+    ("epochs", "steps_per_epoch"),
+    [([0.2, 0.25], 4), ([0.4, 0.5], 2), ([0.0, 0.01, 1.0], 1), ([0.1, 0.3], 1), ([1.0, 0.95], 10)],
+)
+def test_checkpoint_steps_collision(epochs, steps_per_epoch):
+    with pytest.raises(ValueError, match="same step") as info:
+        checkpoint_steps(epochs, steps_per_epoch)
+    assert f"{steps_per_epoch} steps per epoch" in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("learning_rate", "input_scale", "saved"),
+    [(1e20, 1.0, [0.0, 0.25]), (1e6, 1e35, [0.0])],
+    # a huge step makes the second loss NaN; huge inputs make the first update overflow, which
+    # the checkpoint after that step must catch before calling save
+    ids=["non-finite-loss", "non-finite-params"],
+)
+def test_divergence_raises_and_saves_only_finite_params(task, learning_rate, input_scale, saved):
+    model, params, (images, labels), test_set = task
+    every_step = [k / 4 for k in range(13)]  # a checkpoint after every one of the 12 steps
+    save = Recorder()
+    with pytest.raises(DivergedError) as info:
+        train(
+            model.apply,
+            params,
+            (images * input_scale, labels),
+            test_set,
+            settings=settings(learning_rate=learning_rate),
+            key=jax.random.PRNGKey(0),
+            checkpoints=every_step,
+            save=save,
+            name="diverging-run",
+        )
+    message = str(info.value)
+    assert "learning rate" in message
+    assert f"{learning_rate:g}" in message
+    assert "diverging-run" in message
+    assert "no checkpoint written" in message
+    assert save.epochs == saved
+    for _, leaves, _ in save.calls:
+        assert all(np.all(np.isfinite(leaf)) for leaf in leaves)
+
+
+@pytest.mark.parametrize("regime", ["adversarial", "flip"])
+def test_attack_regimes_need_attack_settings(task, regime):
+    model, params, train_set, test_set = task
+    no_attack = TrainSettings(
+        regime=regime, epochs=1, batch_size=BATCH, learning_rate=0.1, momentum=0.0, flip_epoch=0
+    )
+    save = Recorder()
+    with pytest.raises(ValueError, match=regime):
+        train(
+            model.apply,
+            params,
+            train_set,
+            test_set,
+            settings=no_attack,
+            key=jax.random.PRNGKey(0),
+            checkpoints=[0.0],
+            save=save,
+        )
+    assert save.calls == []
+
+
+def test_batch_larger_than_the_data(task):
+    model, params, train_set, test_set = task
+    too_big = TrainSettings(
+        regime="benign",
+        epochs=1,
+        batch_size=NUM_TRAIN + 1,
+        learning_rate=0.1,
+        momentum=0.0,
+        attack=ATTACK,
+    )
+    with pytest.raises(ValueError, match="batch_size"):
+        train(
+            model.apply,
+            params,
+            train_set,
+            test_set,
+            settings=too_big,
+            key=jax.random.PRNGKey(0),
+            checkpoints=[0.0],
+            save=Recorder(),
+        )

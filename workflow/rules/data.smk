@@ -1,0 +1,48 @@
+# The dataset: a seeded train/test split and a class-balanced probe set for the kernels.
+
+
+rule split_dataset:
+    input:
+        code=code("data.py"),
+    output:
+        "results/data/split.npz",
+    params:
+        dataset={
+            key: config["dataset"][key]
+            for key in ("name", "root", "test_fraction", "seed")
+        },
+    log:
+        "logs/split_dataset.log",
+    benchmark:
+        "benchmarks/split_dataset.tsv"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    conda:
+        ENV
+    script:
+        "../scripts/split_dataset.py"
+
+
+rule select_probes:
+    input:
+        split="results/data/split.npz",
+        code=code("data.py"),
+    output:
+        "results/data/probes.npz",
+    params:
+        per_class=config["dataset"]["probes_per_class"],
+        seed=config["dataset"]["seed"],
+    log:
+        "logs/select_probes.log",
+    benchmark:
+        "benchmarks/select_probes.tsv"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    conda:
+        ENV
+    script:
+        "../scripts/select_probes.py"

@@ -1,0 +1,176 @@
+# Figures for the report, one rule per figure; each depends on its own plotting module only.
+
+PAIRS = run_pairs(RUNS)
+FIGURES = [
+    *expand("results/figures/distance_matrix_{regime}.png", regime=REGIMES),
+    "results/figures/distance_curves.png",
+    "results/figures/spectrum.png",
+    "results/figures/alignment.png",
+    "results/figures/training_curves.png",
+    *(["results/figures/pair_distance.png"] if PAIRS else []),
+]
+
+
+def figure_code(name):
+    return code(f"figures/{name}.py", "figures/style.py")
+
+
+rule plot_distance_matrix:
+    input:
+        evolutions=lambda w: run_paths(
+            "results/statistics/{run}/evolution.zarr",
+            [run for run in RUNS if run.regime == w.regime],
+        ),
+        code=figure_code("distance_matrix"),
+    output:
+        report(
+            "results/figures/distance_matrix_{regime}.png",
+            caption="../report/distance_matrix.rst",
+            category="Kernel evolution",
+            labels={"figure": "distance matrix", "regime": "{regime}"},
+        ),
+    params:
+        runs=lambda w: [key for key in RUN_KEYS if key[0] == w.regime],
+    log:
+        "logs/plot_distance_matrix/{regime}.log",
+    benchmark:
+        "benchmarks/plot_distance_matrix/{regime}.tsv"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    conda:
+        ENV
+    script:
+        "../scripts/plot_distance_matrix.py"
+
+
+rule plot_distance_curves:
+    input:
+        evolutions=run_paths("results/statistics/{run}/evolution.zarr"),
+        code=figure_code("distance_curves"),
+    output:
+        report(
+            "results/figures/distance_curves.png",
+            caption="../report/distance_curves.rst",
+            category="Kernel evolution",
+            labels={"figure": "distance to init / final, velocity"},
+        ),
+    params:
+        runs=RUN_KEYS,
+    log:
+        "logs/plot_distance_curves.log",
+    benchmark:
+        "benchmarks/plot_distance_curves.tsv"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    conda:
+        ENV
+    script:
+        "../scripts/plot_distance_curves.py"
+
+
+rule plot_pair_distance:
+    input:
+        pairs="results/statistics/pair_distances.zarr",
+        code=figure_code("pair_distance"),
+    output:
+        report(
+            "results/figures/pair_distance.png",
+            caption="../report/pair_distance.rst",
+            category="Kernel evolution",
+            labels={"figure": "benign vs adversarial kernels"},
+        ),
+    log:
+        "logs/plot_pair_distance.log",
+    benchmark:
+        "benchmarks/plot_pair_distance.tsv"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    conda:
+        ENV
+    script:
+        "../scripts/plot_pair_distance.py"
+
+
+rule plot_spectrum:
+    input:
+        spectra=run_paths("results/statistics/{run}/spectrum.zarr"),
+        code=figure_code("spectrum"),
+    output:
+        report(
+            "results/figures/spectrum.png",
+            caption="../report/spectrum.rst",
+            category="Kernel spectra",
+            labels={"figure": "spectrum"},
+        ),
+    params:
+        runs=RUN_KEYS,
+    log:
+        "logs/plot_spectrum.log",
+    benchmark:
+        "benchmarks/plot_spectrum.tsv"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    conda:
+        ENV
+    script:
+        "../scripts/plot_spectrum.py"
+
+
+rule plot_alignment:
+    input:
+        alignments=run_paths("results/statistics/{run}/alignment.zarr"),
+        code=figure_code("alignment"),
+    output:
+        report(
+            "results/figures/alignment.png",
+            caption="../report/alignment.rst",
+            category="Kernel spectra",
+            labels={"figure": "kernel-target alignment"},
+        ),
+    params:
+        runs=RUN_KEYS,
+    log:
+        "logs/plot_alignment.log",
+    benchmark:
+        "benchmarks/plot_alignment.tsv"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    conda:
+        ENV
+    script:
+        "../scripts/plot_alignment.py"
+
+
+rule plot_training_curves:
+    input:
+        histories=run_paths("results/phase1/{run}/history.csv"),
+        code=figure_code("training_curves"),
+    output:
+        report(
+            "results/figures/training_curves.png",
+            caption="../report/training_curves.rst",
+            category="Training",
+            labels={"figure": "phase-1 training curves"},
+        ),
+    log:
+        "logs/plot_training_curves.log",
+    benchmark:
+        "benchmarks/plot_training_curves.tsv"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    conda:
+        ENV
+    script:
+        "../scripts/plot_training_curves.py"

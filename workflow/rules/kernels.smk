@@ -1,0 +1,51 @@
+# Empirical per-logit NTK of the probe set at every checkpoint, then one store per run.
+
+
+rule extract_ntk:
+    input:
+        checkpoint="results/phase1/{regime}/seed{seed}/checkpoints/epoch{epoch}.npz",
+        split="results/data/split.npz",
+        probes="results/data/probes.npz",
+        code=code("ntk.py", "compat.py", "storage.py"),
+    output:
+        directory("results/kernels/{regime}/seed{seed}/epoch{epoch}.zarr"),
+    params:
+        model=config["model"],
+        ntk=config["ntk"],
+    log:
+        "logs/extract_ntk/{regime}-seed{seed}-epoch{epoch}.log",
+    benchmark:
+        "benchmarks/extract_ntk/{regime}-seed{seed}-epoch{epoch}.tsv"
+    threads: 1
+    resources:
+        mem_mb=4000,
+        runtime=30,
+    conda:
+        ENV
+    script:
+        "../scripts/extract_ntk.py"
+
+
+rule gather_kernels:
+    input:
+        snapshots=expand(
+            "results/kernels/{{regime}}/seed{{seed}}/epoch{epoch}.zarr",
+            epoch=EPOCHS,
+        ),
+        code=code("storage.py"),
+    output:
+        directory("results/kernels/{regime}/seed{seed}/ntk.zarr"),
+    params:
+        tile_size=config["ntk"]["tile_size"],
+    log:
+        "logs/gather_kernels/{regime}-seed{seed}.log",
+    benchmark:
+        "benchmarks/gather_kernels/{regime}-seed{seed}.tsv"
+    threads: 1
+    resources:
+        mem_mb=4000,
+        runtime=30,
+    conda:
+        ENV
+    script:
+        "../scripts/gather_kernels.py"

@@ -1,0 +1,30 @@
+# Phase 1: standard dynamics from a random initialisation, benign, adversarial or flip,
+# keeping a checkpoint at every scheduled (possibly fractional) epoch.
+
+
+rule train_phase1:
+    input:
+        split="results/data/split.npz",
+        code=code("models.py", "training.py", "attacks.py", "checkpoints.py"),
+    output:
+        checkpoints=expand(
+            "results/phase1/{{regime}}/seed{{seed}}/checkpoints/epoch{epoch}.npz",
+            epoch=EPOCHS,
+        ),
+        history="results/phase1/{regime}/seed{seed}/history.csv",
+    params:
+        model=config["model"],
+        phase1=phase1_settings,
+        checkpoint_epochs=checkpoint_epochs(config["phase1"]),
+    log:
+        "logs/train_phase1/{regime}-seed{seed}.log",
+    benchmark:
+        "benchmarks/train_phase1/{regime}-seed{seed}.tsv"
+    threads: 1
+    resources:
+        mem_mb=4000,
+        runtime=60,
+    conda:
+        ENV
+    script:
+        "../scripts/train_phase1.py"

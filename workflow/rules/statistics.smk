@@ -1,0 +1,88 @@
+# Kernel-evolution statistics: per run (distances across epochs, spectra, alignment) and
+# across runs (benign vs adversarial kernels, with benign vs benign as the yardstick).
+
+
+rule kernel_evolution:
+    input:
+        kernels="results/kernels/{regime}/seed{seed}/ntk.zarr",
+        code=code("statistics.py"),
+    output:
+        directory("results/statistics/{regime}/seed{seed}/evolution.zarr"),
+    log:
+        "logs/kernel_evolution/{regime}-seed{seed}.log",
+    benchmark:
+        "benchmarks/kernel_evolution/{regime}-seed{seed}.tsv"
+    threads: 1
+    resources:
+        mem_mb=4000,
+        runtime=20,
+    conda:
+        ENV
+    script:
+        "../scripts/kernel_evolution.py"
+
+
+rule kernel_spectrum:
+    input:
+        kernels="results/kernels/{regime}/seed{seed}/ntk.zarr",
+        code=code("statistics.py"),
+    output:
+        directory("results/statistics/{regime}/seed{seed}/spectrum.zarr"),
+    params:
+        top_k=config["statistics"]["spectrum"]["top_k"],
+    log:
+        "logs/kernel_spectrum/{regime}-seed{seed}.log",
+    benchmark:
+        "benchmarks/kernel_spectrum/{regime}-seed{seed}.tsv"
+    threads: 1
+    resources:
+        mem_mb=4000,
+        runtime=20,
+    conda:
+        ENV
+    script:
+        "../scripts/kernel_spectrum.py"
+
+
+rule kernel_alignment:
+    input:
+        kernels="results/kernels/{regime}/seed{seed}/ntk.zarr",
+        code=code("statistics.py"),
+    output:
+        directory("results/statistics/{regime}/seed{seed}/alignment.zarr"),
+    params:
+        centered=config["statistics"]["alignment"]["centered"],
+    log:
+        "logs/kernel_alignment/{regime}-seed{seed}.log",
+    benchmark:
+        "benchmarks/kernel_alignment/{regime}-seed{seed}.tsv"
+    threads: 1
+    resources:
+        mem_mb=4000,
+        runtime=20,
+    conda:
+        ENV
+    script:
+        "../scripts/kernel_alignment.py"
+
+
+rule kernel_pair_distances:
+    input:
+        kernels=run_paths("results/kernels/{run}/ntk.zarr"),
+        code=code("statistics.py"),
+    output:
+        directory("results/statistics/pair_distances.zarr"),
+    params:
+        runs=RUN_KEYS,
+    log:
+        "logs/kernel_pair_distances.log",
+    benchmark:
+        "benchmarks/kernel_pair_distances.tsv"
+    threads: 1
+    resources:
+        mem_mb=4000,
+        runtime=20,
+    conda:
+        ENV
+    script:
+        "../scripts/kernel_pair_distances.py"

@@ -1,0 +1,22 @@
+"""Per-logit empirical NTK of the probe set at one checkpoint.
+
+Writes a zarr store with ``ntk`` (logit, probe_i, probe_j), coordinates probe_i/probe_j (training
+set indices), label_i/label_j, logit and epoch, and provenance attrs (config subset, versions,
+device, implementation, seconds).
+"""
+
+from ntk_evolution.config import Run
+from ntk_evolution.joblog import setup_logging
+from ntk_evolution.stages.kernels import extract_kernel
+
+setup_logging(snakemake.log[0])
+extract_kernel(
+    snakemake.input.checkpoint,
+    snakemake.input.split,
+    snakemake.input.probes,
+    snakemake.output[0],
+    run=Run(snakemake.wildcards.regime, int(snakemake.wildcards.seed)),
+    epoch=float(snakemake.wildcards.epoch),
+    model=snakemake.params.model,
+    ntk=snakemake.params.ntk,
+)

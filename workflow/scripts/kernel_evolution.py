@@ -1,0 +1,16 @@
+"""Kernel distances across one run's epochs.
+
+Writes a zarr store with ``distance_matrix`` (epoch, other_epoch), ``distance_to_init``,
+``distance_to_final`` and ``velocity`` (epoch).
+"""
+
+from ntk_evolution.config import Run
+from ntk_evolution.joblog import setup_logging
+from ntk_evolution.stages.statistics import kernel_evolution
+
+setup_logging(snakemake.log[0])
+kernel_evolution(
+    snakemake.input.kernels,
+    snakemake.output[0],
+    run=Run(snakemake.wildcards.regime, int(snakemake.wildcards.seed)),
+)
