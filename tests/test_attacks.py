@@ -101,23 +101,3 @@ def test_same_key_same_result(problem):
     c = attack(problem, 0.1, key=4)
     np.testing.assert_array_equal(a, b)
     assert not np.array_equal(a, c)
-
-
-def test_result_carries_no_gradient(problem):
-    """The attack is a constant for the outer (training) gradient."""
-    loss, images, labels = problem
-
-    def outer(scale):
-        return jnp.sum(
-            pgd_linf(
-                lambda x, y: scale * loss(x, y),
-                images,
-                labels,
-                jax.random.PRNGKey(0),
-                epsilon=0.1,
-                step_size=0.05,
-                steps=2,
-            )
-        )
-
-    assert float(jax.grad(outer)(1.0)) == 0.0

@@ -9,13 +9,13 @@ import pytest
 import xarray as xr
 import zarr
 
+from ntk_evolution.atomic import atomic_directory
 from ntk_evolution.ntk import per_logit_ntk, per_logit_ntk_tiles, tiles
 from ntk_evolution.provenance import provenance
 from ntk_evolution.statistics import evolution
 from ntk_evolution.storage import (
     KERNEL_DIMS,
     StoreError,
-    atomic_directory,
     gather_kernels,
     open_store,
     write_dataset,

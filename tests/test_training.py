@@ -68,13 +68,13 @@ class Recorder:
         return [epoch for epoch, _, _ in self.calls]
 
 
-def run(task, train_settings, *, key=0, checkpoints=SCHEDULE, train_set=None):
-    model, params, default_train, test_set = task
+def run(task, train_settings, *, key=0, checkpoints=SCHEDULE):
+    model, params, train_set, test_set = task
     save = Recorder()
     history = train(
         model.apply,
         params,
-        train_set or default_train,
+        train_set,
         test_set,
         settings=train_settings,
         key=jax.random.PRNGKey(key),
@@ -199,6 +199,17 @@ def test_checkpoint_step_is_first_step_past_the_epoch(epoch, steps_per_epoch):
     # Exact rational arithmetic on the decimal the config holds: ceil(epoch * steps).
     exact = Fraction(repr(epoch)) if epoch != 1 / 3 else Fraction(1, 3)
     expected = math.ceil(exact * steps_per_epoch)
+    assert checkpoint_steps([epoch], steps_per_epoch) == {expected: epoch}
+
+
+@pytest.mark.parametrize(
+    ("epoch", "steps_per_epoch", "expected"),
+    # epoch * steps_per_epoch lands just above the integer in floating point, e.g.
+    # 1.1 * 50 == 55.00000000000001; the checkpoint still belongs after step 55, not 56.
+    [(1.1, 50, 55), (2.2, 25, 55), (0.55, 100, 55), (2.2, 100, 220)],
+)
+def test_checkpoint_step_ignores_rounding_error(epoch, steps_per_epoch, expected):
+    assert epoch * steps_per_epoch > expected  # the premise of the test
     assert checkpoint_steps([epoch], steps_per_epoch) == {expected: epoch}
 
 

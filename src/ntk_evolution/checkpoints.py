@@ -3,20 +3,20 @@
 A checkpoint holds the parameter leaves of a pytree as ``leaf_0000, leaf_0001, ...`` (in
 ``jax.tree_util`` order) and a JSON string ``metadata``. The tree structure is not stored: it is
 rebuilt from a template (the model's freshly initialised parameters), so loading never executes
-code from the file. Writes go to a temporary file that is renamed into place, so an interrupted
-write never leaves a file that looks complete.
+code from the file. Writes are atomic (see :mod:`ntk_evolution.atomic`).
 """
 
 from __future__ import annotations
 
 import json
-import os
 import zipfile
 from pathlib import Path
 from typing import Any
 
 import jax
 import numpy as np
+
+from ntk_evolution.atomic import atomic_file
 
 Params = Any
 
@@ -30,10 +30,8 @@ def save_checkpoint(path: str | Path, params: Params, metadata: dict[str, Any]) 
     path = Path(path)
     leaves = jax.tree_util.tree_leaves(params)
     arrays = {f"leaf_{i:04d}": np.asarray(leaf) for i, leaf in enumerate(leaves)}
-    tmp = path.with_name(f".{path.name}.partial")
-    with open(tmp, "wb") as f:
+    with atomic_file(path) as f:
         np.savez(f, metadata=np.array(json.dumps(metadata, sort_keys=True)), **arrays)
-    os.replace(tmp, path)
 
 
 def load_checkpoint(path: str | Path, template: Params) -> tuple[Params, dict[str, Any]]:
@@ -45,10 +43,19 @@ def load_checkpoint(path: str | Path, template: Params) -> tuple[Params, dict[st
     expected = jax.tree_util.tree_leaves(template)
     treedef = jax.tree_util.tree_structure(template)
     try:
-        with np.load(path, allow_pickle=False) as f:
+        archive = np.load(path, allow_pickle=False)
+        if not isinstance(archive, np.lib.npyio.NpzFile):
+            raise ValueError("not an .npz archive")
+        with archive as f:
             metadata = json.loads(str(f["metadata"]))
+            stored = sorted(k for k in f.files if k.startswith("leaf_"))
+            if len(stored) != len(expected):
+                raise CheckpointError(
+                    f"checkpoint {path} holds {len(stored)} parameter arrays but the configured "
+                    f"model has {len(expected)}: it is of another model; rerun its training job "
+                    "with the current config"
+                )
             leaves = [f[f"leaf_{i:04d}"] for i in range(len(expected))]
-            extra = len([k for k in f.files if k.startswith("leaf_")]) - len(expected)
     except FileNotFoundError:
         raise CheckpointError(f"checkpoint {path} does not exist") from None
     except (zipfile.BadZipFile, KeyError, ValueError, OSError, EOFError) as err:
@@ -56,8 +63,7 @@ def load_checkpoint(path: str | Path, template: Params) -> tuple[Params, dict[st
             f"checkpoint {path} is truncated or corrupt ({err}); delete it and rerun the "
             "training job that writes it"
         ) from err
-    shapes_differ = any(a.shape != tuple(b.shape) for a, b in zip(leaves, expected, strict=True))
-    if extra or shapes_differ:
+    if any(a.shape != tuple(b.shape) for a, b in zip(leaves, expected, strict=True)):
         raise CheckpointError(
             f"checkpoint {path} holds parameters of another model than the configured one; "
             "rerun its training job with the current config"

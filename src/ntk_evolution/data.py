@@ -15,6 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ntk_evolution.atomic import atomic_file
+
 
 @dataclass(frozen=True)
 class RawDataset:
@@ -117,16 +119,17 @@ def to_unit_interval(images: np.ndarray, pixel_max: int) -> np.ndarray:
 
 
 def save_split(path: str | Path, split: Split) -> None:
-    """Write a split as a pickle-free ``.npz``."""
-    np.savez_compressed(
-        path,
-        train_images=split.train_images,
-        train_labels=split.train_labels,
-        test_images=split.test_images,
-        test_labels=split.test_labels,
-        classes=np.array(split.classes, dtype=str),
-        pixel_max=np.array(split.pixel_max),
-    )
+    """Write a split as a pickle-free ``.npz`` (atomically, at exactly ``path``)."""
+    with atomic_file(path) as f:
+        np.savez_compressed(
+            f,
+            train_images=split.train_images,
+            train_labels=split.train_labels,
+            test_images=split.test_images,
+            test_labels=split.test_labels,
+            classes=np.array(split.classes, dtype=str),
+            pixel_max=np.array(split.pixel_max),
+        )
 
 
 def load_split(path: str | Path) -> Split:
@@ -144,7 +147,8 @@ def load_split(path: str | Path) -> Split:
 
 def save_probes(path: str | Path, indices: np.ndarray, labels: np.ndarray) -> None:
     """Write probe indices (into the training set) and their labels as a pickle-free ``.npz``."""
-    np.savez(path, indices=indices, labels=labels)
+    with atomic_file(path) as f:
+        np.savez(f, indices=indices, labels=labels)
 
 
 def load_probes(path: str | Path) -> tuple[np.ndarray, np.ndarray]:

@@ -6,22 +6,22 @@ coordinates are the probes' indices into the training set (``probe_i``, ``probe_
 labels (``label_i``, ``label_j``), the logit and the epoch. One zarr chunk is one tile of the
 NTK engine: all logits of a ``tile_size`` x ``tile_size`` probe block (and one epoch).
 
-Every store is first written under a hidden ``.<name>.partial`` sibling and renamed into place
-when complete, so an interrupted job never leaves a store that looks finished.
+Every store is written atomically (see :mod:`ntk_evolution.atomic`), so an interrupted job never
+leaves a store that looks finished.
 """
 
 from __future__ import annotations
 
 import json
-import shutil
 import warnings
-from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import zarr
+
+from ntk_evolution.atomic import atomic_directory
 
 if TYPE_CHECKING:  # xarray is imported where used: kernel jobs only write with zarr
     import xarray as xr
@@ -36,21 +36,6 @@ warnings.filterwarnings("ignore", message=".*[Cc]onsolidated metadata.*")
 
 class StoreError(RuntimeError):
     """A store that is missing, incomplete or corrupt."""
-
-
-@contextmanager
-def atomic_directory(path: str | Path) -> Iterator[Path]:
-    """Yield a temporary sibling of ``path``; rename it to ``path`` only if the block succeeds."""
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.partial")
-    shutil.rmtree(tmp, ignore_errors=True)
-    try:
-        yield tmp
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    shutil.rmtree(path, ignore_errors=True)
-    tmp.rename(path)
 
 
 def _jsonable(attrs: dict[str, Any]) -> dict[str, Any]:
@@ -124,19 +109,28 @@ def _kernel_attrs() -> dict[str, str]:
 
 
 def open_store(path: str | Path) -> xr.Dataset:
-    """Open a store written by this module, with an error naming the file if it is unreadable."""
+    """Open a store written by this module; a missing, corrupt or incomplete store raises.
+
+    The arrays are opened from their own metadata and checked against the consolidated listing
+    written when the store was completed, so a damaged or missing array is noticed here.
+    """
     import xarray as xr
 
     path = Path(path)
     if not path.exists():
         raise StoreError(f"store {path} does not exist; run the job that writes it")
     try:
-        return xr.open_zarr(path, consolidated=True)
+        listed = set(zarr.open_group(path, mode="r", use_consolidated=True).array_keys())
+        ds = xr.open_zarr(path, consolidated=False)
+        missing = sorted(listed - set(ds.variables))
+        if missing:
+            raise ValueError(f"arrays {missing} are missing or unreadable")
     except Exception as err:
         raise StoreError(
             f"store {path} is incomplete or corrupt ({type(err).__name__}: {err}); delete it "
             "and rerun the job that writes it"
         ) from err
+    return ds
 
 
 def gather_kernels(

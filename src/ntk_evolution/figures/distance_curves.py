@@ -16,7 +16,7 @@ PANELS = ("distance_to_init", "distance_to_final", "velocity")
 def plot(evolution: xr.Dataset, path: str | Path) -> None:
     """``evolution``: per-run evolution datasets stacked along ``run`` (with ``regime``, ``seed``)."""
     style.setup()
-    table = evolution[list(PANELS)].drop_dims("other_epoch").to_dataframe().reset_index()
+    table = evolution[list(PANELS)].to_dataframe().reset_index()
     order = style.regimes_present(table["regime"])
     fig, axes = plt.subplots(1, len(PANELS), figsize=(12, 3.6))
     for ax, name in zip(axes, PANELS, strict=True):

@@ -1,0 +1,49 @@
+"""Atomic writes: a file or folder appears at its final path only once it is complete.
+
+Everything is written under a hidden ``.<name>.partial`` sibling and renamed into place at the
+end (a rename is atomic within one file system). An interrupted job therefore never leaves an
+output that a later run would mistake for a finished one; a failed write removes its partial.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import BinaryIO
+
+
+def partial_path(path: str | Path) -> Path:
+    """Where ``path`` is written before it is complete."""
+    path = Path(path)
+    return path.with_name(f".{path.name}.partial")
+
+
+@contextmanager
+def atomic_file(path: str | Path) -> Iterator[BinaryIO]:
+    """Open a binary file that replaces ``path`` only if the block succeeds."""
+    tmp = partial_path(path)
+    try:
+        with open(tmp, "wb") as f:
+            yield f
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    os.replace(tmp, path)
+
+
+@contextmanager
+def atomic_directory(path: str | Path) -> Iterator[Path]:
+    """Yield a temporary folder that replaces ``path`` only if the block succeeds."""
+    path = Path(path)
+    tmp = partial_path(path)
+    shutil.rmtree(tmp, ignore_errors=True)
+    try:
+        yield tmp
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    shutil.rmtree(path, ignore_errors=True)
+    tmp.rename(path)
