@@ -4,7 +4,6 @@
 
 from snakemake.utils import min_version
 
-
 min_version("9.0")
 
 
@@ -23,10 +22,10 @@ include: "workflow/rules/figures.smk"
 
 
 rule all:
+    default_target: True
     input:
         expand(
             "results/kernels/{run}/ntk.zarr",
             run=[run.path for run in RUNS],
         ),
         FIGURES,
-    default_target: True

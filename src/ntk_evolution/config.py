@@ -1,21 +1,54 @@
 """Configuration helpers shared by the Snakefile and the library (no JAX import here).
 
-The JSON schema in ``workflow/schemas/config.schema.yaml`` checks keys, types and ranges; this
-module adds the checks a schema cannot express (relations between values) and derives what the
-DAG needs from the config: the phase-1 runs and each run's checkpoint epochs.
+:func:`validate_config` checks a config against the JSON schema in
+``workflow/schemas/config.schema.yaml`` (keys, types, ranges) and then runs the checks a schema
+cannot express (relations between values, :func:`check_config`); every problem is reported with
+its dotted key. The rest derives what the DAG needs from the config: the phase-1 runs and each
+run's checkpoint epochs.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 REGIMES = ("benign", "adversarial", "flip")
 
 
 class ConfigError(ValueError):
-    """A configuration value that is well-formed but inconsistent with another one."""
+    """A configuration key or value that is unknown, malformed or inconsistent with another."""
+
+
+def _schema_problem(error: Any) -> str:
+    """One line for a JSON-schema violation: the dotted key, what is wrong, what is allowed."""
+    where = ".".join(str(part) for part in error.absolute_path) or "the top level"
+    if error.validator == "additionalProperties":
+        allowed = ", ".join(sorted(error.schema.get("properties", {})))
+        unknown = sorted(set(error.instance) - set(error.schema.get("properties", {})))
+        return f"{where}: unknown key(s) {unknown}; the keys allowed here are: {allowed}"
+    if error.validator == "enum":
+        return f"{where}: {error.instance!r} is not one of {error.validator_value}"
+    return f"{where}: {error.message}"
+
+
+def validate_config(config: Mapping[str, Any], schema_path: str | Path) -> None:
+    """Raise :class:`ConfigError` listing every schema violation, or the first inconsistency."""
+    import jsonschema
+    import yaml
+
+    schema = yaml.safe_load(Path(schema_path).read_text())
+    validator = jsonschema.Draft202012Validator(schema)
+    errors = sorted(validator.iter_errors(config), key=lambda e: list(map(str, e.absolute_path)))
+    if errors:
+        problems = "\n".join(f"  - {_schema_problem(e)}" for e in errors)
+        raise ConfigError(
+            f"{len(errors)} problem(s) in the configuration:\n{problems}\n"
+            f"Fix these keys in config.yaml (or the --configfile given); {schema_path} "
+            "describes every key."
+        )
+    check_config(config)
 
 
 @dataclass(frozen=True, order=True)

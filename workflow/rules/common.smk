@@ -4,21 +4,21 @@ import os
 from pathlib import Path
 
 from snakemake.exceptions import WorkflowError
-from snakemake.utils import validate
 
 from ntk_evolution.config import (
     ConfigError,
     Run,
-    check_config,
     checkpoint_epochs,
     epoch_label,
     phase1_runs,
     run_pairs,
+    validate_config,
 )
 
-validate(config, "../schemas/config.schema.yaml")
 try:
-    check_config(config)
+    validate_config(
+        config, Path(workflow.basedir) / "workflow/schemas/config.schema.yaml"
+    )
 except ConfigError as err:
     raise WorkflowError(f"invalid configuration: {err}") from None
 
@@ -45,6 +45,11 @@ wildcard_constraints:
 def code(*modules):
     """Package modules a rule's results depend on: editing one reruns that rule (by mtime)."""
     return [str(PACKAGE / module) for module in modules]
+
+
+def figure_code(name):
+    """A figure's own plotting module and the shared style: editing one reruns that figure."""
+    return code(f"figures/{name}.py", "figures/style.py")
 
 
 def run_paths(pattern, runs=None):

@@ -6,21 +6,21 @@ rule split_dataset:
         code=code("data.py"),
     output:
         "results/data/split.npz",
+    log:
+        "logs/split_dataset.log",
+    benchmark:
+        "benchmarks/split_dataset.tsv"
+    conda:
+        ENV
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=10,
     params:
         dataset={
             key: config["dataset"][key]
             for key in ("name", "root", "test_fraction", "seed")
         },
-    log:
-        "logs/split_dataset.log",
-    benchmark:
-        "benchmarks/split_dataset.tsv"
-    threads: 1
-    resources:
-        mem_mb=2000,
-        runtime=10,
-    conda:
-        ENV
     script:
         "../scripts/split_dataset.py"
 
@@ -31,18 +31,18 @@ rule select_probes:
         code=code("data.py"),
     output:
         "results/data/probes.npz",
-    params:
-        per_class=config["dataset"]["probes_per_class"],
-        seed=config["dataset"]["seed"],
     log:
         "logs/select_probes.log",
     benchmark:
         "benchmarks/select_probes.tsv"
+    conda:
+        ENV
     threads: 1
     resources:
         mem_mb=2000,
         runtime=10,
-    conda:
-        ENV
+    params:
+        per_class=config["dataset"]["probes_per_class"],
+        seed=config["dataset"]["seed"],
     script:
         "../scripts/select_probes.py"

@@ -11,10 +11,6 @@ FIGURES = [
 ]
 
 
-def figure_code(name):
-    return code(f"figures/{name}.py", "figures/style.py")
-
-
 rule plot_distance_matrix:
     input:
         evolutions=lambda w: run_paths(
@@ -29,18 +25,18 @@ rule plot_distance_matrix:
             category="Kernel evolution",
             labels={"figure": "distance matrix", "regime": "{regime}"},
         ),
-    params:
-        runs=lambda w: [key for key in RUN_KEYS if key[0] == w.regime],
     log:
         "logs/plot_distance_matrix/{regime}.log",
     benchmark:
         "benchmarks/plot_distance_matrix/{regime}.tsv"
+    conda:
+        ENV
     threads: 1
     resources:
         mem_mb=2000,
         runtime=10,
-    conda:
-        ENV
+    params:
+        runs=lambda w: [key for key in RUN_KEYS if key[0] == w.regime],
     script:
         "../scripts/plot_distance_matrix.py"
 
@@ -56,18 +52,18 @@ rule plot_distance_curves:
             category="Kernel evolution",
             labels={"figure": "distance to init / final, velocity"},
         ),
-    params:
-        runs=RUN_KEYS,
     log:
         "logs/plot_distance_curves.log",
     benchmark:
         "benchmarks/plot_distance_curves.tsv"
+    conda:
+        ENV
     threads: 1
     resources:
         mem_mb=2000,
         runtime=10,
-    conda:
-        ENV
+    params:
+        runs=RUN_KEYS,
     script:
         "../scripts/plot_distance_curves.py"
 
@@ -87,12 +83,12 @@ rule plot_pair_distance:
         "logs/plot_pair_distance.log",
     benchmark:
         "benchmarks/plot_pair_distance.tsv"
+    conda:
+        ENV
     threads: 1
     resources:
         mem_mb=2000,
         runtime=10,
-    conda:
-        ENV
     script:
         "../scripts/plot_pair_distance.py"
 
@@ -108,18 +104,18 @@ rule plot_spectrum:
             category="Kernel spectra",
             labels={"figure": "spectrum"},
         ),
-    params:
-        runs=RUN_KEYS,
     log:
         "logs/plot_spectrum.log",
     benchmark:
         "benchmarks/plot_spectrum.tsv"
+    conda:
+        ENV
     threads: 1
     resources:
         mem_mb=2000,
         runtime=10,
-    conda:
-        ENV
+    params:
+        runs=RUN_KEYS,
     script:
         "../scripts/plot_spectrum.py"
 
@@ -135,18 +131,18 @@ rule plot_alignment:
             category="Kernel spectra",
             labels={"figure": "kernel-target alignment"},
         ),
-    params:
-        runs=RUN_KEYS,
     log:
         "logs/plot_alignment.log",
     benchmark:
         "benchmarks/plot_alignment.tsv"
+    conda:
+        ENV
     threads: 1
     resources:
         mem_mb=2000,
         runtime=10,
-    conda:
-        ENV
+    params:
+        runs=RUN_KEYS,
     script:
         "../scripts/plot_alignment.py"
 
@@ -166,11 +162,11 @@ rule plot_training_curves:
         "logs/plot_training_curves.log",
     benchmark:
         "benchmarks/plot_training_curves.tsv"
+    conda:
+        ENV
     threads: 1
     resources:
         mem_mb=2000,
         runtime=10,
-    conda:
-        ENV
     script:
         "../scripts/plot_training_curves.py"

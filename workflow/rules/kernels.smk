@@ -9,19 +9,19 @@ rule extract_ntk:
         code=code("ntk.py", "compat.py", "storage.py"),
     output:
         directory("results/kernels/{regime}/seed{seed}/epoch{epoch}.zarr"),
-    params:
-        model=config["model"],
-        ntk=config["ntk"],
     log:
         "logs/extract_ntk/{regime}-seed{seed}-epoch{epoch}.log",
     benchmark:
         "benchmarks/extract_ntk/{regime}-seed{seed}-epoch{epoch}.tsv"
+    conda:
+        ENV
     threads: 1
     resources:
         mem_mb=4000,
         runtime=30,
-    conda:
-        ENV
+    params:
+        model=config["model"],
+        ntk=config["ntk"],
     script:
         "../scripts/extract_ntk.py"
 
@@ -35,17 +35,17 @@ rule gather_kernels:
         code=code("storage.py"),
     output:
         directory("results/kernels/{regime}/seed{seed}/ntk.zarr"),
-    params:
-        tile_size=config["ntk"]["tile_size"],
     log:
         "logs/gather_kernels/{regime}-seed{seed}.log",
     benchmark:
         "benchmarks/gather_kernels/{regime}-seed{seed}.tsv"
+    conda:
+        ENV
     threads: 1
     resources:
         mem_mb=4000,
         runtime=30,
-    conda:
-        ENV
+    params:
+        tile_size=config["ntk"]["tile_size"],
     script:
         "../scripts/gather_kernels.py"

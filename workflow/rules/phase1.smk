@@ -12,19 +12,19 @@ rule train_phase1:
             epoch=EPOCHS,
         ),
         history="results/phase1/{regime}/seed{seed}/history.csv",
-    params:
-        model=config["model"],
-        phase1=phase1_settings,
-        checkpoint_epochs=checkpoint_epochs(config["phase1"]),
     log:
         "logs/train_phase1/{regime}-seed{seed}.log",
     benchmark:
         "benchmarks/train_phase1/{regime}-seed{seed}.tsv"
+    conda:
+        ENV
     threads: 1
     resources:
         mem_mb=4000,
         runtime=60,
-    conda:
-        ENV
+    params:
+        model=config["model"],
+        phase1=phase1_settings,
+        checkpoint_epochs=checkpoint_epochs(config["phase1"]),
     script:
         "../scripts/train_phase1.py"

@@ -12,12 +12,12 @@ rule kernel_evolution:
         "logs/kernel_evolution/{regime}-seed{seed}.log",
     benchmark:
         "benchmarks/kernel_evolution/{regime}-seed{seed}.tsv"
+    conda:
+        ENV
     threads: 1
     resources:
         mem_mb=4000,
         runtime=20,
-    conda:
-        ENV
     script:
         "../scripts/kernel_evolution.py"
 
@@ -28,18 +28,18 @@ rule kernel_spectrum:
         code=code("statistics.py"),
     output:
         directory("results/statistics/{regime}/seed{seed}/spectrum.zarr"),
-    params:
-        top_k=config["statistics"]["spectrum"]["top_k"],
     log:
         "logs/kernel_spectrum/{regime}-seed{seed}.log",
     benchmark:
         "benchmarks/kernel_spectrum/{regime}-seed{seed}.tsv"
+    conda:
+        ENV
     threads: 1
     resources:
         mem_mb=4000,
         runtime=20,
-    conda:
-        ENV
+    params:
+        top_k=config["statistics"]["spectrum"]["top_k"],
     script:
         "../scripts/kernel_spectrum.py"
 
@@ -50,18 +50,18 @@ rule kernel_alignment:
         code=code("statistics.py"),
     output:
         directory("results/statistics/{regime}/seed{seed}/alignment.zarr"),
-    params:
-        centered=config["statistics"]["alignment"]["centered"],
     log:
         "logs/kernel_alignment/{regime}-seed{seed}.log",
     benchmark:
         "benchmarks/kernel_alignment/{regime}-seed{seed}.tsv"
+    conda:
+        ENV
     threads: 1
     resources:
         mem_mb=4000,
         runtime=20,
-    conda:
-        ENV
+    params:
+        centered=config["statistics"]["alignment"]["centered"],
     script:
         "../scripts/kernel_alignment.py"
 
@@ -72,17 +72,17 @@ rule kernel_pair_distances:
         code=code("statistics.py"),
     output:
         directory("results/statistics/pair_distances.zarr"),
-    params:
-        runs=RUN_KEYS,
     log:
         "logs/kernel_pair_distances.log",
     benchmark:
         "benchmarks/kernel_pair_distances.tsv"
+    conda:
+        ENV
     threads: 1
     resources:
         mem_mb=4000,
         runtime=20,
-    conda:
-        ENV
+    params:
+        runs=RUN_KEYS,
     script:
         "../scripts/kernel_pair_distances.py"

@@ -83,5 +83,6 @@ def gather_kernels(
     snapshots: Sequence[str | Path], path: str | Path, *, run: Run, tile_size: int
 ) -> None:
     """Stack a run's kernel snapshots into one store with an ``epoch`` dim."""
-    storage.gather_kernels(snapshots, path, tile_size=tile_size, attrs={"run": run.name})
+    attrs = provenance({"run": run.name, "tile_size": tile_size})
+    storage.gather_kernels(snapshots, path, tile_size=tile_size, attrs=attrs)
     log.info("%s: gathered %d snapshots into %s", run.name, len(snapshots), path)

@@ -1,0 +1,120 @@
+"""The config schema: the default config passes, and every kind of mistake is named."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+
+import pytest
+import yaml
+
+from ntk_evolution.config import ConfigError, validate_config
+
+from snakemake_run import TINY
+
+ROOT = Path(__file__).resolve().parents[1]
+SCHEMA = ROOT / "workflow/schemas/config.schema.yaml"
+DEFAULT = yaml.safe_load((ROOT / "config.yaml").read_text())
+
+
+def schema_keys(schema: dict, prefix: str = "") -> set[str]:
+    """Dotted paths of every property the schema defines (following local $refs)."""
+    root = yaml.safe_load(SCHEMA.read_text())
+    keys = set()
+    for name, sub in schema.get("properties", {}).items():
+        if "$ref" in sub:
+            sub = root["$defs"][sub["$ref"].rsplit("/", 1)[-1]]
+        keys.add(prefix + name)
+        keys |= schema_keys(sub, f"{prefix}{name}.")
+    return keys
+
+
+def config_keys(config: dict, prefix: str = "") -> set[str]:
+    keys = set()
+    for name, value in config.items():
+        keys.add(prefix + name)
+        if isinstance(value, dict):
+            keys |= config_keys(value, f"{prefix}{name}.")
+    return keys
+
+
+@pytest.mark.parametrize("config", [DEFAULT, TINY], ids=["config.yaml", "tiny"])
+def test_shipped_configs_are_valid(config):
+    validate_config(config, SCHEMA)
+
+
+def test_default_config_sets_every_schema_key():
+    """config.yaml is the reference for users: it spells out every key the schema knows."""
+    assert config_keys(DEFAULT) == schema_keys(yaml.safe_load(SCHEMA.read_text()))
+
+
+def test_default_run_has_two_seeds_and_both_regimes():
+    assert len(DEFAULT["phase1"]["seeds"]) >= 2
+    assert {"benign", "adversarial"} <= set(DEFAULT["phase1"]["regimes"])
+
+
+def changed(path: str, value=None, *, delete: bool = False, rename: str | None = None) -> dict:
+    config = copy.deepcopy(DEFAULT)
+    *parents, leaf = path.split(".")
+    section = config
+    for parent in parents:
+        section = section[parent]
+    if delete:
+        del section[leaf]
+    elif rename:
+        section[rename] = section.pop(leaf)
+    else:
+        section[leaf] = value
+    return config
+
+
+@pytest.mark.parametrize(
+    ("config", "expected"),
+    [
+        (changed("model.width", rename="widht"), "model: unknown key(s) ['widht']"),
+        (changed("extra", {"a": 1}), "the top level: unknown key(s) ['extra']"),
+        (changed("model.architecture", "resnet"), "model.architecture: 'resnet' is not one of"),
+        (changed("phase1.epochs", 0), "phase1.epochs: 0 is less than the minimum of 1"),
+        (changed("phase1.epochs", "12"), "phase1.epochs: '12' is not of type 'integer'"),
+        (changed("phase1.seeds", []), "phase1.seeds"),
+        (changed("phase1.regimes", ["benign", "evil"]), "phase1.regimes.1: 'evil' is not one"),
+        (changed("phase1.attack.epsilon", 2.0), "phase1.attack.epsilon"),
+        (changed("ntk.tile_size", delete=True), "ntk: 'tile_size' is a required property"),
+        (changed("dataset.name", "imagenet"), "dataset.name: 'imagenet' is not one of"),
+    ],
+    ids=[
+        "misspelt-key",
+        "unknown-section",
+        "unknown-architecture",
+        "zero-epochs",
+        "string-for-integer",
+        "no-seeds",
+        "unknown-regime",
+        "epsilon-out-of-range",
+        "missing-key",
+        "unknown-dataset",
+    ],
+)
+def test_schema_names_the_problem(config, expected):
+    with pytest.raises(ConfigError) as info:
+        validate_config(config, SCHEMA)
+    message = str(info.value)
+    assert expected in message
+    assert "Fix these keys in config.yaml" in message
+
+
+def test_every_problem_is_listed():
+    config = changed("model.width", rename="widht")
+    config["phase1"]["epochs"] = -1
+    with pytest.raises(ConfigError) as info:
+        validate_config(config, SCHEMA)
+    message = str(info.value)
+    assert "3 problem(s)" in message
+    assert "model: unknown key(s) ['widht']" in message
+    assert "model: 'width' is a required property" in message
+    assert "phase1.epochs: -1 is less than the minimum of 1" in message
+
+
+def test_inconsistent_values_are_checked_after_the_schema():
+    with pytest.raises(ConfigError, match=r"phase1\.checkpoints\.fractional"):
+        validate_config(changed("phase1.checkpoints.fractional", [0.5, 99.0]), SCHEMA)

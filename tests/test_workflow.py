@@ -1,0 +1,187 @@
+"""The whole DAG, run for real by Snakemake on a tiny configuration in a temporary directory."""
+
+from __future__ import annotations
+
+import copy
+
+import numpy as np
+import pandas as pd
+import pytest
+import xarray as xr
+
+from snakemake_run import TINY, planned_jobs, rules_of, snakemake, write_config
+
+RUNS = [f"{regime}/seed{seed}" for regime in ("benign", "adversarial") for seed in (0, 1)]
+EPOCHS = [0.0, 0.5, 2.0]  # epoch 0, the fractional 0.5 and the last epoch (every: 2)
+PROBES, CLASSES, TOP_K = 20, 10, 3
+FIGURES = [
+    "alignment",
+    "distance_curves",
+    "distance_matrix_adversarial",
+    "distance_matrix_benign",
+    "pair_distance",
+    "spectrum",
+    "training_curves",
+]
+
+
+@pytest.fixture(scope="module")
+def finished(tmp_path_factory):
+    """A workdir in which the tiny configuration has run to the end."""
+    workdir = tmp_path_factory.mktemp("tiny")
+    write_config(workdir, TINY)
+    assert rules_of(planned_jobs(workdir)) == {
+        "all": 1,
+        "split_dataset": 1,
+        "select_probes": 1,
+        "train_phase1": 4,
+        "extract_ntk": 4 * len(EPOCHS),
+        "gather_kernels": 4,
+        "kernel_evolution": 4,
+        "kernel_spectrum": 4,
+        "kernel_alignment": 4,
+        "kernel_pair_distances": 1,
+        "plot_distance_matrix": 2,
+        "plot_distance_curves": 1,
+        "plot_pair_distance": 1,
+        "plot_spectrum": 1,
+        "plot_alignment": 1,
+        "plot_training_curves": 1,
+    }
+    snakemake(workdir)
+    return workdir
+
+
+def test_second_run_plans_no_jobs(finished):
+    assert planned_jobs(finished) == set()
+    assert "Nothing to be done" in snakemake(finished, "--dry-run").stdout
+
+
+@pytest.mark.parametrize("run", RUNS)
+def test_kernel_store(finished, run):
+    ds = xr.open_zarr(finished / f"results/kernels/{run}/ntk.zarr")
+    kernel = ds.ntk
+    assert kernel.dims == ("epoch", "logit", "probe_i", "probe_j")
+    assert kernel.shape == (len(EPOCHS), CLASSES, PROBES, PROBES)
+    assert kernel.encoding["chunks"] == (1, CLASSES, 8, 8)  # one chunk per tile
+    np.testing.assert_array_equal(ds.epoch.values, EPOCHS)
+    np.testing.assert_array_equal(ds.label_i.values, np.repeat(np.arange(CLASSES), 2))
+    values = kernel.values
+    assert np.all(np.isfinite(values))
+    np.testing.assert_array_equal(values, np.swapaxes(values, -1, -2))
+    assert ds.attrs["config"]["run"] == run.replace("/seed", "-s")
+    assert ds.attrs["versions"]["neural-tangents"] == "0.6.5"
+    assert len(ds.attrs["snapshots"]) == len(EPOCHS)
+    for snapshot in ds.attrs["snapshots"]:
+        assert snapshot["implementation"] == "structured_derivatives"
+        assert snapshot["config"]["model"] == TINY["model"]
+        assert snapshot["seconds"] > 0
+
+
+def test_kernels_move_during_training(finished):
+    """Training changes the kernel: the last epoch's kernel is not the initial one."""
+    kernel = xr.open_zarr(finished / "results/kernels/benign/seed0/ntk.zarr").ntk.values
+    assert not np.allclose(kernel[0], kernel[-1])
+
+
+@pytest.mark.parametrize(
+    ("name", "sizes", "variables"),
+    [
+        (
+            "evolution",
+            {"epoch": 3, "other_epoch": 3},
+            {"distance_matrix", "distance_to_init", "distance_to_final", "velocity"},
+        ),
+        (
+            "spectrum",
+            {"epoch": 3, "logit": CLASSES, "rank": TOP_K},
+            {"eigenvalues", "effective_rank", "top_k_share", "trace"},
+        ),
+        ("alignment", {"epoch": 3, "logit": CLASSES}, {"alignment", "mean_alignment"}),
+    ],
+)
+@pytest.mark.parametrize("run", RUNS)
+def test_run_statistics(finished, run, name, sizes, variables):
+    ds = xr.open_zarr(finished / f"results/statistics/{run}/{name}.zarr")
+    assert dict(ds.sizes) == sizes
+    assert set(ds.data_vars) == variables
+    for var in ds.data_vars.values():
+        assert var.attrs["long_name"]
+        assert "units" in var.attrs
+    assert ds.attrs["config"]["run"] == run.replace("/seed", "-s")
+
+
+def test_evolution_starts_at_zero_distance(finished):
+    ds = xr.open_zarr(finished / "results/statistics/benign/seed0/evolution.zarr")
+    assert float(ds.distance_to_init[0]) == pytest.approx(0.0, abs=1e-6)
+    assert float(ds.distance_to_final[-1]) == pytest.approx(0.0, abs=1e-6)
+    assert float(ds.distance_to_init[-1]) > 0
+
+
+def test_pair_distances(finished):
+    ds = xr.open_zarr(finished / "results/statistics/pair_distances.zarr")
+    assert ds.distance.dims == ("pair", "epoch")
+    assert sorted(ds.kind.values) == [
+        "benign vs adversarial",
+        "benign vs adversarial",
+        "benign vs benign",
+    ]
+    # Both runs of a seed start from the same initialisation: the same kernel at epoch 0.
+    same_seed = ds.distance.values[ds.kind.values == "benign vs adversarial"]
+    np.testing.assert_allclose(same_seed[:, 0], 0.0, atol=1e-6)
+    assert same_seed[:, -1].min() > 0
+
+
+def test_histories(finished):
+    for run in RUNS:
+        history = pd.read_csv(finished / f"results/phase1/{run}/history.csv")
+        assert list(history.epoch) == [1, 2]
+        assert history.train_loss.notna().all()
+        assert set(history.adversarial) == {run.startswith("adversarial")}
+
+
+@pytest.mark.parametrize("name", FIGURES)
+def test_figures(finished, name):
+    png = (finished / f"results/figures/{name}.png").read_bytes()
+    assert png.startswith(b"\x89PNG")
+    assert len(png) > 10_000
+
+
+def test_report(finished):
+    snakemake(finished, "--report", "report.html")
+    html = (finished / "report.html").read_text()
+    assert len(html) > 100_000
+    for name in FIGURES:
+        assert f"{name}.png" in html
+
+
+def test_job_logs_show_progress(finished):
+    log = (finished / "logs/train_phase1/adversarial-seed0.log").read_text()
+    assert "epoch 2/2 adversarial" in log
+    assert "checkpoint at epoch 0.5" in log
+
+
+def test_bad_config_key_stops_the_run(tmp_path):
+    config = copy.deepcopy(TINY)
+    config["model"]["widht"] = config["model"].pop("width")
+    write_config(tmp_path, config)
+    result = snakemake(tmp_path, "--dry-run", check=False)
+    assert result.returncode != 0
+    message = result.stdout + result.stderr
+    assert "model: unknown key(s) ['widht']" in message
+    assert "architecture, depth, parameterization, width, zero_readout" in message
+    assert not (tmp_path / "results").exists()
+
+
+def test_diverging_run_stops_without_checkpoints(tmp_path):
+    config = copy.deepcopy(TINY)
+    config["phase1"]["optimizer"]["learning_rate"] = 1e12
+    config["phase1"]["regimes"] = ["benign"]
+    write_config(tmp_path, config)
+    result = snakemake(tmp_path, "results/phase1/benign/seed0/history.csv", check=False)
+    assert result.returncode != 0
+    log = (tmp_path / "logs/train_phase1/benign-seed0.log").read_text()
+    assert "DivergedError" in log
+    assert "Lower the learning rate" in log
+    # Snakemake removes the outputs of the failed job; no partial file is left behind either.
+    assert [p.name for p in tmp_path.glob("results/phase1/**/*") if p.is_file()] == []
