@@ -1,6 +1,7 @@
 # ntk-evolution: how a network's neural tangent kernel evolves under benign and adversarial
 # training (after Loo et al., NeurIPS 2022). Read top to bottom, the rule modules follow the
-# method: data -> phase-1 training -> NTK snapshots -> statistics -> figures.
+# method: data -> phase-1 training -> NTK snapshots -> phase-2 children on frozen kernels ->
+# evaluation -> statistics -> figures.
 
 from snakemake.utils import min_version
 
@@ -17,6 +18,8 @@ include: "workflow/rules/common.smk"
 include: "workflow/rules/data.smk"
 include: "workflow/rules/phase1.smk"
 include: "workflow/rules/kernels.smk"
+include: "workflow/rules/phase2.smk"
+include: "workflow/rules/evaluation.smk"
 include: "workflow/rules/statistics.smk"
 include: "workflow/rules/figures.smk"
 
@@ -28,4 +31,5 @@ rule all:
             "results/kernels/{run}/ntk.zarr",
             run=[run.path for run in RUNS],
         ),
+        "results/evaluation/accuracy.zarr",
         FIGURES,

@@ -23,7 +23,8 @@ JAX_CACHE = Path(tempfile.gettempdir()) / "ntk-evolution-test-jax-cache"
 
 # The smallest configuration that still exercises every rule: two regimes, two seeds (so the
 # benign-vs-benign yardstick exists), a fractional checkpoint, tiled kernels (20 probes, tiles
-# of 8: a ragged last tile).
+# of 8: a ragged last tile), every dynamics and phase-2 regime from one spawn epoch, and both
+# attack norms at evaluation.
 TINY: dict[str, Any] = {
     "dataset": {
         "name": "digits",
@@ -47,8 +48,51 @@ TINY: dict[str, Any] = {
         "optimizer": {"learning_rate": 0.05, "momentum": 0.9},
         "adversarial_mix": "pure",
         "flip_epoch": 1,
-        "attack": {"epsilon": 0.1, "step_size": 0.05, "steps": 2, "random_start": True},
+        "attack": {
+            "norm": "linf",
+            "epsilon": 0.1,
+            "step_size": 0.05,
+            "steps": 2,
+            "random_start": True,
+        },
         "checkpoints": {"every": 2, "fractional": [0.5]},
+    },
+    "phase2": {
+        "spawn_epochs": [2],
+        "dynamics": ["linearized", "centered", "standard"],
+        "regimes": ["benign", "adversarial"],
+        "epochs": 1,
+        "batch_size": 128,
+        "optimizer": {"learning_rate": 0.01, "momentum": 0.9},
+        "adversarial_mix": "pure",
+        "attack": {
+            "norm": "linf",
+            "epsilon": 0.1,
+            "step_size": 0.05,
+            "steps": 2,
+            "random_start": True,
+        },
+    },
+    "evaluation": {
+        "batch_size": 256,
+        "seed": 0,
+        "transfer": True,
+        "attacks": {
+            "pgd_linf": {
+                "norm": "linf",
+                "epsilon": 0.1,
+                "step_size": 0.05,
+                "steps": 3,
+                "random_start": True,
+            },
+            "pgd_l2": {
+                "norm": "l2",
+                "epsilon": 0.5,
+                "step_size": 0.25,
+                "steps": 3,
+                "random_start": True,
+            },
+        },
     },
     "ntk": {"implementation": "structured_derivatives", "tile_size": 8},
     "statistics": {"spectrum": {"top_k": 3}, "alignment": {"centered": True}},

@@ -1,4 +1,4 @@
-"""L-infinity PGD: stays in the epsilon-ball and the pixel range, and raises the loss."""
+"""PGD in L-infinity and L2 balls: stays in the ball and the pixel range, and raises the loss."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from ntk_evolution.attacks import pgd_linf
+from ntk_evolution.attacks import Attack, pgd_l2, pgd_linf
 from ntk_evolution.training import cross_entropy
 
 STEPS = 10
@@ -101,3 +101,137 @@ def test_same_key_same_result(problem):
     c = attack(problem, 0.1, key=4)
     np.testing.assert_array_equal(a, b)
     assert not np.array_equal(a, c)
+
+
+def attack_l2(problem, epsilon, *, key=0, steps=STEPS, random_start=True, step_size=None):
+    loss, images, labels = problem
+    return pgd_l2(
+        loss,
+        images,
+        labels,
+        jax.random.PRNGKey(key),
+        epsilon=epsilon,
+        step_size=2.5 * epsilon / max(steps, 1) if step_size is None else step_size,
+        steps=steps,
+        random_start=random_start,
+    )
+
+
+def l2_distances(a, b) -> np.ndarray:
+    """Per-example L2 distances between two batches."""
+    diff = np.asarray(a, np.float64) - np.asarray(b, np.float64)
+    return np.sqrt(np.sum(diff.reshape(len(diff), -1) ** 2, axis=1))
+
+
+@pytest.mark.parametrize("random_start", [True, False])
+@pytest.mark.parametrize("epsilon", [0.1, 0.5, 2.0])
+def test_l2_stays_in_ball_and_pixel_range(problem, epsilon, random_start):
+    _, images, _ = problem
+    adv = np.asarray(attack_l2(problem, epsilon, random_start=random_start))
+    assert adv.shape == images.shape
+    assert adv.dtype == images.dtype
+    distances = l2_distances(adv, images)
+    assert distances.max() <= epsilon * (1 + 1e-5)
+    assert adv.min() >= 0.0
+    assert adv.max() <= 1.0
+    assert np.median(distances) > 0.9 * epsilon  # the attack spends its budget
+
+
+@pytest.mark.parametrize("epsilon", [0.25, 0.5])
+def test_l2_raises_the_loss(problem, epsilon):
+    loss, images, labels = problem
+    clean = float(loss(images, labels))
+    adversarial = float(loss(attack_l2(problem, epsilon), labels))
+    z = np.asarray(jax.random.normal(jax.random.PRNGKey(11), images.shape))
+    noise = epsilon * z / l2_distances(z, np.zeros_like(z)).reshape(-1, 1, 1, 1)
+    noisy = float(loss(jnp.clip(images + noise, 0.0, 1.0), labels))
+    assert adversarial > clean
+    assert adversarial - clean > 5 * abs(noisy - clean)
+
+
+def test_l2_steps_follow_the_normalised_gradient():
+    # A linear loss sum_i w_i . x_i: every step moves image i by alpha along w_i / ||w_i||, until
+    # the projection holds it on the sphere of radius epsilon, away from the pixel bounds.
+    w = jax.random.normal(jax.random.PRNGKey(12), (5, 4, 4, 1))
+    images = jnp.full((5, 4, 4, 1), 0.5)
+    labels = jnp.zeros(5, jnp.int32)
+    direction = np.asarray(w) / l2_distances(w, np.zeros_like(w)).reshape(-1, 1, 1, 1)
+
+    def linear(x, y):
+        return jnp.sum(w * x)
+
+    def run(steps):
+        return pgd_l2(
+            linear,
+            images,
+            labels,
+            jax.random.PRNGKey(0),
+            epsilon=0.3,
+            step_size=0.1,
+            steps=steps,
+            random_start=False,
+        )
+
+    np.testing.assert_allclose(run(1), 0.5 + 0.1 * direction, rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(run(2), 0.5 + 0.2 * direction, rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(run(10), 0.5 + 0.3 * direction, rtol=1e-6, atol=1e-6)
+
+
+def test_l2_random_start_is_uniform_in_the_ball():
+    # In d = 2 dimensions a uniform point of the ball lies within radius eps/2 with probability
+    # 1/4 (eps * U would give 1/2), and its direction has mean zero.
+    n, epsilon = 4000, 0.1
+    images = jnp.full((n, 2), 0.5)
+    start = pgd_l2(
+        lambda x, y: jnp.sum(x),
+        images,
+        jnp.zeros(n, jnp.int32),
+        jax.random.PRNGKey(13),
+        epsilon=epsilon,
+        step_size=0.0,
+        steps=0,
+    )
+    offsets = np.asarray(start, np.float64) - 0.5
+    radii = np.linalg.norm(offsets, axis=1)
+    assert radii.max() <= epsilon * (1 + 1e-5)
+    assert abs(np.mean(radii < epsilon / 2) - 0.25) < 0.03
+    assert np.all(np.abs(np.mean(offsets / radii[:, None], axis=0)) < 0.05)
+
+
+def test_l2_zero_epsilon_is_the_identity(problem):
+    _, images, _ = problem
+    np.testing.assert_array_equal(attack_l2(problem, 0.0, step_size=0.1), images)
+
+
+def test_l2_no_steps_without_random_start_is_the_identity(problem):
+    _, images, _ = problem
+    np.testing.assert_array_equal(attack_l2(problem, 0.5, steps=0, random_start=False), images)
+
+
+def test_l2_same_key_same_result(problem):
+    a = attack_l2(problem, 0.5, key=3)
+    b = attack_l2(problem, 0.5, key=3)
+    c = attack_l2(problem, 0.5, key=4)
+    np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(a, c)
+
+
+@pytest.mark.parametrize(("norm", "pgd"), [("linf", pgd_linf), ("l2", pgd_l2)])
+def test_attack_runs_the_pgd_of_its_norm(problem, norm, pgd):
+    loss, images, labels = problem
+    settings = Attack(epsilon=0.3, step_size=0.1, steps=3, norm=norm)
+    key = jax.random.PRNGKey(5)
+    expected = pgd(loss, images, labels, key, epsilon=0.3, step_size=0.1, steps=3)
+    np.testing.assert_array_equal(settings.perturb(loss, images, labels, key), expected)
+
+
+def test_attack_rejects_an_unknown_norm():
+    with pytest.raises(ValueError, match="'l1'") as info:
+        Attack(epsilon=0.1, step_size=0.1, steps=1, norm="l1")
+    assert "linf" in str(info.value) and "l2" in str(info.value)
+
+
+def test_attack_from_config():
+    section = {"epsilon": 0.25, "step_size": 0.05, "steps": 10, "random_start": False}
+    assert Attack.from_config(section) == Attack(0.25, 0.05, 10, False, "linf")
+    assert Attack.from_config({**section, "norm": "l2"}).norm == "l2"

@@ -7,12 +7,14 @@ import copy
 import pytest
 
 from ntk_evolution.config import (
+    Child,
     ConfigError,
     Run,
     check_config,
     checkpoint_epochs,
     epoch_label,
     phase1_runs,
+    phase2_children,
     run_pairs,
 )
 
@@ -27,15 +29,26 @@ VALID = {
         "attack": {"epsilon": 0.1, "step_size": 0.025, "steps": 8, "random_start": True},
         "adversarial_mix": "pure",
         "checkpoints": {"every": 1, "fractional": [0.25, 0.5]},
-    }
+    },
+    "phase2": {
+        "spawn_epochs": [0, 0.5, 3],
+        "dynamics": ["linearized", "centered"],
+        "regimes": ["benign", "adversarial"],
+        "attack": {"epsilon": 0.1, "step_size": 0.025, "steps": 8, "random_start": True},
+    },
+    "evaluation": {
+        "attacks": {
+            "pgd_linf": {"epsilon": 0.1, "step_size": 0.002, "steps": 100, "random_start": True}
+        }
+    },
 }
 
 
-def config_with(**changes):
-    """A copy of the valid config with ``phase1`` keys replaced (dotted keys reach one level in)."""
+def config_with(section_name="phase1", **changes):
+    """A copy of the valid config with keys of one section replaced (``__`` reaches one level in)."""
     config = copy.deepcopy(VALID)
     for key, value in changes.items():
-        section = config["phase1"]
+        section = config[section_name]
         *parents, leaf = key.split("__")
         for parent in parents:
             section = section[parent]
@@ -155,6 +168,36 @@ def test_inconsistent_config(changes, key):
     with pytest.raises(ConfigError) as info:
         check_config(config_with(**changes))
     assert key in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("section", "changes", "key"),
+    [
+        ("phase2", {"spawn_epochs": [0, 0.75]}, "phase2.spawn_epochs [0.75]"),
+        ("phase2", {"attack__steps": 2}, "phase2.attack"),
+        (
+            "evaluation",
+            {"attacks__pgd_linf": {"epsilon": 0.1, "step_size": 0.001, "steps": 10}},
+            "evaluation.attacks.pgd_linf",
+        ),
+    ],
+    ids=["spawn-not-a-checkpoint", "phase2-pgd-too-short", "evaluation-pgd-too-short"],
+)
+def test_inconsistent_phase2_and_evaluation(section, changes, key):
+    with pytest.raises(ConfigError) as info:
+        check_config(config_with(section, **changes))
+    assert key in str(info.value)
+
+
+def test_phase2_children():
+    runs = [Run("benign", 0), Run("adversarial", 1)]
+    children = phase2_children(VALID, runs)
+    assert len(children) == 2 * 3 * 2 * 2
+    assert children[0] == Child(Run("benign", 0), 0.0, "linearized", "benign")
+    assert Child(Run("adversarial", 1), 0.5, "centered", "adversarial").path == (
+        "adversarial/seed1/spawn0.5/centered/adversarial"
+    )
+    assert len(set(children)) == len(children)
 
 
 def test_fractional_at_the_last_epoch_is_allowed():

@@ -14,7 +14,10 @@ from snakemake_run import TINY, planned_jobs, rules_of, snakemake, write_config
 RUNS = [f"{regime}/seed{seed}" for regime in ("benign", "adversarial") for seed in (0, 1)]
 EPOCHS = [0.0, 0.5, 2.0]  # epoch 0, the fractional 0.5 and the last epoch (every: 2)
 PROBES, CLASSES, TOP_K = 20, 10, 3
+CHILDREN = 4 * 3 * 2  # runs x dynamics x phase-2 regimes, one spawn epoch
 FIGURES = [
+    "accuracy_vs_spawn",
+    "fixed_kernel",
     "alignment",
     "distance_curves",
     "distance_matrix_adversarial",
@@ -47,6 +50,12 @@ def finished(tmp_path_factory):
         "plot_spectrum": 1,
         "plot_alignment": 1,
         "plot_training_curves": 1,
+        "train_children": 4,
+        "evaluate_phase1": 4,
+        "evaluate_children": 4,
+        "gather_evaluation": 1,
+        "plot_accuracy_vs_spawn": 1,
+        "fixed_kernel_table": 1,
     }
     snakemake(workdir)
     return workdir
@@ -145,6 +154,96 @@ def test_figures(finished, name):
     png = (finished / f"results/figures/{name}.png").read_bytes()
     assert png.startswith(b"\x89PNG")
     assert len(png) > 10_000
+
+
+def test_evaluation_table(finished):
+    table = pd.read_csv(finished / "results/evaluation/accuracy.csv")
+    assert list(table.columns) == [
+        "phase1_regime",
+        "seed",
+        "spawn_epoch",
+        "dynamics",
+        "phase2_regime",
+        "attack",
+        "source",
+        "accuracy",
+    ]
+    parents = table[table.spawn_epoch.isna()]
+    children = table[table.spawn_epoch.notna()]
+    assert len(parents) == 4 * 3  # clean, pgd_linf, pgd_l2
+    assert len(children) == CHILDREN * 5  # clean, robust and transfer for both attacks
+    assert table.accuracy.between(0, 1).all()
+    for models, index in [
+        (children, ["phase1_regime", "seed", "spawn_epoch", "dynamics", "phase2_regime"]),
+        (parents, ["phase1_regime", "seed"]),
+    ]:
+        wide = models.pivot_table(index=index, columns=["attack", "source"], values="accuracy")
+        assert len(wide) == len(models) // (5 if models is children else 3)
+        for attack in ("pgd_linf", "pgd_l2"):
+            assert (wide[(attack, "self")] <= wide[("clean", "self")]).all()
+            if models is children:
+                assert (wide[(attack, "parent")] <= wide[("clean", "self")]).all()
+    # Even ten phase-2 steps leave every child above chance (0.1) on clean test images.
+    assert children[children.attack == "clean"].accuracy.min() > 0.15
+
+
+def test_evaluation_dataset(finished):
+    ds = xr.open_zarr(finished / "results/evaluation/accuracy.zarr")
+    assert ds.accuracy.dims == (
+        "phase1_regime",
+        "seed",
+        "spawn_epoch",
+        "dynamics",
+        "phase2_regime",
+        "attack",
+        "source",
+    )
+    assert ds.accuracy.shape == (2, 2, 1, 3, 2, 3, 2)
+    assert ds.parent_accuracy.dims == ("phase1_regime", "seed", "attack")
+    assert ds.attrs["config"]["evaluation"]["attacks"]["pgd_l2"]["norm"] == "l2"
+    clean = ds.accuracy.sel(attack="clean", source="self")
+    assert float(clean.min()) > 0.15
+
+
+def test_fixed_kernel_table(finished):
+    table = pd.read_csv(finished / "results/figures/fixed_kernel.csv")
+    assert set(table.code) == {"CC", "CA", "AC", "AA"}
+    assert set(table.dynamics) == {"linearized", "centered"}
+    assert set(table.measure) == {
+        "clean",
+        "robust pgd_linf",
+        "transfer pgd_linf",
+        "robust pgd_l2",
+        "transfer pgd_l2",
+    }
+    assert (table.seeds == 2).all()
+    assert (table["min"] <= table["mean"]).all() and (table["mean"] <= table["max"]).all()
+
+
+def test_children_histories(finished):
+    history = pd.read_csv(
+        finished / "results/phase2/adversarial/seed1/spawn2/centered/adversarial/history.csv"
+    )
+    assert list(history.epoch) == [1]
+    assert history.adversarial.all()
+    assert (history.dynamics == "centered").all()
+
+
+def test_new_spawn_epoch_schedules_only_its_children(finished):
+    config = copy.deepcopy(TINY)
+    config["phase2"]["spawn_epochs"] = [0.5, 2]
+    write_config(finished, config, "more-spawns.yaml")
+    jobs = planned_jobs(finished, config="more-spawns.yaml")
+    assert rules_of(jobs) == {
+        "train_children": 4,
+        "evaluate_children": 4,
+        "gather_evaluation": 1,
+        "plot_accuracy_vs_spawn": 1,
+        "fixed_kernel_table": 1,
+        "all": 1,
+    }
+    for rule in ("train_children", "evaluate_children"):
+        assert {dict(w)["spawn"] for r, w in jobs if r == rule} == {"0.5"}
 
 
 def test_report(finished):

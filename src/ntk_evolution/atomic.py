@@ -7,12 +7,14 @@ output that a later run would mistake for a finished one; a failed write removes
 
 from __future__ import annotations
 
+import csv
+import io
 import os
 import shutil
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 
 def partial_path(path: str | Path) -> Path:
@@ -47,3 +49,11 @@ def atomic_directory(path: str | Path) -> Iterator[Path]:
         raise
     shutil.rmtree(path, ignore_errors=True)
     tmp.rename(path)
+
+
+def write_table(rows: Sequence[Mapping[str, Any]], path: str | Path) -> None:
+    """Write ``rows`` (dicts with the same keys, in column order) as a CSV table, atomically."""
+    with atomic_file(path) as f, io.TextIOWrapper(f, encoding="utf-8", newline="") as text:
+        writer = csv.DictWriter(text, fieldnames=list(rows[0]) if rows else [])
+        writer.writeheader()
+        writer.writerows(rows)

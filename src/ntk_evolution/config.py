@@ -69,6 +69,22 @@ class Run:
         return f"{self.regime}/seed{self.seed}"
 
 
+@dataclass(frozen=True, order=True)
+class Child:
+    """One phase-2 child: spawned from ``run`` at epoch ``spawn``, trained with ``dynamics`` on
+    ``regime`` data (benign or adversarial) while its kernel stays the spawn kernel."""
+
+    run: Run
+    spawn: float
+    dynamics: str
+    regime: str
+
+    @property
+    def path(self) -> str:
+        """Directory of this child below ``results/phase2``."""
+        return f"{self.run.path}/spawn{epoch_label(self.spawn)}/{self.dynamics}/{self.regime}"
+
+
 def epoch_label(epoch: float) -> str:
     """Canonical text of a checkpoint epoch, used in file names: 0.125 -> '0.125', 3.0 -> '3'."""
     return f"{float(epoch):g}"
@@ -93,6 +109,18 @@ def phase1_runs(config: Mapping[str, Any]) -> list[Run]:
     """All phase-1 runs in the config: every regime crossed with every seed."""
     phase1 = config["phase1"]
     return [Run(regime, int(seed)) for regime in phase1["regimes"] for seed in phase1["seeds"]]
+
+
+def phase2_children(config: Mapping[str, Any], runs: Iterable[Run]) -> list[Child]:
+    """Every child of ``runs``: each spawn epoch x dynamics x phase-2 regime."""
+    phase2 = config["phase2"]
+    return [
+        Child(run, float(spawn), dynamics, regime)
+        for run in runs
+        for spawn in phase2["spawn_epochs"]
+        for dynamics in phase2["dynamics"]
+        for regime in phase2["regimes"]
+    ]
 
 
 def run_pairs(runs: Iterable[Run]) -> list[tuple[str, Run, Run]]:
@@ -131,13 +159,24 @@ def check_config(config: Mapping[str, Any]) -> None:
             f"phase1.flip_epoch = {phase1['flip_epoch']} must lie strictly between 0 and "
             f"phase1.epochs = {epochs} for the 'flip' regime to flip."
         )
-    _check_attack("phase1.attack", phase1["attack"])
     if len(set(phase1["seeds"])) != len(phase1["seeds"]):
         raise ConfigError(f"phase1.seeds has duplicates: {phase1['seeds']}; list each seed once.")
+    available = checkpoint_epochs(phase1)
+    unknown = [e for e in config["phase2"]["spawn_epochs"] if float(e) not in available]
+    if unknown:
+        raise ConfigError(
+            f"phase2.spawn_epochs {unknown} are not phase-1 checkpoint epochs "
+            f"{[epoch_label(e) for e in available]}; pick from these or add them to "
+            "phase1.checkpoints.fractional."
+        )
+    _check_attack("phase1.attack", phase1["attack"])
+    _check_attack("phase2.attack", config["phase2"]["attack"])
+    for name, attack in config["evaluation"]["attacks"].items():
+        _check_attack(f"evaluation.attacks.{name}", attack)
 
 
 def _check_attack(where: str, attack: Mapping[str, Any]) -> None:
-    """PGD must be able to reach the edge of its epsilon-ball."""
+    """PGD must be able to reach the edge of its epsilon-ball (with either norm)."""
     reach = attack["steps"] * attack["step_size"]
     if reach < attack["epsilon"]:
         raise ConfigError(

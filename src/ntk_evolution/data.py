@@ -49,6 +49,14 @@ class Split:
     def image_shape(self) -> tuple[int, int, int]:
         return tuple(self.train_images.shape[1:])
 
+    def train_set(self) -> tuple[np.ndarray, np.ndarray]:
+        """Training images scaled to [0, 1] and their labels."""
+        return to_unit_interval(self.train_images, self.pixel_max), self.train_labels
+
+    def test_set(self) -> tuple[np.ndarray, np.ndarray]:
+        """Test images scaled to [0, 1] and their labels."""
+        return to_unit_interval(self.test_images, self.pixel_max), self.test_labels
+
 
 def load_digits(root: Path) -> RawDataset:
     """scikit-learn's handwritten digits: 1797 images of 8x8 pixels with values 0..16.

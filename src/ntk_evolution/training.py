@@ -1,19 +1,20 @@
 """Training under standard, benign or adversarial dynamics, with checkpoints on an epoch schedule.
 
 The loop is generic over ``apply(params, images) -> logits``, so the same code trains phase-1
-networks and (later) phase-2 children. Regimes:
+networks and phase-2 children (:mod:`ntk_evolution.dynamics`). Regimes:
 
 - ``benign``: SGD on clean batches;
-- ``adversarial``: SGD on L-inf PGD examples crafted against the current parameters; with
-  ``adversarial_mix = "benign_then_adversarial"`` every batch gets a clean step and then an
-  adversarial step (two optimiser updates, as in the authors' loop), with ``"pure"`` only the
-  adversarial step;
+- ``adversarial``: SGD on PGD examples (L-inf or L2, as the :class:`Attack` says) crafted against
+  the current parameters; with ``adversarial_mix = "benign_then_adversarial"`` every batch gets a
+  clean step and then an adversarial step (two optimiser updates, as in the authors' loop), with
+  ``"pure"`` only the adversarial step;
 - ``flip``: benign until ``flip_epoch``, adversarial from then on.
 
 All randomness (initialisation, shuffling, PGD starts) derives from the run's seed: epoch ``e``
 shuffles with ``fold_in(fold_in(key, e), 0)`` and its batch ``b`` starts PGD from
-``fold_in(fold_in(key, e), b + 1)``, so a rerun is bitwise identical on the same machine. Checkpoint epochs are mapped to optimiser steps as ``ceil(epoch * steps_per_epoch)``:
-a fractional epoch is saved at the first step past the fraction.
+``fold_in(fold_in(key, e), b + 1)``, so a rerun is bitwise identical on the same machine.
+Checkpoint epochs are mapped to optimiser steps as ``ceil(epoch * steps_per_epoch)``: a fractional
+epoch is saved at the first step past the fraction.
 """
 
 from __future__ import annotations
@@ -29,9 +30,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
-import pandas as pd
 
-from ntk_evolution.attacks import pgd_linf
+from ntk_evolution.attacks import Attack
+from ntk_evolution.dynamics import as_pytree
 
 Params = Any
 ApplyFn = Callable[[Params, jax.Array], jax.Array]
@@ -41,25 +42,6 @@ log = logging.getLogger(__name__)
 
 class DivergedError(RuntimeError):
     """Training produced a non-finite loss or non-finite parameters."""
-
-
-@dataclass(frozen=True)
-class Attack:
-    """L-inf PGD settings."""
-
-    epsilon: float
-    step_size: float
-    steps: int
-    random_start: bool = True
-
-    @classmethod
-    def from_config(cls, attack: Mapping[str, Any]) -> Attack:
-        return cls(
-            epsilon=float(attack["epsilon"]),
-            step_size=float(attack["step_size"]),
-            steps=int(attack["steps"]),
-            random_start=bool(attack["random_start"]),
-        )
 
 
 @dataclass(frozen=True)
@@ -122,39 +104,32 @@ def checkpoint_steps(epochs: list[float], steps_per_epoch: int) -> dict[int, flo
     return steps
 
 
-def _steps(apply: ApplyFn, optimizer: optax.GradientTransformation, attack: Attack):
-    """Jitted clean and adversarial update steps; each returns (params, state, loss, accuracy)."""
+def _steps(optimizer: optax.GradientTransformation, attack: Attack | None):
+    """Jitted clean and adversarial update steps of ``(apply, params, state, images, labels[,
+    key])``, ``apply`` a pytree (:func:`ntk_evolution.dynamics.as_pytree`); each returns
+    ``(params, state, loss, accuracy)``."""
 
-    def loss_and_accuracy(params, images, labels):
+    def loss_and_accuracy(params, apply, images, labels):
         logits = apply(params, images)
         return cross_entropy(logits, labels), accuracy(logits, labels)
 
     grad_fn = jax.value_and_grad(loss_and_accuracy, has_aux=True)
 
-    def update(params, state, images, labels):
-        (loss, acc), grads = grad_fn(params, images, labels)
+    def update(apply, params, state, images, labels):
+        (loss, acc), grads = grad_fn(params, apply, images, labels)
         updates, state = optimizer.update(grads, state, params)
         return optax.apply_updates(params, updates), state, loss, acc
 
-    def adversarial(params, state, images, labels, key):
+    def adversarial(apply, params, state, images, labels, key):
         def input_loss(x, y):
             return cross_entropy(apply(params, x), y)
 
-        x_adv = pgd_linf(
-            input_loss,
-            images,
-            labels,
-            key,
-            epsilon=attack.epsilon,
-            step_size=attack.step_size,
-            steps=attack.steps,
-            random_start=attack.random_start,
-        )
-        return update(params, state, x_adv, labels)
+        x_adv = attack.perturb(input_loss, images, labels, key)
+        return update(apply, params, state, x_adv, labels)
 
-    def benign_then_adversarial(params, state, images, labels, key):
-        params, state, _, _ = update(params, state, images, labels)
-        return adversarial(params, state, images, labels, key)
+    def benign_then_adversarial(apply, params, state, images, labels, key):
+        params, state, _, _ = update(apply, params, state, images, labels)
+        return adversarial(apply, params, state, images, labels, key)
 
     return (
         jax.jit(update),
@@ -178,7 +153,7 @@ def train(
     checkpoints: list[float],
     save: SaveFn,
     name: str = "run",
-) -> pd.DataFrame:
+) -> list[dict[str, Any]]:
     """Train ``params`` for ``settings.epochs`` epochs, calling ``save`` at each checkpoint epoch.
 
     Args:
@@ -193,8 +168,8 @@ def train(
         name: run name used in log lines and errors.
 
     Returns:
-        One row per epoch: ``epoch, adversarial, train_loss, train_accuracy, test_accuracy,
-        seconds``; train loss and accuracy are on the batches as trained (adversarial ones when
+        One dict per epoch with the keys ``epoch, adversarial, train_loss, train_accuracy,
+        test_accuracy, seconds``; train loss and accuracy are on the batches as trained (adversarial ones when
         the epoch is adversarial), averaged over the epoch.
 
     Raises:
@@ -213,9 +188,10 @@ def train(
     save_at = checkpoint_steps(checkpoints, steps_per_epoch)
     optimizer = optax.sgd(settings.learning_rate, momentum=settings.momentum or None)
     state = optimizer.init(params)
-    benign_step, adversarial_step, mixed_step = _steps(apply, optimizer, settings.attack)
+    benign_step, adversarial_step, mixed_step = _steps(optimizer, settings.attack)
     both = settings.adversarial_mix == "benign_then_adversarial"
-    evaluate = jax.jit(lambda p: accuracy(apply(p, test_images), test_labels))
+    apply = as_pytree(apply)
+    evaluate = jax.jit(lambda apply, p, x, y: accuracy(apply(p, x), y))
 
     def checkpoint(step: int, epoch_done: float) -> None:
         if not _all_finite(params):
@@ -243,15 +219,15 @@ def train(
             if adversarial:
                 fn = mixed_step if both else adversarial_step
                 params, state, loss, acc = fn(
-                    params, state, x, y, jax.random.fold_in(epoch_key, b + 1)
+                    apply, params, state, x, y, jax.random.fold_in(epoch_key, b + 1)
                 )
             else:
-                params, state, loss, acc = benign_step(params, state, x, y)
+                params, state, loss, acc = benign_step(apply, params, state, x, y)
             step += 1
             loss = float(loss)
             if not math.isfinite(loss):
                 raise DivergedError(
-                    f"{name}: training diverged, loss is {loss} at epoch {epoch} step {step}; "
+                    f"{name}: training diverged, loss is {loss} in epoch {epoch + 1} (step {step}); "
                     f"no checkpoint written for this state. Lower the learning rate (now "
                     f"{settings.learning_rate:g}) or the attack strength and rerun."
                 )
@@ -264,7 +240,7 @@ def train(
             "adversarial": adversarial,
             "train_loss": float(np.mean(losses)),
             "train_accuracy": float(np.mean(accuracies)),
-            "test_accuracy": float(evaluate(params)),
+            "test_accuracy": float(evaluate(apply, params, test_images, test_labels)),
             "seconds": time.perf_counter() - started,
         }
         rows.append(row)
@@ -279,4 +255,4 @@ def train(
             row["test_accuracy"],
             row["seconds"],
         )
-    return pd.DataFrame(rows)
+    return rows

@@ -6,11 +6,13 @@ from pathlib import Path
 from snakemake.exceptions import WorkflowError
 
 from ntk_evolution.config import (
+    Child,
     ConfigError,
     Run,
     checkpoint_epochs,
     epoch_label,
     phase1_runs,
+    phase2_children,
     run_pairs,
     validate_config,
 )
@@ -32,14 +34,24 @@ PACKAGE = Path(workflow.basedir) / "src" / "ntk_evolution"
 ENV = "../../envs/ntk-evolution.yaml"
 RUNS = phase1_runs(config)
 EPOCHS = [epoch_label(epoch) for epoch in checkpoint_epochs(config["phase1"])]
+FINAL_EPOCH = EPOCHS[-1]
 REGIMES = sorted({run.regime for run in RUNS})
 RUN_KEYS = [[run.regime, run.seed] for run in RUNS]  # how scripts receive the runs
+SPAWNS = [epoch_label(epoch) for epoch in config["phase2"]["spawn_epochs"]]
+CHILD_KINDS = [  # (dynamics, phase-2 regime) of the children of every spawn point
+    [dynamics, regime]
+    for dynamics in config["phase2"]["dynamics"]
+    for regime in config["phase2"]["regimes"]
+]
 
 
 wildcard_constraints:
     regime="benign|adversarial|flip",
+    phase2_regime="benign|adversarial",
+    dynamics="linearized|centered|standard",
     seed=r"\d+",
     epoch=r"\d+(\.\d+)?",
+    spawn=r"\d+(\.\d+)?",
 
 
 def code(*modules):
@@ -57,12 +69,20 @@ def run_paths(pattern, runs=None):
     return [pattern.format(run=run.path) for run in (runs or RUNS)]
 
 
-def phase1_settings(wildcards):
-    """The phase-1 settings a run of this regime depends on (and nothing more)."""
-    phase1 = config["phase1"]
-    keys = ["epochs", "batch_size", "optimizer", "checkpoints"]
-    if wildcards.regime != "benign":
+def training_settings(section, regime, keys):
+    """The settings of ``config[section]`` a run of ``regime`` depends on (and nothing more)."""
+    keys = [*keys, "epochs", "batch_size", "optimizer"]
+    if regime != "benign":
         keys += ["attack", "adversarial_mix"]
-    if wildcards.regime == "flip":
+    if regime == "flip":
         keys += ["flip_epoch"]
-    return {key: phase1[key] for key in keys}
+    return {key: config[section][key] for key in keys}
+
+
+def child_paths(pattern):
+    """``pattern`` with ``{dynamics}`` and ``{phase2_regime}`` filled in for every child of a
+    spawn point (the other wildcards are left to the job)."""
+    return [
+        pattern.replace("{dynamics}", dynamics).replace("{phase2_regime}", regime)
+        for dynamics, regime in CHILD_KINDS
+    ]

@@ -8,6 +8,9 @@ FIGURES = [
     "results/figures/alignment.png",
     "results/figures/training_curves.png",
     *(["results/figures/pair_distance.png"] if PAIRS else []),
+    "results/figures/accuracy_vs_spawn.png",
+    "results/figures/fixed_kernel.png",
+    "results/figures/fixed_kernel.csv",
 ]
 
 
@@ -170,3 +173,59 @@ rule plot_training_curves:
         runtime=10,
     script:
         "../scripts/plot_training_curves.py"
+
+
+rule plot_accuracy_vs_spawn:
+    input:
+        table="results/evaluation/accuracy.csv",
+        code=figure_code("accuracy_vs_spawn"),
+    output:
+        report(
+            "results/figures/accuracy_vs_spawn.png",
+            caption="../report/accuracy_vs_spawn.rst",
+            category="Children on frozen kernels",
+            labels={"figure": "accuracy vs spawn epoch"},
+        ),
+    log:
+        "logs/plot_accuracy_vs_spawn.log",
+    benchmark:
+        "benchmarks/plot_accuracy_vs_spawn.tsv"
+    conda:
+        ENV
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    script:
+        "../scripts/plot_accuracy_vs_spawn.py"
+
+
+rule fixed_kernel_table:
+    input:
+        table="results/evaluation/accuracy.csv",
+        code=figure_code("fixed_kernel_table"),
+    output:
+        table=report(
+            "results/figures/fixed_kernel.csv",
+            caption="../report/fixed_kernel.rst",
+            category="Children on frozen kernels",
+            labels={"figure": "fixed-kernel grid (table)"},
+        ),
+        figure=report(
+            "results/figures/fixed_kernel.png",
+            caption="../report/fixed_kernel.rst",
+            category="Children on frozen kernels",
+            labels={"figure": "fixed-kernel grid"},
+        ),
+    log:
+        "logs/fixed_kernel_table.log",
+    benchmark:
+        "benchmarks/fixed_kernel_table.tsv"
+    conda:
+        ENV
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    script:
+        "../scripts/fixed_kernel_table.py"

@@ -24,7 +24,7 @@ rule train_phase1:
         runtime=60,
     params:
         model=config["model"],
-        phase1=phase1_settings,
+        phase1=lambda w: training_settings("phase1", w.regime, ["checkpoints"]),
         checkpoint_epochs=checkpoint_epochs(config["phase1"]),
     script:
         "../scripts/train_phase1.py"

@@ -11,7 +11,9 @@ import pandas as pd
 import xarray as xr
 
 from ntk_evolution import statistics, storage
+from ntk_evolution.atomic import write_table
 from ntk_evolution.config import Run
+from ntk_evolution.figures import fixed_kernel_table as grid
 
 log = logging.getLogger(__name__)
 Settings = Mapping[str, Any]
@@ -25,3 +27,13 @@ def stacked_statistics(paths: Sequence[str | Path], runs: Sequence[Run]) -> xr.D
 def histories(paths: Sequence[str | Path]) -> pd.DataFrame:
     """All runs' training histories in one table."""
     return pd.concat([pd.read_csv(p) for p in paths], ignore_index=True)
+
+
+def fixed_kernel_table(
+    evaluation_path: str | Path, table_path: str | Path, png_path: str | Path
+) -> None:
+    """The CC / CA / AC / AA grid as a CSV table and a figure."""
+    summary = grid.table(pd.read_csv(evaluation_path))
+    write_table(summary.to_dict("records"), table_path)
+    grid.plot(summary, png_path)
+    log.info("fixed-kernel grid:\n%s", summary.to_string(index=False))

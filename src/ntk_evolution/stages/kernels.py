@@ -11,11 +11,10 @@ from typing import Any
 import jax.numpy as jnp
 
 from ntk_evolution import data, storage
-from ntk_evolution.checkpoints import load_checkpoint
 from ntk_evolution.config import Run
-from ntk_evolution.models import build_model
 from ntk_evolution.ntk import per_logit_ntk_tiles
 from ntk_evolution.provenance import provenance
+from ntk_evolution.stages.networks import load_network
 
 log = logging.getLogger(__name__)
 Settings = Mapping[str, Any]
@@ -35,9 +34,7 @@ def extract_kernel(
     """Compute the per-logit empirical NTK of the probe set at one checkpoint into a zarr store."""
     split = data.load_split(split_path)
     indices, labels = data.load_probes(probes_path)
-    net = build_model(**model, num_classes=split.num_classes)
-    template = net.param_shapes(split.image_shape)
-    params, meta = load_checkpoint(checkpoint_path, template)
+    net, params, meta = load_network(split, model, checkpoint_path)
     images = jnp.asarray(data.to_unit_interval(split.train_images[indices], split.pixel_max))
     attrs = provenance(
         {"run": run.name, "model": dict(model), "ntk": dict(ntk)},

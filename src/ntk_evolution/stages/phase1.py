@@ -7,23 +7,17 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-import jax
-
 from ntk_evolution import data
+from ntk_evolution.atomic import write_table
 from ntk_evolution.checkpoints import save_checkpoint
 from ntk_evolution.config import Run, epoch_label
 from ntk_evolution.models import build_model
 from ntk_evolution.provenance import provenance
+from ntk_evolution.seeding import run_keys
 from ntk_evolution.training import TrainSettings, train
 
 log = logging.getLogger(__name__)
 Settings = Mapping[str, Any]
-
-
-def _keys(seed: int) -> tuple[jax.Array, jax.Array]:
-    """(initialisation key, training key) of a run."""
-    key = jax.random.PRNGKey(seed)
-    return jax.random.fold_in(key, 0), jax.random.fold_in(key, 1)
 
 
 def train_phase1(
@@ -43,8 +37,8 @@ def train_phase1(
     """
     split = data.load_split(split_path)
     net = build_model(**model, num_classes=split.num_classes)
-    init_key, train_key = _keys(run.seed)
-    params = net.init(init_key, split.image_shape)
+    keys = run_keys(run.seed)
+    params = net.init(keys.init, split.image_shape)
     paths = {
         epoch_label(e): Path(p) for e, p in zip(checkpoint_epochs, checkpoint_paths, strict=True)
     }
@@ -56,14 +50,12 @@ def train_phase1(
     history = train(
         net.apply,
         params,
-        (data.to_unit_interval(split.train_images, split.pixel_max), split.train_labels),
-        (data.to_unit_interval(split.test_images, split.pixel_max), split.test_labels),
+        split.train_set(),
+        split.test_set(),
         settings=TrainSettings.from_config(phase1, run.regime),
-        key=train_key,
+        key=keys.phase1,
         checkpoints=list(checkpoint_epochs),
         save=save,
         name=run.name,
     )
-    history.insert(0, "seed", run.seed)
-    history.insert(0, "regime", run.regime)
-    history.to_csv(history_path, index=False)
+    write_table([{"regime": run.regime, "seed": run.seed, **row} for row in history], history_path)

@@ -1,0 +1,50 @@
+"""Clean and robust accuracy of the children against their spawn epoch."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import seaborn as sns
+
+from ntk_evolution.figures import style
+
+DYNAMICS_ORDER = ["linearized", "centered", "standard"]
+
+
+def plot(table: pd.DataFrame, path: str | Path) -> None:
+    """``table``: the tidy evaluation table; one panel per (attack, dynamics).
+
+    Colour is the phase-1 regime (the kernel), line style the phase-2 regime (the data); bands
+    are the range over seeds. Only white-box results are drawn (transfer is in the table).
+    """
+    style.setup()
+    children = table[table.spawn_epoch.notna() & (table.source == "self")].copy()
+    attacks = list(dict.fromkeys(children.attack))
+    children["attack"] = children.attack.map(lambda a: "clean" if a == "clean" else f"robust ({a})")
+    grid = sns.relplot(
+        children,
+        kind="line",
+        x="spawn_epoch",
+        y="accuracy",
+        hue="phase1_regime",
+        hue_order=style.regimes_present(children.phase1_regime),
+        style="phase2_regime",
+        style_order=["benign", "adversarial"],
+        row="attack",
+        row_order=["clean" if a == "clean" else f"robust ({a})" for a in attacks],
+        col="dynamics",
+        col_order=[d for d in DYNAMICS_ORDER if d in set(children.dynamics)],
+        errorbar=style.SEED_BAND,
+        marker="o",
+        markersize=4,
+        height=2.8,
+        aspect=1.2,
+        facet_kws={"margin_titles": True},
+    )
+    for ax in grid.axes.flat:
+        style.epoch_axis(ax)
+        ax.set_xlabel("spawn epoch")
+        ax.set_ylim(-0.02, 1.02)
+    grid.set_ylabels("test accuracy")
+    style.save(grid.figure, path)

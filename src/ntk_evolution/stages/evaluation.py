@@ -1,0 +1,156 @@
+"""Evaluation stages: clean, robust and transfer accuracy of phase-1 models and children.
+
+Every evaluation job writes a tidy table, one row per (model, attack, source) with the columns
+:data:`MODEL_COLUMNS`, ``attack``, ``source`` and ``accuracy``; ``gather_evaluation`` stacks
+them into one CSV and one xarray dataset.
+A phase-1 model has ``spawn_epoch`` NaN, ``dynamics`` "standard" and ``phase2_regime`` "none".
+``source`` says whom the adversarial examples were crafted against: ``self`` (white-box; for
+``attack`` "clean" no attack at all) or ``parent`` (the final phase-1 network of the child's run,
+the transfer check against gradient masking).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ntk_evolution import data, storage
+from ntk_evolution.atomic import write_table
+from ntk_evolution.attacks import Attack
+from ntk_evolution.checkpoints import load_checkpoint
+from ntk_evolution.config import Child, Run
+from ntk_evolution.dynamics import child_apply
+from ntk_evolution.evaluation import evaluate
+from ntk_evolution.provenance import provenance
+from ntk_evolution.seeding import evaluation_key
+from ntk_evolution.stages.networks import load_network
+
+log = logging.getLogger(__name__)
+Settings = Mapping[str, Any]
+MODEL_COLUMNS = ["phase1_regime", "seed", "spawn_epoch", "dynamics", "phase2_regime"]
+
+
+def _rows(
+    run: Run, spawn: float, dynamics: str, phase2_regime: str, results: Mapping[str, float]
+) -> list[dict[str, Any]]:
+    """Tidy rows of one model from :func:`ntk_evolution.evaluation.evaluate`'s results."""
+    model = dict(
+        zip(MODEL_COLUMNS, [run.regime, run.seed, spawn, dynamics, phase2_regime], strict=True)
+    )
+    rows = []
+    for name, accuracy in results.items():
+        source = "parent" if name.startswith("transfer_") else "self"
+        attack = name.removeprefix("transfer_")
+        rows.append({**model, "attack": attack, "source": source, "accuracy": accuracy})
+    return rows
+
+
+def _attacks(evaluation: Settings) -> dict[str, Attack]:
+    return {name: Attack.from_config(a) for name, a in evaluation["attacks"].items()}
+
+
+def evaluate_phase1(
+    checkpoint_path: str | Path,
+    split_path: str | Path,
+    path: str | Path,
+    *,
+    run: Run,
+    model: Settings,
+    evaluation: Settings,
+) -> None:
+    """Clean and robust accuracy of a run's final phase-1 network."""
+    split = data.load_split(split_path)
+    net, params, _ = load_network(split, model, checkpoint_path)
+    results = evaluate(
+        net.apply,
+        params,
+        *split.test_set(),
+        attacks=_attacks(evaluation),
+        key=evaluation_key(evaluation["seed"]),
+        batch_size=evaluation["batch_size"],
+    )
+    log.info("%s: %s", run.name, {k: round(v, 4) for k, v in results.items()})
+    write_table(_rows(run, np.nan, "standard", "none", results), path)
+
+
+def evaluate_children(
+    child_paths: Sequence[str | Path],
+    spawn_path: str | Path,
+    parent_path: str | Path,
+    split_path: str | Path,
+    path: str | Path,
+    *,
+    children: Sequence[Child],
+    model: Settings,
+    evaluation: Settings,
+) -> None:
+    """Clean, robust and (with ``evaluation.transfer``) transfer accuracy of children of one spawn.
+
+    ``child_paths[i]`` holds the trained parameters of ``children[i]``; all share the spawn
+    checkpoint and the parent (the run's final phase-1 network), the transfer source.
+    """
+    split = data.load_split(split_path)
+    net, spawn_params, _ = load_network(split, model, spawn_path)
+    source = None
+    if evaluation["transfer"]:
+        _, parent_params, _ = load_network(split, model, parent_path)
+        source = (net.apply, parent_params)
+    rows = []
+    for child, child_path in zip(children, child_paths, strict=True):
+        params, _ = load_checkpoint(child_path, spawn_params)
+        results = evaluate(
+            child_apply(net.apply, spawn_params, child.dynamics),
+            params,
+            *split.test_set(),
+            attacks=_attacks(evaluation),
+            key=evaluation_key(evaluation["seed"]),
+            batch_size=evaluation["batch_size"],
+            source=source,
+        )
+        log.info("%s: %s", child.path, {k: round(v, 4) for k, v in results.items()})
+        rows += _rows(child.run, child.spawn, child.dynamics, child.regime, results)
+    write_table(rows, path)
+
+
+def gather_evaluation(
+    paths: Sequence[str | Path], csv_path: str | Path, store_path: str | Path, *, config: Settings
+) -> None:
+    """One tidy CSV of every evaluation, and the same as an xarray dataset.
+
+    The dataset holds ``accuracy`` of the children with dims (phase1_regime, seed, spawn_epoch,
+    dynamics, phase2_regime, attack, source) and ``parent_accuracy`` of the phase-1 models with
+    dims (phase1_regime, seed, attack).
+    """
+    import pandas as pd  # only the gather needs it; it costs every other job a second to import
+
+    table = pd.concat([pd.read_csv(p) for p in paths], ignore_index=True)
+    write_table(table.to_dict("records"), csv_path)
+    parents = table[table.spawn_epoch.isna()]
+    children = table[table.spawn_epoch.notna()]
+    ds = (
+        children.set_index([*MODEL_COLUMNS, "attack", "source"])
+        .accuracy.to_xarray()
+        .to_dataset(name="accuracy")
+    )
+    ds["parent_accuracy"] = (
+        parents[parents.source == "self"]
+        .set_index(["phase1_regime", "seed", "attack"])
+        .accuracy.to_xarray()
+    )
+    ds.accuracy.attrs = {
+        "long_name": "test accuracy of the child",
+        "units": "1",
+        "description": "attack 'clean': no attack; source 'self': white-box PGD against the "
+        "child; source 'parent': PGD examples crafted against the final phase-1 network",
+    }
+    ds.parent_accuracy.attrs = {
+        "long_name": "test accuracy of the final phase-1 network",
+        "units": "1",
+    }
+    ds.spawn_epoch.attrs = {"long_name": "spawn epoch", "units": "epochs"}
+    ds.attrs = provenance(dict(config))
+    storage.write_dataset(ds, store_path)

@@ -1,0 +1,82 @@
+"""Phase-2 stage: the children of a spawn checkpoint, trained with their kernel frozen."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from ntk_evolution import data
+from ntk_evolution.atomic import write_table
+from ntk_evolution.checkpoints import save_checkpoint
+from ntk_evolution.config import Child
+from ntk_evolution.dynamics import child_apply
+from ntk_evolution.provenance import provenance
+from ntk_evolution.seeding import run_keys
+from ntk_evolution.stages.networks import load_network
+from ntk_evolution.training import TrainSettings, train
+
+log = logging.getLogger(__name__)
+Settings = Mapping[str, Any]
+
+
+def train_children(
+    spawn_path: str | Path,
+    split_path: str | Path,
+    params_paths: Sequence[str | Path],
+    history_paths: Sequence[str | Path],
+    *,
+    children: Sequence[Child],
+    model: Settings,
+    phase2: Settings,
+) -> None:
+    """Train the ``children`` of one spawn checkpoint, one after the other.
+
+    ``params_paths[i]`` and ``history_paths[i]`` receive the final parameters and the per-epoch
+    history of ``children[i]``. Every child's parameters start at the spawn parameters theta_s;
+    linearized and centered children keep the spawn kernel (see :mod:`ntk_evolution.dynamics`).
+    """
+    split = data.load_split(split_path)
+    net, spawn_params, _ = load_network(split, model, spawn_path)
+    for child, params_path, history_path in zip(children, params_paths, history_paths, strict=True):
+        _train_child(
+            net.apply, spawn_params, split, child, params_path, history_path, model, phase2
+        )
+
+
+def _train_child(
+    apply: Any,
+    spawn_params: Any,
+    split: data.Split,
+    child: Child,
+    params_path: str | Path,
+    history_path: str | Path,
+    model: Settings,
+    phase2: Settings,
+) -> None:
+    settings = TrainSettings.from_config(phase2, child.regime)
+    config = {"child": child.path, "model": dict(model), "phase2": dict(phase2)}
+
+    def save(epoch: float, params: Any, meta: dict[str, Any]) -> None:
+        save_checkpoint(params_path, params, {**meta, **provenance(config)})
+
+    history = train(
+        child_apply(apply, spawn_params, child.dynamics),
+        spawn_params,
+        split.train_set(),
+        split.test_set(),
+        settings=settings,
+        key=run_keys(child.run.seed).phase2,
+        checkpoints=[float(settings.epochs)],
+        save=save,
+        name=child.path,
+    )
+    identity = {
+        "phase1_regime": child.run.regime,
+        "seed": child.run.seed,
+        "spawn_epoch": child.spawn,
+        "dynamics": child.dynamics,
+        "phase2_regime": child.regime,
+    }
+    write_table([{**identity, **row} for row in history], history_path)

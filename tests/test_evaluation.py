@@ -1,0 +1,282 @@
+"""Evaluation: clean accuracy by batches, robust and transfer accuracy, and reproducibility."""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from ntk_evolution.attacks import Attack
+from ntk_evolution.evaluation import evaluate
+from ntk_evolution.models import build_model
+from ntk_evolution.training import TrainSettings, accuracy, train
+
+NUM_TEST, NUM_CLASSES = 50, 4
+LINF = Attack(epsilon=0.1, step_size=0.025, steps=5)
+L2 = Attack(epsilon=0.5, step_size=0.2, steps=5, norm="l2")
+
+
+def quadrant(images: jax.Array) -> jax.Array:
+    """The brightest quadrant of 8x8 images: a learnable labelling rule with 4 classes."""
+    means = images.reshape(len(images), 2, 4, 2, 4).mean(axis=(2, 4))
+    return jnp.argmax(means.reshape(len(images), NUM_CLASSES), axis=-1)
+
+
+def rule(params, images):
+    """A model without parameters whose logits are the one-hot of :func:`quadrant`."""
+    return jax.nn.one_hot(quadrant(images), NUM_CLASSES)
+
+
+@pytest.fixture(scope="module")
+def task():
+    """(train images, train labels, test images, test labels): random images with one quadrant
+    brightened by 0.2, labelled by :func:`quadrant`."""
+    kl, kx = jax.random.split(jax.random.PRNGKey(20))
+    brightened = jax.random.randint(kl, (128 + NUM_TEST,), 0, NUM_CLASSES)
+    masks = jnp.kron(jnp.eye(NUM_CLASSES).reshape(NUM_CLASSES, 2, 2), jnp.ones((4, 4)))
+    noise = jax.random.uniform(kx, (128 + NUM_TEST, 8, 8, 1))
+    images = 0.8 * noise + 0.2 * masks[brightened, :, :, None]
+    labels = quadrant(images)
+    return images[:128], labels[:128], images[128:], labels[128:]
+
+
+@pytest.fixture(scope="module")
+def trained(task):
+    """``(apply, params)`` of an MLP trained on the task for a few epochs."""
+    train_images, train_labels, test_images, test_labels = task
+    model = build_model("mlp", num_classes=NUM_CLASSES, width=32, depth=1)
+    saved = {}
+    train(
+        model.apply,
+        model.init(jax.random.PRNGKey(21), (8, 8, 1)),
+        (train_images, train_labels),
+        (test_images, test_labels),
+        settings=TrainSettings(
+            regime="benign", epochs=4, batch_size=16, learning_rate=0.1, momentum=0.9
+        ),
+        key=jax.random.PRNGKey(22),
+        checkpoints=[4.0],
+        save=lambda epoch, params, meta: saved.update(params=params),
+    )
+    return model.apply, saved["params"]
+
+
+@pytest.fixture(scope="module")
+def untrained():
+    """``(apply, params)`` of a randomly initialised CNN."""
+    model = build_model("cnn", num_classes=NUM_CLASSES, width=8, depth=1)
+    return model.apply, model.init(jax.random.PRNGKey(23), (8, 8, 1))
+
+
+@pytest.mark.parametrize("batch_size", [1, 7, NUM_TEST, NUM_TEST + 5])
+def test_known_rule_gives_known_accuracy(task, batch_size):
+    *_, images, labels = task
+    right = 37  # the rule's label for the first 37 examples, another one for the rest
+    labels = jnp.concatenate([labels[:right], (labels[right:] + 1) % NUM_CLASSES])
+    result = evaluate(
+        rule, None, images, labels, attacks={}, key=jax.random.PRNGKey(0), batch_size=batch_size
+    )
+    assert result == {"clean": right / NUM_TEST}
+
+
+@pytest.mark.parametrize("attack", [LINF, L2], ids=["linf", "l2"])
+def test_constant_logits_give_the_class_share_and_resist_attacks(task, attack):
+    *_, images, labels = task
+
+    def constant(params, images):
+        return jnp.zeros((len(images), NUM_CLASSES)).at[:, 2].set(1.0) + 0 * images.sum()
+
+    result = evaluate(
+        constant,
+        None,
+        images,
+        labels,
+        attacks={"pgd": attack},
+        key=jax.random.PRNGKey(0),
+        batch_size=16,
+    )
+    share = float(np.mean(np.asarray(labels) == 2))
+    assert 0 < share < 1
+    assert result == {"clean": share, "pgd": share}
+
+
+def test_clean_accuracy_is_the_accuracy_of_the_whole_set(task, trained):
+    *_, images, labels = task
+    apply, params = trained
+    result = evaluate(
+        apply, params, images, labels, attacks={}, key=jax.random.PRNGKey(0), batch_size=7
+    )
+    assert result["clean"] == pytest.approx(float(accuracy(apply(params, images), labels)))
+
+
+@pytest.mark.parametrize(
+    "attack", [LINF, Attack(0.03, 0.01, 5), L2], ids=["linf", "linf-small", "l2"]
+)
+@pytest.mark.parametrize("model", ["trained", "untrained"])
+def test_robust_accuracy_never_exceeds_clean_accuracy(request, task, model, attack):
+    *_, images, labels = task
+    apply, params = request.getfixturevalue(model)
+    result = evaluate(
+        apply,
+        params,
+        images,
+        labels,
+        attacks={"pgd": attack},
+        key=jax.random.PRNGKey(1),
+        batch_size=16,
+    )
+    assert 0 <= result["pgd"] <= result["clean"] <= 1
+
+
+@pytest.mark.parametrize("attack", [LINF, L2], ids=["linf", "l2"])
+def test_attacks_break_a_trained_model(task, trained, attack):
+    *_, images, labels = task
+    apply, params = trained
+    result = evaluate(
+        apply,
+        params,
+        images,
+        labels,
+        attacks={"pgd": attack},
+        key=jax.random.PRNGKey(1),
+        batch_size=16,
+    )
+    assert result["clean"] > 0.5
+    assert result["pgd"] < result["clean"] - 0.2
+
+
+def test_misclassified_examples_are_never_robust():
+    # A model that is wrong on the pixel grid k/8 and right everywhere else: the random start
+    # leaves the grid, so every attacked image is classified correctly, yet no clean one is.
+    images = jnp.round(jax.random.uniform(jax.random.PRNGKey(2), (20, 8, 8, 1)) * 8) / 8
+    labels = jnp.zeros(20, jnp.int32)
+
+    def off_grid(params, x):
+        outside = jnp.any(jnp.abs(x * 8 - jnp.round(x * 8)) > 1e-3, axis=(1, 2, 3))
+        return jax.nn.one_hot(jnp.where(outside, 0, 1), 2)
+
+    attack = Attack(epsilon=0.05, step_size=0.01, steps=2)
+    attacked = attack.perturb(lambda x, y: 0.0 * x.sum(), images, labels, jax.random.PRNGKey(0))
+    assert np.all(np.argmax(off_grid(None, attacked), axis=-1) == 0)
+    result = evaluate(
+        off_grid,
+        None,
+        images,
+        labels,
+        attacks={"pgd": attack},
+        key=jax.random.PRNGKey(0),
+        batch_size=8,
+    )
+    assert result == {"clean": 0.0, "pgd": 0.0}
+
+
+@pytest.mark.parametrize("attack", [LINF, L2], ids=["linf", "l2"])
+def test_transfer_from_the_model_itself_is_the_robust_accuracy(task, trained, attack):
+    *_, images, labels = task
+    apply, params = trained
+    result = evaluate(
+        apply,
+        params,
+        images,
+        labels,
+        attacks={"pgd": attack},
+        key=jax.random.PRNGKey(3),
+        batch_size=16,
+        source=trained,
+    )
+    assert set(result) == {"clean", "pgd", "transfer_pgd"}
+    assert result["transfer_pgd"] == result["pgd"]
+
+
+def test_transfer_attacks_the_source_not_the_model(task, trained):
+    # A source with constant logits has no input gradient: without a random start its
+    # "adversarial" examples are the clean images, and the transfer accuracy is the clean one.
+    *_, images, labels = task
+    apply, params = trained
+
+    def constant(params, x):
+        return jnp.zeros((len(x), NUM_CLASSES)) + 0 * x.sum()
+
+    attack = Attack(epsilon=0.1, step_size=0.025, steps=5, random_start=False)
+    result = evaluate(
+        apply,
+        params,
+        images,
+        labels,
+        attacks={"pgd": attack},
+        key=jax.random.PRNGKey(3),
+        batch_size=16,
+        source=(constant, None),
+    )
+    assert result["transfer_pgd"] == result["clean"]
+    assert result["pgd"] < result["clean"]
+
+
+@pytest.mark.parametrize(
+    "attack",
+    [
+        Attack(epsilon=0.0, step_size=0.1, steps=5),
+        Attack(epsilon=0.0, step_size=0.1, steps=5, norm="l2"),
+        Attack(epsilon=0.1, step_size=0.1, steps=0, random_start=False),
+    ],
+    ids=["linf-eps0", "l2-eps0", "no-steps"],
+)
+def test_an_attack_without_budget_leaves_clean_accuracy(task, trained, attack):
+    *_, images, labels = task
+    apply, params = trained
+    result = evaluate(
+        apply,
+        params,
+        images,
+        labels,
+        attacks={"pgd": attack},
+        key=jax.random.PRNGKey(4),
+        batch_size=16,
+    )
+    assert result["pgd"] == result["clean"]
+
+
+def test_evaluation_is_bitwise_reproducible(task, trained, untrained):
+    *_, images, labels = task
+    apply, params = trained
+
+    def run():
+        return evaluate(
+            apply,
+            params,
+            images,
+            labels,
+            attacks={"linf": LINF, "l2": L2},
+            key=jax.random.PRNGKey(5),
+            batch_size=16,
+            source=untrained,
+        )
+
+    first = run()
+    assert set(first) == {"clean", "linf", "l2", "transfer_linf", "transfer_l2"}
+    assert run() == first
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"images": np.zeros((0, 8, 8, 1)), "labels": np.zeros(0, int)}, "no test images"),
+        ({"batch_size": 0}, "batch_size"),
+        ({"attacks": {"clean": LINF}}, "clean"),
+        ({"attacks": {"transfer_x": LINF}}, "transfer_x"),
+    ],
+)
+def test_invalid_arguments_are_rejected(task, kwargs, message):
+    *_, images, labels = task
+    arguments = {
+        "images": images,
+        "labels": labels,
+        "attacks": {},
+        "key": jax.random.PRNGKey(0),
+        "batch_size": 8,
+        **kwargs,
+    }
+    images, labels = arguments.pop("images"), arguments.pop("labels")
+    with pytest.raises(ValueError, match=message):
+        evaluate(rule, None, images, labels, **arguments)

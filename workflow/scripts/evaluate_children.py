@@ -1,0 +1,23 @@
+"""Clean, robust and transfer test accuracy of the children of one spawn point.
+
+Writes a CSV with one row per (child, attack, source): phase1_regime, seed, spawn_epoch,
+dynamics, phase2_regime, attack, source ("self" or "parent"), accuracy.
+"""
+
+from ntk_evolution.config import Child, Run
+from ntk_evolution.joblog import setup_logging
+from ntk_evolution.stages.evaluation import evaluate_children
+
+setup_logging(snakemake.log[0])
+w = snakemake.wildcards
+run = Run(w.regime, int(w.seed))
+evaluate_children(
+    snakemake.input.children,
+    snakemake.input.spawn,
+    snakemake.input.parent,
+    snakemake.input.split,
+    snakemake.output[0],
+    children=[Child(run, float(w.spawn), d, r) for d, r in snakemake.params.children],
+    model=snakemake.params.model,
+    evaluation=snakemake.params.evaluation,
+)

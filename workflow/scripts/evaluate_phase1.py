@@ -1,0 +1,19 @@
+"""Clean and robust test accuracy of one run's final phase-1 network.
+
+Writes a CSV with one row per attack ("clean" included): phase1_regime, seed, spawn_epoch (empty),
+dynamics, phase2_regime ("none"), attack, source, accuracy.
+"""
+
+from ntk_evolution.config import Run
+from ntk_evolution.joblog import setup_logging
+from ntk_evolution.stages.evaluation import evaluate_phase1
+
+setup_logging(snakemake.log[0])
+evaluate_phase1(
+    snakemake.input.checkpoint,
+    snakemake.input.split,
+    snakemake.output[0],
+    run=Run(snakemake.wildcards.regime, int(snakemake.wildcards.seed)),
+    model=snakemake.params.model,
+    evaluation=snakemake.params.evaluation,
+)

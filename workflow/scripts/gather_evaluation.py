@@ -1,0 +1,17 @@
+"""Every evaluation in one table and one dataset.
+
+Writes ``accuracy.csv`` (tidy: phase1_regime, seed, spawn_epoch, dynamics, phase2_regime, attack,
+source, accuracy) and ``accuracy.zarr`` with ``accuracy`` (phase1_regime, seed, spawn_epoch,
+dynamics, phase2_regime, attack, source) and ``parent_accuracy`` (phase1_regime, seed, attack).
+"""
+
+from ntk_evolution.joblog import setup_logging
+from ntk_evolution.stages.evaluation import gather_evaluation
+
+setup_logging(snakemake.log[0])
+gather_evaluation(
+    snakemake.input.tables,
+    snakemake.output.table,
+    snakemake.output.store,
+    config=snakemake.params.config,
+)

@@ -1,0 +1,23 @@
+"""Train the children of one spawn checkpoint (every dynamics x phase-2 regime).
+
+Writes, per child, ``params.npz`` (final parameters, pickle-free, same tree as the network) and
+``history.csv`` with one row per epoch: phase1_regime, seed, spawn_epoch, dynamics,
+phase2_regime, epoch, adversarial, train_loss, train_accuracy, test_accuracy, seconds.
+"""
+
+from ntk_evolution.config import Child, Run
+from ntk_evolution.joblog import setup_logging
+from ntk_evolution.stages.phase2 import train_children
+
+setup_logging(snakemake.log[0])
+w = snakemake.wildcards
+run = Run(w.regime, int(w.seed))
+train_children(
+    snakemake.input.spawn,
+    snakemake.input.split,
+    snakemake.output.params,
+    snakemake.output.histories,
+    children=[Child(run, float(w.spawn), d, r) for d, r in snakemake.params.children],
+    model=snakemake.params.model,
+    phase2=snakemake.params.phase2,
+)
