@@ -12,6 +12,7 @@ import matplotlib.pyplot as plt
 import seaborn as sns
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+from matplotlib.ticker import FixedLocator, FuncFormatter, NullLocator
 
 REGIME_ORDER = ["benign", "adversarial", "flip"]
 SEED_BAND = ("pi", 100)  # shaded band: the full range over seeds
@@ -22,10 +23,17 @@ def setup() -> None:
     sns.set_theme(style="whitegrid", context="paper", palette="colorblind")
 
 
+EPOCH_TICKS = [0, 0.25, 0.5, 1, 2, 5, 10, 20, 50, 100, 200, 500, 1000]
+
+
 def epoch_axis(ax: Axes) -> None:
-    """Symmetric-log epoch axis: linear below 1 so fractional epochs stay readable."""
+    """Symmetric-log epoch axis: linear below 1 so fractional epochs stay readable, ticks at
+    plain numbers (0, 0.25, 0.5, 1, 2, 5, 10, ...)."""
     ax.set_xscale("symlog", linthresh=1.0, linscale=1.0)
     ax.set_xlim(left=0)
+    ax.xaxis.set_major_locator(FixedLocator(EPOCH_TICKS))
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}"))
+    ax.xaxis.set_minor_locator(NullLocator())
     ax.set_xlabel("epoch")
 
 
