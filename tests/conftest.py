@@ -88,3 +88,16 @@ def images():
 def kernel():
     """``kernel(architecture, zero_readout, implementation)``: the (C, N, N) NTK of ``images``."""
     return _kernel
+
+
+@pytest.fixture(scope="session")
+def tiny_run(tmp_path_factory):
+    """A copy of the workflow in which the tiny configuration has run to the end.
+
+    Shared by the workflow and rerun tests; a test that edits the copy restores it.
+    """
+    from snakemake_run import TINY, make_checkout, snakemake
+
+    checkout = make_checkout(tmp_path_factory.mktemp("tiny-run"), TINY)
+    snakemake(checkout)
+    return checkout

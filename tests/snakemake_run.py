@@ -1,14 +1,17 @@
 """Running the real workflow from tests: a tiny configuration, Snakemake in a subprocess.
 
-Every run uses this checkout's Snakefile with ``--directory`` pointing at a temporary folder, so
-results, logs and Snakemake's metadata stay there. JAX's compiled programs are shared between the
-test runs through one persistent cache (the workflow keeps a cache directory set by its caller).
+Each test run works in a fresh copy of the workflow (Snakefile, rules, scripts, profiles and the
+package sources its rules list as code inputs) in a temporary folder, as a user works in a clone:
+results, logs and Snakemake's metadata stay there, and a test may edit the copy's code. The jobs
+import the installed package. JAX's compiled programs are shared between the test runs through
+one persistent cache (the workflow keeps a cache directory set by its caller).
 """
 
 from __future__ import annotations
 
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -18,7 +21,7 @@ from typing import Any
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
-SNAKEFILE = ROOT / "Snakefile"
+WORKFLOW_FILES = ("Snakefile", "workflow", "profiles", "envs", "src")
 JAX_CACHE = Path(tempfile.gettempdir()) / "ntk-evolution-test-jax-cache"
 
 # The smallest configuration that still exercises every rule: two regimes, two seeds (so the
@@ -99,34 +102,35 @@ TINY: dict[str, Any] = {
 }
 
 
-def write_config(workdir: Path, config: dict[str, Any], name: str = "config.yaml") -> Path:
-    """Write ``config`` as YAML into ``workdir``; returns its path."""
-    workdir.mkdir(parents=True, exist_ok=True)
-    path = workdir / name
+def write_config(checkout: Path, config: dict[str, Any], name: str = "config.yaml") -> Path:
+    """Write ``config`` as YAML into ``checkout``; returns its path."""
+    path = checkout / name
     path.write_text(yaml.safe_dump(config, sort_keys=False))
     return path
 
 
+def make_checkout(path: Path, config: dict[str, Any]) -> Path:
+    """A copy of the workflow at ``path`` whose ``config.yaml`` is ``config``."""
+    path.mkdir(parents=True, exist_ok=True)
+    for name in WORKFLOW_FILES:
+        source = ROOT / name
+        if source.is_dir():
+            ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
+            shutil.copytree(source, path / name, ignore=ignore, dirs_exist_ok=True)
+        else:
+            shutil.copy2(source, path / name)
+    write_config(path, config)
+    return path
+
+
 def snakemake(
-    workdir: Path, *args: str, config: str = "config.yaml", check: bool = True
+    checkout: Path, *args: str, configfile: str | None = None, check: bool = True
 ) -> subprocess.CompletedProcess[str]:
-    """Run Snakemake on this checkout's workflow in ``workdir`` with ``workdir/config``."""
+    """Run Snakemake in ``checkout`` (with ``configfile`` on top of its config.yaml)."""
     env = {**os.environ, "JAX_COMPILATION_CACHE_DIR": str(JAX_CACHE)}
-    command = [
-        sys.executable,
-        "-m",
-        "snakemake",
-        "--snakefile",
-        str(SNAKEFILE),
-        "--directory",
-        str(workdir),
-        "--configfile",
-        str(workdir / config),
-        "--cores",
-        "2",
-        *args,
-    ]
-    result = subprocess.run(command, capture_output=True, text=True, env=env, cwd=workdir)
+    extra = ["--configfile", configfile] if configfile else []
+    command = [sys.executable, "-m", "snakemake", "--cores", "2", *extra, *args]
+    result = subprocess.run(command, capture_output=True, text=True, env=env, cwd=checkout)
     if check and result.returncode != 0:
         raise AssertionError(
             f"snakemake {' '.join(args)} failed with exit code {result.returncode}:\n"
@@ -140,9 +144,9 @@ _RULE = re.compile(r"^(?:local)?rule (\w+):$")
 _WILDCARDS = re.compile(r"^\s+wildcards: (.*)$")
 
 
-def planned_jobs(workdir: Path, *args: str, config: str = "config.yaml") -> set[Job]:
+def planned_jobs(checkout: Path, *args: str, configfile: str | None = None) -> set[Job]:
     """The jobs a dry run plans, as ``(rule, ((wildcard, value), ...))`` pairs."""
-    out = snakemake(workdir, "--dry-run", *args, config=config).stdout
+    out = snakemake(checkout, "--dry-run", *args, configfile=configfile).stdout
     jobs: set[Job] = set()
     rule = None
     wildcards: tuple[tuple[str, str], ...] = ()

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 import xarray as xr
 
-from snakemake_run import TINY, planned_jobs, rules_of, snakemake, write_config
+from snakemake_run import TINY, make_checkout, planned_jobs, rules_of, snakemake, write_config
 
 RUNS = [f"{regime}/seed{seed}" for regime in ("benign", "adversarial") for seed in (0, 1)]
 EPOCHS = [0.0, 0.5, 2.0]  # epoch 0, the fractional 0.5 and the last epoch (every: 2)
@@ -29,11 +29,13 @@ FIGURES = [
 
 
 @pytest.fixture(scope="module")
-def finished(tmp_path_factory):
-    """A workdir in which the tiny configuration has run to the end."""
-    workdir = tmp_path_factory.mktemp("tiny")
-    write_config(workdir, TINY)
-    assert rules_of(planned_jobs(workdir)) == {
+def finished(tiny_run):
+    return tiny_run
+
+
+def test_plan_of_a_fresh_run(tmp_path):
+    """Every rule of the method is in the DAG, with one job per run, checkpoint or spawn point."""
+    assert rules_of(planned_jobs(make_checkout(tmp_path, TINY))) == {
         "all": 1,
         "split_dataset": 1,
         "select_probes": 1,
@@ -57,8 +59,6 @@ def finished(tmp_path_factory):
         "plot_accuracy_vs_spawn": 1,
         "fixed_kernel_table": 1,
     }
-    snakemake(workdir)
-    return workdir
 
 
 def test_second_run_plans_no_jobs(finished):
@@ -233,7 +233,7 @@ def test_new_spawn_epoch_schedules_only_its_children(finished):
     config = copy.deepcopy(TINY)
     config["phase2"]["spawn_epochs"] = [0.5, 2]
     write_config(finished, config, "more-spawns.yaml")
-    jobs = planned_jobs(finished, config="more-spawns.yaml")
+    jobs = planned_jobs(finished, configfile="more-spawns.yaml")
     assert rules_of(jobs) == {
         "train_children": 4,
         "evaluate_children": 4,
@@ -263,8 +263,7 @@ def test_job_logs_show_progress(finished):
 def test_bad_config_key_stops_the_run(tmp_path):
     config = copy.deepcopy(TINY)
     config["model"]["widht"] = config["model"].pop("width")
-    write_config(tmp_path, config)
-    result = snakemake(tmp_path, "--dry-run", check=False)
+    result = snakemake(make_checkout(tmp_path, config), "--dry-run", check=False)
     assert result.returncode != 0
     message = result.stdout + result.stderr
     assert "model: unknown key(s) ['widht']" in message
@@ -276,7 +275,7 @@ def test_diverging_run_stops_without_checkpoints(tmp_path):
     config = copy.deepcopy(TINY)
     config["phase1"]["optimizer"]["learning_rate"] = 1e12
     config["phase1"]["regimes"] = ["benign"]
-    write_config(tmp_path, config)
+    make_checkout(tmp_path, config)
     result = snakemake(tmp_path, "results/phase1/benign/seed0/history.csv", check=False)
     assert result.returncode != 0
     log = (tmp_path / "logs/train_phase1/benign-seed0.log").read_text()

@@ -4,7 +4,7 @@
 
 rule evaluate_phase1:
     input:
-        checkpoint=f"results/phase1/{{regime}}/seed{{seed}}/checkpoints/epoch{FINAL_EPOCH}.npz",
+        checkpoint=f"results/phase1/{{regime}}/seed{{seed}}/epoch{FINAL_EPOCH}.npz",
         split="results/data/split.npz",
         code=code("models.py", "evaluation.py", "attacks.py", "checkpoints.py"),
     output:
@@ -31,8 +31,8 @@ rule evaluate_children:
         children=child_paths(
             "results/phase2/{regime}/seed{seed}/spawn{spawn}/{dynamics}/{phase2_regime}/params.npz"
         ),
-        spawn="results/phase1/{regime}/seed{seed}/checkpoints/epoch{spawn}.npz",
-        parent=f"results/phase1/{{regime}}/seed{{seed}}/checkpoints/epoch{FINAL_EPOCH}.npz",
+        spawn="results/phase1/{regime}/seed{seed}/epoch{spawn}.npz",
+        parent=f"results/phase1/{{regime}}/seed{{seed}}/epoch{FINAL_EPOCH}.npz",
         split="results/data/split.npz",
         code=code(
             "models.py", "dynamics.py", "evaluation.py", "attacks.py", "checkpoints.py"

@@ -3,7 +3,7 @@
 
 rule extract_ntk:
     input:
-        checkpoint="results/phase1/{regime}/seed{seed}/checkpoints/epoch{epoch}.npz",
+        checkpoint="results/phase1/{regime}/seed{seed}/epoch{epoch}.npz",
         split="results/data/split.npz",
         probes="results/data/probes.npz",
         code=code("ntk.py", "compat.py", "storage.py"),

@@ -7,15 +7,16 @@ rule train_phase1:
         split="results/data/split.npz",
         code=code("models.py", "training.py", "attacks.py", "checkpoints.py"),
     output:
-        checkpoints=expand(
-            "results/phase1/{{regime}}/seed{{seed}}/checkpoints/epoch{epoch}.npz",
-            epoch=EPOCHS,
+        # One multiext output (the history, then a checkpoint per epoch) lets Snakemake's
+        # between-workflow cache store the whole run (and rules out a benchmark: file).
+        multiext(
+            "results/phase1/{regime}/seed{seed}/",
+            "history.csv",
+            *[f"epoch{epoch}.npz" for epoch in EPOCHS],
         ),
-        history="results/phase1/{regime}/seed{seed}/history.csv",
     log:
         "logs/train_phase1/{regime}-seed{seed}.log",
-    benchmark:
-        "benchmarks/train_phase1/{regime}-seed{seed}.tsv"
+    cache: "omit-software"
     conda:
         ENV
     threads: 1

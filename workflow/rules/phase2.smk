@@ -5,7 +5,7 @@
 
 rule train_children:
     input:
-        spawn="results/phase1/{regime}/seed{seed}/checkpoints/epoch{spawn}.npz",
+        spawn="results/phase1/{regime}/seed{seed}/epoch{spawn}.npz",
         split="results/data/split.npz",
         code=code(
             "models.py", "dynamics.py", "training.py", "attacks.py", "checkpoints.py"

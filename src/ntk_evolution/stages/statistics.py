@@ -18,7 +18,9 @@ Settings = Mapping[str, Any]
 
 
 def _kernels(path: str | Path) -> xr.DataArray:
-    return storage.open_store(path)[storage.KERNEL]
+    """A run's kernels, loaded into memory: chunk-wise (lazy) reductions may sum in another
+    order from one run to the next, and the statistics must be bitwise reproducible."""
+    return storage.open_store(path)[storage.KERNEL].load()
 
 
 def kernel_evolution(kernels_path: str | Path, path: str | Path, *, run: Run) -> None:
