@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import copy
+import json
 
 import numpy as np
 import pandas as pd
 import pytest
 import xarray as xr
+
+from ntk_evolution.provenance import describe
+from ntk_evolution.provenance import main as provenance_main
 
 from snakemake_run import TINY, make_checkout, planned_jobs, rules_of, snakemake, write_config
 
@@ -283,3 +287,34 @@ def test_diverging_run_stops_without_checkpoints(tmp_path):
     assert "Lower the learning rate" in log
     # Snakemake removes the outputs of the failed job; no partial file is left behind either.
     assert [p.name for p in tmp_path.glob("results/phase1/**/*") if p.is_file()] == []
+
+
+@pytest.mark.parametrize(
+    ("path", "rule"),
+    [
+        ("results/phase1/adversarial/seed1/epoch0.5.npz", "train_phase1"),
+        ("results/phase1/adversarial/seed1/history.csv", "train_phase1"),
+        ("results/kernels/benign/seed0/epoch0.5.zarr", "extract_ntk"),
+        ("results/kernels/benign/seed0/ntk.zarr", "gather_kernels"),
+        ("results/statistics/benign/seed1/spectrum.zarr", "kernel_spectrum"),
+        ("results/statistics/pair_distances.zarr", "kernel_pair_distances"),
+        ("results/phase2/benign/seed0/spawn2/centered/adversarial/params.npz", "train_children"),
+        ("results/phase2/benign/seed0/spawn2/centered/adversarial/history.csv", "train_children"),
+        ("results/evaluation/benign/seed0/spawn2.csv", "evaluate_children"),
+        ("results/evaluation/accuracy.csv", "gather_evaluation"),
+        ("results/evaluation/accuracy.zarr", "gather_evaluation"),
+        ("results/figures/fixed_kernel.csv", "fixed_kernel_table"),
+    ],
+)
+def test_every_result_says_how_it_was_made(finished, path, rule):
+    made = describe(path, finished)
+    assert made["snakemake"]["rule"] == rule
+    assert made["provenance"]["versions"]["jax"] == "0.5.3"
+    assert made["provenance"]["device"].startswith("cpu")
+    assert made["provenance"]["config"]
+
+
+def test_provenance_command_line(finished, capsys):
+    provenance_main(["--workdir", str(finished), "results/evaluation/accuracy.csv"])
+    [made] = json.loads(capsys.readouterr().out)
+    assert made["provenance"]["config"]["evaluation"]["attacks"]["pgd_linf"]["steps"] == 3

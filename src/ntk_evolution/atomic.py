@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import os
 import shutil
 from collections.abc import Iterator, Mapping, Sequence
@@ -51,8 +52,18 @@ def atomic_directory(path: str | Path) -> Iterator[Path]:
     tmp.rename(path)
 
 
-def write_table(rows: Sequence[Mapping[str, Any]], path: str | Path) -> None:
-    """Write ``rows`` (dicts with the same keys, in column order) as a CSV table, atomically."""
+def provenance_path(table: str | Path) -> Path:
+    """Where the provenance of a CSV table is kept: ``name.csv`` -> ``name.provenance.json``."""
+    return Path(table).with_suffix(".provenance.json")
+
+
+def write_table(
+    rows: Sequence[Mapping[str, Any]], path: str | Path, *, provenance: Mapping[str, Any]
+) -> None:
+    """Write ``rows`` (dicts with the same keys, in column order) as a CSV table, atomically,
+    and ``provenance`` (see :mod:`ntk_evolution.provenance`) beside it as JSON."""
+    with atomic_file(provenance_path(path)) as f:
+        f.write(json.dumps(provenance, indent=1, default=str).encode())
     with atomic_file(path) as f, io.TextIOWrapper(f, encoding="utf-8", newline="") as text:
         writer = csv.DictWriter(text, fieldnames=list(rows[0]) if rows else [])
         writer.writeheader()

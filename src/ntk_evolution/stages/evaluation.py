@@ -74,7 +74,10 @@ def evaluate_phase1(
         batch_size=evaluation["batch_size"],
     )
     log.info("%s: %s", run.name, {k: round(v, 4) for k, v in results.items()})
-    write_table(_rows(run, np.nan, "standard", "none", results), path)
+    config = {"run": run.name, "model": dict(model), "evaluation": dict(evaluation)}
+    write_table(
+        _rows(run, np.nan, "standard", "none", results), path, provenance=provenance(config)
+    )
 
 
 def evaluate_children(
@@ -113,7 +116,12 @@ def evaluate_children(
         )
         log.info("%s: %s", child.path, {k: round(v, 4) for k, v in results.items()})
         rows += _rows(child.run, child.spawn, child.dynamics, child.regime, results)
-    write_table(rows, path)
+    config = {
+        "children": [child.path for child in children],
+        "model": dict(model),
+        "evaluation": dict(evaluation),
+    }
+    write_table(rows, path, provenance=provenance(config))
 
 
 def gather_evaluation(
@@ -128,7 +136,8 @@ def gather_evaluation(
     import pandas as pd  # only the gather needs it; it costs every other job a second to import
 
     table = pd.concat([pd.read_csv(p) for p in paths], ignore_index=True)
-    write_table(table.to_dict("records"), csv_path)
+    made = provenance(dict(config))
+    write_table(table.to_dict("records"), csv_path, provenance=made)
     parents = table[table.spawn_epoch.isna()]
     children = table[table.spawn_epoch.notna()]
     ds = (
@@ -152,5 +161,5 @@ def gather_evaluation(
         "units": "1",
     }
     ds.spawn_epoch.attrs = {"long_name": "spawn epoch", "units": "epochs"}
-    ds.attrs = provenance(dict(config))
+    ds.attrs = made
     storage.write_dataset(ds, store_path)

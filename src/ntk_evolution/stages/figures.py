@@ -14,6 +14,7 @@ from ntk_evolution import statistics, storage
 from ntk_evolution.atomic import write_table
 from ntk_evolution.config import Run
 from ntk_evolution.figures import fixed_kernel_table as grid
+from ntk_evolution.provenance import provenance
 
 log = logging.getLogger(__name__)
 Settings = Mapping[str, Any]
@@ -34,6 +35,7 @@ def fixed_kernel_table(
 ) -> None:
     """The CC / CA / AC / AA grid as a CSV table and a figure."""
     summary = grid.table(pd.read_csv(evaluation_path))
-    write_table(summary.to_dict("records"), table_path)
+    made_from = {"table": "fixed-kernel grid", "evaluation": str(evaluation_path)}
+    write_table(summary.to_dict("records"), table_path, provenance=provenance(made_from))
     grid.plot(summary, png_path)
     log.info("fixed-kernel grid:\n%s", summary.to_string(index=False))

@@ -58,4 +58,5 @@ def train_phase1(
         save=save,
         name=run.name,
     )
-    write_table([{"regime": run.regime, "seed": run.seed, **row} for row in history], history_path)
+    rows = [{"regime": run.regime, "seed": run.seed, **row} for row in history]
+    write_table(rows, history_path, provenance=provenance(config))

@@ -79,4 +79,5 @@ def _train_child(
         "dynamics": child.dynamics,
         "phase2_regime": child.regime,
     }
-    write_table([{**identity, **row} for row in history], history_path)
+    rows = [{**identity, **row} for row in history]
+    write_table(rows, history_path, provenance=provenance(config))
