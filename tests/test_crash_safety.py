@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 
+import psutil
 import pytest
 
 from ntk_evolution.checkpoints import load_checkpoint
@@ -20,15 +21,9 @@ HISTORY = "results/phase1/adversarial/seed0/history.csv"
 CHECKPOINTS = "results/phase1/adversarial/seed0"
 
 
-@pytest.fixture(scope="module")
-def crashed(tmp_path_factory):
-    """A checkout whose training job was killed (SIGKILL) after its first checkpoint."""
-    config = copy.deepcopy(TINY)
-    config["phase1"]["regimes"] = ["adversarial"]
-    config["phase1"]["seeds"] = [0]
-    config["phase1"]["attack"]["steps"] = 40  # a job that runs for a few seconds
-    config["phase1"]["attack"]["step_size"] = 0.01
-    checkout = make_checkout(tmp_path_factory.mktemp("crash"), config)
+def interrupted_training(checkout, kill) -> int:
+    """Start the training job, call ``kill(snakemake_process)`` once its first checkpoint is
+    written, and return Snakemake's exit code."""
     snakemake(checkout, "results/data/split.npz")
     process = subprocess.Popen(
         [sys.executable, "-m", "snakemake", "--cores", "1", HISTORY],
@@ -42,10 +37,43 @@ def crashed(tmp_path_factory):
     deadline = time.monotonic() + 120
     while not first.exists() and process.poll() is None and time.monotonic() < deadline:
         time.sleep(0.01)
-    os.killpg(process.pid, signal.SIGKILL)  # the whole session: Snakemake and its job
-    process.wait()
-    assert first.exists(), "the training job never wrote its first checkpoint"
-    assert not (checkout / HISTORY).exists(), "the job finished before it could be killed"
+    assert process.poll() is None, "the training job ended before it could be killed"
+    kill(process)
+    return process.wait()
+
+
+def kill_the_job(process) -> None:
+    """SIGKILL the job's own process, as a scheduler does at a time limit; Snakemake lives on."""
+    jobs = [
+        child
+        for child in psutil.Process(process.pid).children(recursive=True)
+        if any("train_phase1" in part for part in child.cmdline())
+    ]
+    assert jobs, "no training job process found"
+    for job in jobs:
+        job.kill()
+
+
+def kill_everything(process) -> None:
+    """SIGKILL Snakemake and its job at once, as a power loss would."""
+    os.killpg(process.pid, signal.SIGKILL)
+
+
+def slow_config():
+    config = copy.deepcopy(TINY)
+    config["phase1"]["regimes"] = ["adversarial"]
+    config["phase1"]["seeds"] = [0]
+    config["phase1"]["attack"]["steps"] = 40  # a job that runs for a few seconds
+    config["phase1"]["attack"]["step_size"] = 0.01
+    return config
+
+
+@pytest.fixture(scope="module")
+def crashed(tmp_path_factory):
+    """A checkout whose training job was killed after its first checkpoint."""
+    checkout = make_checkout(tmp_path_factory.mktemp("crash"), slow_config())
+    assert interrupted_training(checkout, kill_the_job) != 0
+    assert not (checkout / HISTORY).exists()
     return checkout
 
 
@@ -90,3 +118,16 @@ def test_damaged_store_is_named(crashed):
     assert result.returncode != 0
     log = (crashed / "logs/gather_kernels/adversarial-seed0.log").read_text()
     assert f"store {store} is incomplete or corrupt" in log
+
+
+def test_after_a_hard_kill_unlock_and_rerun(tmp_path):
+    checkout = make_checkout(tmp_path, slow_config())
+    interrupted_training(checkout, kill_everything)
+    assert (checkout / CHECKPOINTS / "epoch0.npz").exists()  # left behind, but not trusted
+    locked = snakemake(checkout, HISTORY, check=False)
+    assert locked.returncode != 0
+    assert "--unlock" in locked.stdout + locked.stderr
+    snakemake(checkout, "--unlock")
+    assert rules_of(planned_jobs(checkout, HISTORY)) == {"train_phase1": 1}
+    snakemake(checkout, HISTORY)
+    assert planned_jobs(checkout, HISTORY) == set()

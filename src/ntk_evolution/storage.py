@@ -136,10 +136,21 @@ def open_store(path: str | Path) -> xr.Dataset:
 def gather_kernels(
     snapshots: Sequence[str | Path], path: str | Path, *, tile_size: int, attrs: dict[str, Any]
 ) -> None:
-    """Stack kernel snapshots along a new ``epoch`` dim (sorted) into one store at ``path``."""
+    """Stack kernel snapshots along a new ``epoch`` dim (sorted) into one store at ``path``.
+
+    Every snapshot must be complete: a kernel entry left at the store's fill value (NaN), as a
+    lost chunk reads, raises :class:`StoreError` naming the snapshot.
+    """
     import xarray as xr
 
-    parts = [open_store(p) for p in snapshots]
+    parts = [open_store(p).load() for p in snapshots]
+    for part, snapshot in zip(parts, snapshots, strict=True):
+        missing = int(np.isnan(part[KERNEL].values).sum())
+        if missing:
+            raise StoreError(
+                f"store {snapshot} is incomplete or corrupt ({missing} kernel entries are "
+                "missing); delete it and rerun the job that writes it"
+            )
     ds = xr.concat(parts, dim="epoch", coords="minimal", compat="override", join="exact")
     ds = ds.sortby("epoch")
     ds.attrs = _jsonable(attrs | {"snapshots": [dict(p.attrs) for p in parts]})
