@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-REGIMES = ("benign", "adversarial", "flip")
 
 
 class ConfigError(ValueError):
@@ -109,18 +108,6 @@ def phase1_runs(config: Mapping[str, Any]) -> list[Run]:
     """All phase-1 runs in the config: every regime crossed with every seed."""
     phase1 = config["phase1"]
     return [Run(regime, int(seed)) for regime in phase1["regimes"] for seed in phase1["seeds"]]
-
-
-def phase2_children(config: Mapping[str, Any], runs: Iterable[Run]) -> list[Child]:
-    """Every child of ``runs``: each spawn epoch x dynamics x phase-2 regime."""
-    phase2 = config["phase2"]
-    return [
-        Child(run, float(spawn), dynamics, regime)
-        for run in runs
-        for spawn in phase2["spawn_epochs"]
-        for dynamics in phase2["dynamics"]
-        for regime in phase2["regimes"]
-    ]
 
 
 def run_pairs(runs: Iterable[Run]) -> list[tuple[str, Run, Run]]:

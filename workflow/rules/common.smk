@@ -6,13 +6,11 @@ from pathlib import Path
 from snakemake.exceptions import WorkflowError
 
 from ntk_evolution.config import (
-    Child,
     ConfigError,
     Run,
     checkpoint_epochs,
     epoch_label,
     phase1_runs,
-    phase2_children,
     run_pairs,
     validate_config,
 )
