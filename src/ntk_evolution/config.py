@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any
 
 
-
 class ConfigError(ValueError):
     """A configuration key or value that is unknown, malformed or inconsistent with another."""
 
