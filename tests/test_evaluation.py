@@ -69,6 +69,20 @@ def untrained():
     return model.apply, model.init(jax.random.PRNGKey(23), (8, 8, 1))
 
 
+def with_pgd(apply, params, images, labels, attack, *, key, batch_size, source=None):
+    """:func:`evaluate` under the single attack ``attack``, named ``"pgd"``."""
+    return evaluate(
+        apply,
+        params,
+        images,
+        labels,
+        attacks={"pgd": attack},
+        key=jax.random.PRNGKey(key),
+        batch_size=batch_size,
+        source=source,
+    )
+
+
 @pytest.mark.parametrize("batch_size", [1, 7, NUM_TEST, NUM_TEST + 5])
 def test_known_rule_gives_known_accuracy(task, batch_size):
     *_, images, labels = task
@@ -87,15 +101,7 @@ def test_constant_logits_give_the_class_share_and_resist_attacks(task, attack):
     def constant(params, images):
         return jnp.zeros((len(images), NUM_CLASSES)).at[:, 2].set(1.0) + 0 * images.sum()
 
-    result = evaluate(
-        constant,
-        None,
-        images,
-        labels,
-        attacks={"pgd": attack},
-        key=jax.random.PRNGKey(0),
-        batch_size=16,
-    )
+    result = with_pgd(constant, None, images, labels, attack, key=0, batch_size=16)
     share = float(np.mean(np.asarray(labels) == 2))
     assert 0 < share < 1
     assert result == {"clean": share, "pgd": share}
@@ -117,15 +123,7 @@ def test_clean_accuracy_is_the_accuracy_of_the_whole_set(task, trained):
 def test_robust_accuracy_never_exceeds_clean_accuracy(request, task, model, attack):
     *_, images, labels = task
     apply, params = request.getfixturevalue(model)
-    result = evaluate(
-        apply,
-        params,
-        images,
-        labels,
-        attacks={"pgd": attack},
-        key=jax.random.PRNGKey(1),
-        batch_size=16,
-    )
+    result = with_pgd(apply, params, images, labels, attack, key=1, batch_size=16)
     assert 0 <= result["pgd"] <= result["clean"] <= 1
 
 
@@ -133,15 +131,7 @@ def test_robust_accuracy_never_exceeds_clean_accuracy(request, task, model, atta
 def test_attacks_break_a_trained_model(task, trained, attack):
     *_, images, labels = task
     apply, params = trained
-    result = evaluate(
-        apply,
-        params,
-        images,
-        labels,
-        attacks={"pgd": attack},
-        key=jax.random.PRNGKey(1),
-        batch_size=16,
-    )
+    result = with_pgd(apply, params, images, labels, attack, key=1, batch_size=16)
     assert result["clean"] > 0.5
     assert result["pgd"] < result["clean"] - 0.2
 
@@ -159,15 +149,7 @@ def test_misclassified_examples_are_never_robust():
     attack = Attack(epsilon=0.05, step_size=0.01, steps=2)
     attacked = attack.perturb(lambda x, y: 0.0 * x.sum(), images, labels, jax.random.PRNGKey(0))
     assert np.all(np.argmax(off_grid(None, attacked), axis=-1) == 0)
-    result = evaluate(
-        off_grid,
-        None,
-        images,
-        labels,
-        attacks={"pgd": attack},
-        key=jax.random.PRNGKey(0),
-        batch_size=8,
-    )
+    result = with_pgd(off_grid, None, images, labels, attack, key=0, batch_size=8)
     assert result == {"clean": 0.0, "pgd": 0.0}
 
 
@@ -175,16 +157,7 @@ def test_misclassified_examples_are_never_robust():
 def test_transfer_from_the_model_itself_is_the_robust_accuracy(task, trained, attack):
     *_, images, labels = task
     apply, params = trained
-    result = evaluate(
-        apply,
-        params,
-        images,
-        labels,
-        attacks={"pgd": attack},
-        key=jax.random.PRNGKey(3),
-        batch_size=16,
-        source=trained,
-    )
+    result = with_pgd(apply, params, images, labels, attack, key=3, batch_size=16, source=trained)
     assert set(result) == {"clean", "pgd", "transfer_pgd"}
     assert result["transfer_pgd"] == result["pgd"]
 
@@ -199,15 +172,8 @@ def test_transfer_attacks_the_source_not_the_model(task, trained):
         return jnp.zeros((len(x), NUM_CLASSES)) + 0 * x.sum()
 
     attack = Attack(epsilon=0.1, step_size=0.025, steps=5, random_start=False)
-    result = evaluate(
-        apply,
-        params,
-        images,
-        labels,
-        attacks={"pgd": attack},
-        key=jax.random.PRNGKey(3),
-        batch_size=16,
-        source=(constant, None),
+    result = with_pgd(
+        apply, params, images, labels, attack, key=3, batch_size=16, source=(constant, None)
     )
     assert result["transfer_pgd"] == result["clean"]
     assert result["pgd"] < result["clean"]
@@ -225,15 +191,7 @@ def test_transfer_attacks_the_source_not_the_model(task, trained):
 def test_an_attack_without_budget_leaves_clean_accuracy(task, trained, attack):
     *_, images, labels = task
     apply, params = trained
-    result = evaluate(
-        apply,
-        params,
-        images,
-        labels,
-        attacks={"pgd": attack},
-        key=jax.random.PRNGKey(4),
-        batch_size=16,
-    )
+    result = with_pgd(apply, params, images, labels, attack, key=4, batch_size=16)
     assert result["pgd"] == result["clean"]
 
 
