@@ -7,11 +7,12 @@ rule train_phase1:
         split="results/data/split.npz",
         code=code("models.py", "training.py", "attacks.py", "checkpoints.py"),
     output:
-        # One multiext output (the history, then a checkpoint per epoch) lets Snakemake's
-        # between-workflow cache store the whole run (and rules out a benchmark: file).
+        # One multiext output (the history, its provenance, then a checkpoint per epoch) lets
+        # Snakemake's between-workflow cache store the whole run (and rules out a benchmark).
         multiext(
             "results/phase1/{regime}/seed{seed}/",
             "history.csv",
+            "history.provenance.json",
             *[f"epoch{epoch}.npz" for epoch in EPOCHS],
         ),
     log:

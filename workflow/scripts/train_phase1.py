@@ -1,8 +1,9 @@
 """Train one phase-1 run (regime, seed).
 
-Writes ``history.csv`` and one checkpoint ``epoch{e}.npz`` per scheduled epoch (parameter
-leaves + JSON metadata, no pickle); the history has one row per epoch: regime, seed, epoch,
-adversarial, train_loss, train_accuracy, test_accuracy, seconds.
+Writes ``history.csv`` (with ``history.provenance.json`` beside it) and one checkpoint
+``epoch{e}.npz`` per scheduled epoch (parameter leaves + JSON metadata, no pickle); the history
+has one row per epoch: regime, seed, epoch, adversarial, train_loss, train_accuracy,
+test_accuracy, seconds.
 """
 
 from ntk_evolution.config import Run
@@ -10,10 +11,11 @@ from ntk_evolution.joblog import setup_logging
 from ntk_evolution.stages.phase1 import train_phase1
 
 setup_logging(snakemake.log[0])
+history, _provenance, *checkpoints = snakemake.output  # the provenance is the history's sidecar
 train_phase1(
     snakemake.input.split,
-    snakemake.output[1:],
-    snakemake.output[0],
+    checkpoints,
+    history,
     run=Run(snakemake.wildcards.regime, int(snakemake.wildcards.seed)),
     model=snakemake.params.model,
     phase1=snakemake.params.phase1,
