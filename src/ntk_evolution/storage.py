@@ -143,9 +143,9 @@ def gather_kernels(
     """
     import xarray as xr
 
-    parts = [open_store(p).load() for p in snapshots]
+    parts = [open_store(p) for p in snapshots]
     for part, snapshot in zip(parts, snapshots, strict=True):
-        missing = int(np.isnan(part[KERNEL].values).sum())
+        missing = int(part[KERNEL].isnull().sum())  # chunk by chunk: memory stays one chunk
         if missing:
             raise StoreError(
                 f"store {snapshot} is incomplete or corrupt ({missing} kernel entries are "
