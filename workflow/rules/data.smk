@@ -9,7 +9,7 @@ rule split_dataset:
     log:
         "logs/split_dataset.log",
     benchmark:
-        "benchmarks/split_dataset.tsv"
+        "logs/benchmarks/split_dataset.tsv"
     conda:
         ENV
     threads: 1
@@ -34,7 +34,7 @@ rule select_probes:
     log:
         "logs/select_probes.log",
     benchmark:
-        "benchmarks/select_probes.tsv"
+        "logs/benchmarks/select_probes.tsv"
     conda:
         ENV
     threads: 1

@@ -12,7 +12,7 @@ rule evaluate_phase1:
     log:
         "logs/evaluate_phase1/{regime}-seed{seed}.log",
     benchmark:
-        "benchmarks/evaluate_phase1/{regime}-seed{seed}.tsv"
+        "logs/benchmarks/evaluate_phase1/{regime}-seed{seed}.tsv"
     conda:
         ENV
     threads: 1
@@ -42,7 +42,7 @@ rule evaluate_children:
     log:
         "logs/evaluate_children/{regime}-seed{seed}-spawn{spawn}.log",
     benchmark:
-        "benchmarks/evaluate_children/{regime}-seed{seed}-spawn{spawn}.tsv"
+        "logs/benchmarks/evaluate_children/{regime}-seed{seed}-spawn{spawn}.tsv"
     conda:
         ENV
     threads: 1
@@ -74,7 +74,7 @@ rule gather_evaluation:
     log:
         "logs/gather_evaluation.log",
     benchmark:
-        "benchmarks/gather_evaluation.tsv"
+        "logs/benchmarks/gather_evaluation.tsv"
     conda:
         ENV
     threads: 1

@@ -31,7 +31,7 @@ rule plot_distance_matrix:
     log:
         "logs/plot_distance_matrix/{regime}.log",
     benchmark:
-        "benchmarks/plot_distance_matrix/{regime}.tsv"
+        "logs/benchmarks/plot_distance_matrix/{regime}.tsv"
     conda:
         ENV
     threads: 1
@@ -58,7 +58,7 @@ rule plot_distance_curves:
     log:
         "logs/plot_distance_curves.log",
     benchmark:
-        "benchmarks/plot_distance_curves.tsv"
+        "logs/benchmarks/plot_distance_curves.tsv"
     conda:
         ENV
     threads: 1
@@ -85,7 +85,7 @@ rule plot_pair_distance:
     log:
         "logs/plot_pair_distance.log",
     benchmark:
-        "benchmarks/plot_pair_distance.tsv"
+        "logs/benchmarks/plot_pair_distance.tsv"
     conda:
         ENV
     threads: 1
@@ -110,7 +110,7 @@ rule plot_spectrum:
     log:
         "logs/plot_spectrum.log",
     benchmark:
-        "benchmarks/plot_spectrum.tsv"
+        "logs/benchmarks/plot_spectrum.tsv"
     conda:
         ENV
     threads: 1
@@ -137,7 +137,7 @@ rule plot_alignment:
     log:
         "logs/plot_alignment.log",
     benchmark:
-        "benchmarks/plot_alignment.tsv"
+        "logs/benchmarks/plot_alignment.tsv"
     conda:
         ENV
     threads: 1
@@ -164,7 +164,7 @@ rule plot_training_curves:
     log:
         "logs/plot_training_curves.log",
     benchmark:
-        "benchmarks/plot_training_curves.tsv"
+        "logs/benchmarks/plot_training_curves.tsv"
     conda:
         ENV
     threads: 1
@@ -189,7 +189,7 @@ rule plot_accuracy_vs_spawn:
     log:
         "logs/plot_accuracy_vs_spawn.log",
     benchmark:
-        "benchmarks/plot_accuracy_vs_spawn.tsv"
+        "logs/benchmarks/plot_accuracy_vs_spawn.tsv"
     conda:
         ENV
     threads: 1
@@ -220,7 +220,7 @@ rule fixed_kernel_table:
     log:
         "logs/fixed_kernel_table.log",
     benchmark:
-        "benchmarks/fixed_kernel_table.tsv"
+        "logs/benchmarks/fixed_kernel_table.tsv"
     conda:
         ENV
     threads: 1

@@ -12,7 +12,7 @@ rule extract_ntk:
     log:
         "logs/extract_ntk/{regime}-seed{seed}-epoch{epoch}.log",
     benchmark:
-        "benchmarks/extract_ntk/{regime}-seed{seed}-epoch{epoch}.tsv"
+        "logs/benchmarks/extract_ntk/{regime}-seed{seed}-epoch{epoch}.tsv"
     conda:
         ENV
     threads: 1
@@ -38,7 +38,7 @@ rule gather_kernels:
     log:
         "logs/gather_kernels/{regime}-seed{seed}.log",
     benchmark:
-        "benchmarks/gather_kernels/{regime}-seed{seed}.tsv"
+        "logs/benchmarks/gather_kernels/{regime}-seed{seed}.tsv"
     conda:
         ENV
     threads: 1

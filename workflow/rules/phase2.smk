@@ -20,7 +20,7 @@ rule train_children:
     log:
         "logs/train_children/{regime}-seed{seed}-spawn{spawn}.log",
     benchmark:
-        "benchmarks/train_children/{regime}-seed{seed}-spawn{spawn}.tsv"
+        "logs/benchmarks/train_children/{regime}-seed{seed}-spawn{spawn}.tsv"
     conda:
         ENV
     threads: 1

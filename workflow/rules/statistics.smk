@@ -11,7 +11,7 @@ rule kernel_evolution:
     log:
         "logs/kernel_evolution/{regime}-seed{seed}.log",
     benchmark:
-        "benchmarks/kernel_evolution/{regime}-seed{seed}.tsv"
+        "logs/benchmarks/kernel_evolution/{regime}-seed{seed}.tsv"
     conda:
         ENV
     threads: 1
@@ -31,7 +31,7 @@ rule kernel_spectrum:
     log:
         "logs/kernel_spectrum/{regime}-seed{seed}.log",
     benchmark:
-        "benchmarks/kernel_spectrum/{regime}-seed{seed}.tsv"
+        "logs/benchmarks/kernel_spectrum/{regime}-seed{seed}.tsv"
     conda:
         ENV
     threads: 1
@@ -53,7 +53,7 @@ rule kernel_alignment:
     log:
         "logs/kernel_alignment/{regime}-seed{seed}.log",
     benchmark:
-        "benchmarks/kernel_alignment/{regime}-seed{seed}.tsv"
+        "logs/benchmarks/kernel_alignment/{regime}-seed{seed}.tsv"
     conda:
         ENV
     threads: 1
@@ -75,7 +75,7 @@ rule kernel_pair_distances:
     log:
         "logs/kernel_pair_distances.log",
     benchmark:
-        "benchmarks/kernel_pair_distances.tsv"
+        "logs/benchmarks/kernel_pair_distances.tsv"
     conda:
         ENV
     threads: 1
