@@ -9,7 +9,9 @@ import pytest
 
 from ntk_evolution.models import ARCHITECTURES
 from ntk_evolution.ntk import (
+    FALLBACK,
     IMPLEMENTATIONS,
+    compile_tile_kernel,
     per_logit_ntk,
     per_logit_ntk_fn,
     per_logit_ntk_tiles,
@@ -19,12 +21,12 @@ from ntk_evolution.ntk import (
 NUM_CLASSES = 10  # conftest.NUM_CLASSES
 
 
-def brute_force_ntk(apply, params, x) -> np.ndarray:
+def brute_force_ntk(apply, params, x, num_classes: int = NUM_CLASSES) -> np.ndarray:
     """K[c, i, j] = sum_p J[i, c, p] J[j, c, p] from the full Jacobian, in float64."""
     jac = jax.jit(jax.jacrev(lambda p: apply(p, x)))(params)
     n = len(x)
     blocks = [
-        np.asarray(leaf, np.float64).reshape(n, NUM_CLASSES, -1) for leaf in jax.tree.leaves(jac)
+        np.asarray(leaf, np.float64).reshape(n, num_classes, -1) for leaf in jax.tree.leaves(jac)
     ]
     j = np.concatenate(blocks, axis=-1)
     assert j.shape[-1] == sum(np.size(leaf) for leaf in jax.tree.leaves(params))
@@ -90,9 +92,10 @@ def test_tiles_cover_the_upper_triangle_once(tol, tile_size):
     expected = flat @ flat.T + 1.0  # the bias contributes 1 to every entry
 
     seen = {}
-    for rows, cols, block in per_logit_ntk_tiles(
-        apply, params, x, implementation="jacobian_contraction", tile_size=tile_size
-    ):
+    kernel = compile_tile_kernel(
+        apply, params, x.shape[1:], implementation="jacobian_contraction", tile_size=tile_size
+    )
+    for rows, cols, block in per_logit_ntk_tiles(kernel, params, x):
         key = (rows.start, rows.stop, cols.start, cols.stop)
         assert key not in seen
         assert rows.start <= cols.start
@@ -187,3 +190,62 @@ def test_tiles_partition_the_range(n, tile_size):
     assert covered == list(range(n))
     assert all(0 < s.stop - s.start <= tile_size for s in spans)
     assert len(spans) == -(-n // tile_size)
+
+
+def _solver_model(num_features: int, num_classes: int):
+    """f(x) = x W (I + A^T A)^{-1} V: a linear solve, which STRUCTURED_DERIVATIVES cannot handle."""
+    keys = jax.random.split(jax.random.PRNGKey(6), 3)
+    params = {
+        "W": jax.random.normal(keys[0], (num_features, 3)),
+        "A": jax.random.normal(keys[1], (3, 3)),
+        "V": jax.random.normal(keys[2], (3, num_classes)),
+    }
+
+    def apply(p, x):
+        hidden = x.reshape(len(x), -1) @ p["W"]
+        gram = jnp.eye(3) + p["A"].T @ p["A"]
+        return jnp.linalg.solve(gram, hidden.T).T @ p["V"]
+
+    return apply, params
+
+
+def test_structured_derivatives_falls_back_with_a_warning(tol, caplog):
+    x = jax.random.uniform(jax.random.PRNGKey(7), (9, 2, 2, 1))
+    apply, params = _solver_model(4, 3)
+    with pytest.raises(TypeError):  # the network really defeats STRUCTURED_DERIVATIVES
+        per_logit_ntk_fn(apply, "structured_derivatives")(x, x, params)
+
+    with caplog.at_level("WARNING", logger="ntk_evolution.ntk"):
+        kernel = compile_tile_kernel(
+            apply, params, x.shape[1:], implementation="structured_derivatives", tile_size=4
+        )
+    assert kernel.implementation == FALLBACK
+    assert "falling back to JACOBIAN_CONTRACTION" in caplog.text
+
+    tiled = per_logit_ntk(apply, params, x, tile_size=4)  # the default implementation
+    expected = brute_force_ntk(apply, params, x, num_classes=3)
+    np.testing.assert_allclose(tiled, expected, **tol(np.float32, np.abs(expected).max()))
+
+
+def test_no_fallback_when_structured_derivatives_works(model_and_params, images, caplog):
+    model, params = model_and_params("mlp", False)
+    with caplog.at_level("WARNING", logger="ntk_evolution.ntk"):
+        kernel = compile_tile_kernel(
+            model.apply,
+            params,
+            images.shape[1:],
+            implementation="structured_derivatives",
+            tile_size=4,
+        )
+    assert kernel.implementation == "structured_derivatives"
+    assert "falling back" not in caplog.text
+
+
+def test_other_implementations_do_not_fall_back():
+    def apply(p, x):  # a shape error: no implementation can differentiate it
+        return x.reshape(len(x), -1) @ p
+
+    with pytest.raises(TypeError):
+        compile_tile_kernel(
+            apply, jnp.ones((3, 2)), (2, 2, 1), implementation="jacobian_contraction", tile_size=2
+        )

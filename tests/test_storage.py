@@ -10,7 +10,7 @@ import xarray as xr
 import zarr
 
 from ntk_evolution.atomic import atomic_directory
-from ntk_evolution.ntk import per_logit_ntk, per_logit_ntk_tiles, tiles
+from ntk_evolution.ntk import compile_tile_kernel, per_logit_ntk, per_logit_ntk_tiles, tiles
 from ntk_evolution.provenance import provenance
 from ntk_evolution.statistics import evolution
 from ntk_evolution.storage import (
@@ -62,9 +62,10 @@ def network(model_and_params, images):
 def test_snapshot_of_a_network_kernel(tmp_path, network, tol):
     model, params, x = network
     attrs = provenance({"model": {"width": 16, "depth": 2}, "ntk": {"tile_size": TILE}}, epoch=0.5)
-    blocks = per_logit_ntk_tiles(
-        model.apply, params, x, implementation="structured_derivatives", tile_size=TILE
+    kernel = compile_tile_kernel(
+        model.apply, params, x.shape[1:], implementation="structured_derivatives", tile_size=TILE
     )
+    blocks = per_logit_ntk_tiles(kernel, params, x)
     path = tmp_path / "epoch0.5.zarr"
     write_kernel_snapshot(
         path,

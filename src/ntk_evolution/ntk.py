@@ -8,11 +8,18 @@ the NTK of one logit with itself (the diagonal of the full C x C block NTK). The
 into tiles of ``tile_size`` probes; only tiles (a, b) with a <= b are computed, all logits in one
 pass, and the lower triangle is filled by symmetry, K[c, j, i] = K[c, i, j]. Tiles are padded to
 full size so that one compiled kernel function serves every tile.
+
+STRUCTURED_DERIVATIVES (Novak et al., 2022) is the default implementation. It relies on a rule
+per JAX primitive; a network it cannot differentiate (for example one containing a linear solve)
+falls back to JACOBIAN_CONTRACTION with a logged warning, and the implementation actually used is
+reported (:attr:`TileKernel.implementation`) and recorded in every kernel store.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import jax
@@ -21,18 +28,25 @@ import numpy as np
 
 from ntk_evolution.compat import nt
 
+log = logging.getLogger(__name__)
+
 Params = Any
 IMPLEMENTATIONS = {
     "jacobian_contraction": nt.NtkImplementation.JACOBIAN_CONTRACTION,
     "ntk_vector_products": nt.NtkImplementation.NTK_VECTOR_PRODUCTS,
     "structured_derivatives": nt.NtkImplementation.STRUCTURED_DERIVATIVES,
 }
+FALLBACK = "jacobian_contraction"  # works for any differentiable network
 
 
 def per_logit_ntk_fn(
     apply: Callable[[Params, jax.Array], jax.Array], implementation: str
 ) -> Callable[[jax.Array, jax.Array, Params], jax.Array]:
-    """Jitted ``(x1, x2, params) -> K`` with ``K`` of shape (C, len(x1), len(x2))."""
+    """Jitted ``(x1, x2, params) -> K`` with ``K`` of shape (C, len(x1), len(x2)).
+
+    Matrix products run at full float32 precision on every device (GPUs would otherwise use
+    TF32), so kernels from a GPU and a CPU agree to float32 rounding.
+    """
     if implementation not in IMPLEMENTATIONS:
         raise ValueError(
             f"unknown NTK implementation {implementation!r}; available: {sorted(IMPLEMENTATIONS)}"
@@ -44,7 +58,61 @@ def per_logit_ntk_fn(
         vmap_axes=0,
         implementation=IMPLEMENTATIONS[implementation],
     )
-    return jax.jit(lambda x1, x2, params: jnp.moveaxis(kernel(x1, x2, params), -1, 0))
+
+    def per_logit(x1: jax.Array, x2: jax.Array, params: Params) -> jax.Array:
+        with jax.default_matmul_precision("highest"):
+            return jnp.moveaxis(kernel(x1, x2, params), -1, 0)
+
+    return jax.jit(per_logit)
+
+
+@dataclass(frozen=True)
+class TileKernel:
+    """The per-logit NTK of two tiles of ``size`` probes, compiled once for every tile pair."""
+
+    compiled: Callable[[jax.Array, jax.Array, Params], jax.Array]
+    implementation: str  # the implementation in use, after any fallback
+    size: int
+
+    def __call__(self, x1: jax.Array, x2: jax.Array, params: Params) -> np.ndarray:
+        return np.asarray(self.compiled(x1, x2, params))
+
+
+def compile_tile_kernel(
+    apply: Callable[[Params, jax.Array], jax.Array],
+    params: Params,
+    image_shape: tuple[int, ...],
+    *,
+    implementation: str,
+    tile_size: int,
+) -> TileKernel:
+    """Compile the tile-pair kernel, falling back from STRUCTURED_DERIVATIVES if it fails.
+
+    STRUCTURED_DERIVATIVES fails while tracing when it meets a primitive whose rule it lacks or
+    mishandles; the exception type depends on the primitive, so any exception at that point
+    triggers the fallback. Other implementations' errors are raised as they are.
+    """
+    tile = jax.ShapeDtypeStruct((tile_size, *image_shape), jnp.float32)
+
+    def compile_with(name: str) -> TileKernel:
+        compiled = per_logit_ntk_fn(apply, name).lower(tile, tile, params).compile()
+        return TileKernel(compiled, name, tile_size)
+
+    try:
+        return compile_with(implementation)
+    except Exception as err:
+        if implementation != "structured_derivatives":
+            raise
+        log.warning(
+            "STRUCTURED_DERIVATIVES cannot compute the NTK of this network (%s: %s); falling "
+            "back to %s, which gives the same kernel but needs more time and memory. Set "
+            "ntk.implementation to %s to choose it explicitly.",
+            type(err).__name__,
+            str(err).splitlines()[0] if str(err) else "",
+            FALLBACK.upper(),
+            FALLBACK,
+        )
+        return compile_with(FALLBACK)
 
 
 def tiles(n: int, tile_size: int) -> list[slice]:
@@ -53,28 +121,21 @@ def tiles(n: int, tile_size: int) -> list[slice]:
 
 
 def per_logit_ntk_tiles(
-    apply: Callable[[Params, jax.Array], jax.Array],
-    params: Params,
-    images: jax.Array,
-    *,
-    implementation: str,
-    tile_size: int,
+    kernel: TileKernel, params: Params, images: jax.Array
 ) -> Iterator[tuple[slice, slice, np.ndarray]]:
     """Yield ``(rows, cols, block)`` for every upper-triangle tile, ``block`` of shape (C, rows, cols).
 
-    Memory stays bounded by one tile pair: (C, tile_size, tile_size) floats plus the Jacobians
-    of 2 x tile_size inputs.
+    Memory stays bounded by one tile pair: (C, tile_size, tile_size) floats plus what the
+    implementation needs for 2 x tile_size inputs, whatever the number of probes.
     """
-    kernel = per_logit_ntk_fn(apply, implementation)
-    n = len(images)
-    padded = -(-n // tile_size) * tile_size
+    size, n = kernel.size, len(images)
+    padded = -(-n // size) * size
     images = jnp.concatenate([images, jnp.zeros((padded - n, *images.shape[1:]), images.dtype)])
-    spans = tiles(n, tile_size)
+    spans = tiles(n, size)
     for a, rows in enumerate(spans):
-        x1 = images[rows.start : rows.start + tile_size]
+        x1 = images[rows.start : rows.start + size]
         for cols in spans[a:]:
-            x2 = images[cols.start : cols.start + tile_size]
-            block = np.asarray(kernel(x1, x2, params))
+            block = kernel(x1, images[cols.start : cols.start + size], params)
             yield rows, cols, block[:, : rows.stop - rows.start, : cols.stop - cols.start]
 
 
@@ -87,10 +148,15 @@ def per_logit_ntk(
     tile_size: int | None = None,
 ) -> np.ndarray:
     """The whole per-logit kernel (C, N, N) in memory; see :func:`per_logit_ntk_tiles`."""
+    kernel = compile_tile_kernel(
+        apply,
+        params,
+        images.shape[1:],
+        implementation=implementation,
+        tile_size=tile_size or len(images),
+    )
     out = None
-    for rows, cols, block in per_logit_ntk_tiles(
-        apply, params, images, implementation=implementation, tile_size=tile_size or len(images)
-    ):
+    for rows, cols, block in per_logit_ntk_tiles(kernel, params, jnp.asarray(images)):
         if out is None:
             out = np.empty((block.shape[0], len(images), len(images)), block.dtype)
         out[:, rows, cols] = block

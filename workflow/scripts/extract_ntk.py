@@ -2,7 +2,7 @@
 
 Writes a zarr store with ``ntk`` (logit, probe_i, probe_j), coordinates probe_i/probe_j (training
 set indices), label_i/label_j, logit and epoch, and provenance attrs (config subset, versions,
-device, implementation, seconds).
+device, the implementation used, compile and compute seconds).
 """
 
 from ntk_evolution.config import Run

@@ -12,7 +12,7 @@ import jax.numpy as jnp
 
 from ntk_evolution import data, storage
 from ntk_evolution.config import Run
-from ntk_evolution.ntk import per_logit_ntk_tiles
+from ntk_evolution.ntk import compile_tile_kernel, per_logit_ntk_tiles
 from ntk_evolution.provenance import provenance
 from ntk_evolution.stages.networks import load_network
 
@@ -36,20 +36,23 @@ def extract_kernel(
     indices, labels = data.load_probes(probes_path)
     net, params, meta = load_network(split, model, checkpoint_path)
     images = jnp.asarray(data.to_unit_interval(split.train_images[indices], split.pixel_max))
+    compiling = time.perf_counter()
+    kernel = compile_tile_kernel(
+        net.apply,
+        params,
+        images.shape[1:],
+        implementation=ntk["implementation"],
+        tile_size=ntk["tile_size"],
+    )
     attrs = provenance(
         {"run": run.name, "model": dict(model), "ntk": dict(ntk)},
         epoch=epoch,
         checkpoint=meta,
-        implementation=ntk["implementation"],
+        implementation=kernel.implementation,
+        compile_seconds=time.perf_counter() - compiling,
     )
     started = time.perf_counter()
-    blocks = per_logit_ntk_tiles(
-        net.apply,
-        params,
-        images,
-        implementation=ntk["implementation"],
-        tile_size=ntk["tile_size"],
-    )
+    blocks = per_logit_ntk_tiles(kernel, params, images)
 
     def timed(blocks):
         yield from blocks
@@ -66,13 +69,14 @@ def extract_kernel(
         attrs=attrs,
     )
     log.info(
-        "%s epoch %g: %d probes x %d logits in %.2f s on %s",
+        "%s epoch %g: %d probes x %d logits in %.2f s on %s (%s)",
         run.name,
         epoch,
         len(indices),
         split.num_classes,
         attrs["seconds"],
         attrs["device"],
+        kernel.implementation,
     )
 
 
