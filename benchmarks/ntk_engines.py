@@ -7,8 +7,9 @@ Three ways to compute the per-logit kernel K[c, i, j] of the same network, probe
   and jitted) over 4 x 4 blocks of probes, upper triangle only, each block copied to a host array.
 - ``jacobian``: neural-tangents' JACOBIAN_CONTRACTION on the whole probe set in one call.
 - ``engine``: this package's tiled extraction (STRUCTURED_DERIVATIVES by default, tiles of the
-  configured size, upper-triangle tiles only), written chunk by chunk into a zarr store exactly
-  as the ``extract_ntk`` rule does.
+  configured size, upper-triangle tiles only). In the comparison it fills a host array, as the
+  other two do; the memory run writes a zarr store chunk by chunk, exactly as the ``extract_ntk``
+  rule does.
 
 Every measurement runs in its own process, so its peak resident memory (``ru_maxrss``) is its
 own. "seconds" is the compute time after compilation (the workflow compiles once and reuses the
@@ -151,11 +152,12 @@ def run_jacobian(apply, params, images, num_classes, kernel_path: Path) -> dict:
 
 
 def run_engine(apply, params, images, num_classes, settings, kernel_path: Path | None) -> dict:
-    """This package's engine, writing a zarr store as the ``extract_ntk`` rule does."""
+    """This package's engine: into a host array like the other methods when ``kernel_path`` is
+    given, otherwise chunk by chunk into a zarr store, as the ``extract_ntk`` rule does."""
     import jax.numpy as jnp
 
     from ntk_evolution.ntk import compile_tile_kernel, per_logit_ntk_tiles
-    from ntk_evolution.storage import open_store, write_kernel_snapshot
+    from ntk_evolution.storage import write_kernel_snapshot
 
     started = time.perf_counter()
     kernel = compile_tile_kernel(
@@ -167,22 +169,28 @@ def run_engine(apply, params, images, num_classes, settings, kernel_path: Path |
     )
     compile_seconds = time.perf_counter() - started
     n = len(images)
-    with tempfile.TemporaryDirectory() as tmp:
-        store = Path(tmp) / "kernel.zarr"
-        started = time.perf_counter()
-        write_kernel_snapshot(
-            store,
-            per_logit_ntk_tiles(kernel, params, jnp.asarray(images)),
-            probes=np.arange(n),
-            labels=np.zeros(n, np.int64),
-            num_classes=num_classes,
-            epoch=0.0,
-            tile_size=settings["tile_size"],
-            attrs={"implementation": kernel.implementation},
-        )
+    blocks = per_logit_ntk_tiles(kernel, params, jnp.asarray(images))
+    started = time.perf_counter()
+    if kernel_path is not None:
+        out = np.empty((num_classes, n, n), np.float32)
+        for rows, cols, block in blocks:
+            out[:, rows, cols] = block
+            out[:, cols, rows] = np.swapaxes(block, 1, 2)
         seconds = time.perf_counter() - started
-        if kernel_path is not None:
-            np.save(kernel_path, open_store(store)["ntk"].values)
+        np.save(kernel_path, out)
+    else:
+        with tempfile.TemporaryDirectory() as tmp:
+            write_kernel_snapshot(
+                Path(tmp) / "kernel.zarr",
+                blocks,
+                probes=np.arange(n),
+                labels=np.zeros(n, np.int64),
+                num_classes=num_classes,
+                epoch=0.0,
+                tile_size=settings["tile_size"],
+                attrs={"implementation": kernel.implementation},
+            )
+            seconds = time.perf_counter() - started
     return {
         "seconds": seconds,
         "compile_seconds": compile_seconds,
