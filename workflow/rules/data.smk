@@ -13,7 +13,10 @@ ARCHIVES = {fmt.archive: fmt for fmt in FORMATS.values()}
 
 def fetch_command(path):
     """The command that fetches the archive at ``path`` with the configuration in use."""
-    configfiles = [f"--configfile {shlex.quote(f)}" for f in workflow.overwrite_configfiles]
+    configfiles = [
+        f"--configfile {shlex.quote(os.path.relpath(f))}"
+        for f in workflow.overwrite_configfiles
+    ]
     return " ".join(["uv run snakemake --cores 1", *configfiles, shlex.quote(str(path))])
 
 
