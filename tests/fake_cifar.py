@@ -14,7 +14,7 @@ import pickle
 import struct
 import tarfile
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -24,7 +24,7 @@ from ntk_evolution.cifar import FORMATS, CifarArrays
 class _Python2Pickler(pickle._Pickler):
     """The pure-Python pickler, writing ``bytes`` as Python 2 byte strings."""
 
-    dispatch = dict(pickle._Pickler.dispatch)
+    dispatch: ClassVar[dict] = dict(pickle._Pickler.dispatch)
 
     def save_bytes(self, obj: bytes) -> None:
         if len(obj) < 256:

@@ -49,7 +49,9 @@ def test_pixel_layout():
     """A row is 1024 red, 1024 green, 1024 blue values, each plane row-major: check by hand."""
     members = fake_members("cifar10")
     row = pickle.loads(members["test_batch"], encoding="bytes")[b"data"][0]
-    image = cifar._batch(members["test_batch"], "test_batch", cifar.FORMATS["cifar10"], Path("x"), 10)[0][0]
+    image = cifar._batch(
+        members["test_batch"], "test_batch", cifar.FORMATS["cifar10"], Path("x"), 10
+    )[0][0]
     assert image[0, 0, 0] == row[0] and image[0, 1, 0] == row[1] and image[1, 0, 0] == row[32]
     assert image[0, 0, 1] == row[1024] and image[0, 0, 2] == row[2048]
     assert image[31, 31, 2] == row[3071]
@@ -160,7 +162,7 @@ def test_fetch_checksum_mismatch_keeps_nothing(tmp_path):
     source = tmp_path / "mirror.tar.gz"
     source.write_bytes(b"not the archive")
     target = tmp_path / "archive.tar.gz"
-    with pytest.raises(FetchError, match="has MD5 .* not the published 0123") as info:
+    with pytest.raises(FetchError, match=r"has MD5 .* not the published 0123") as info:
         fetch(source.as_uri(), target, "0123" * 8)
     assert source.as_uri() in str(info.value)
     assert not target.exists() and not partial_path(target).exists()

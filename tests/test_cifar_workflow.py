@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import copy
 import shutil
-from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import pytest
 import xarray as xr
 import yaml
@@ -76,7 +76,12 @@ def test_tiny_dag_on_fake_cifar(tmp_path):
     checkout = make_checkout(tmp_path, cifar_config())
     members = fake_members("cifar10", per_class=2)
     write_archive(checkout / "data", "cifar10", members)
-    snakemake(checkout)
+    # The dataset reaches every job that reads images: training, kernels and evaluation.
+    targets = [
+        "results/kernels/benign/seed0/ntk.zarr",
+        "results/evaluation/benign/seed0/phase1.csv",
+    ]
+    snakemake(checkout, *targets)
     split = load_split(checkout / "results/data/split.npz")
     want = expected_arrays("cifar10", members)
     assert split.train_images.dtype == np.uint8 and split.pixel_max == 255
@@ -86,8 +91,9 @@ def test_tiny_dag_on_fake_cifar(tmp_path):
     kernels = xr.open_zarr(checkout / "results/kernels/benign/seed0/ntk.zarr").ntk
     assert kernels.shape == (2, 10, 20, 20)
     assert np.all(np.isfinite(kernels.values))
-    assert (checkout / "results/evaluation/accuracy.csv").exists()
-    assert planned_jobs(checkout) == set()  # the archive is read, never fetched again
+    accuracy = pd.read_csv(checkout / targets[1])
+    assert set(accuracy.attack) >= {"clean", "pgd_linf"}
+    assert planned_jobs(checkout, *targets) == set()  # the archive is read, never fetched again
 
 
 def expected_jobs(config: dict[str, Any]) -> dict[str, int]:

@@ -233,7 +233,9 @@ def _batch(
     if not isinstance(labels, list) or not all(isinstance(y, int) for y in labels):
         raise DatasetError(f"{source}: {member} has no list of integer labels {fmt.labels_key!r}")
     labels = np.asarray(labels, dtype=np.int64)
-    if len(labels) != len(data) or (len(labels) and not 0 <= labels.min() <= labels.max() < num_classes):
+    if len(labels) != len(data) or (
+        len(labels) and not 0 <= labels.min() <= labels.max() < num_classes
+    ):
         raise DatasetError(
             f"{source}: {member} has {len(data)} images but {len(labels)} labels, or labels "
             f"outside 0..{num_classes - 1}"
