@@ -48,7 +48,10 @@ def images(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def seconds_per_step(apply: Callable, params: Any, section: dict, regime: str, steps: int) -> float:
-    """Seconds of one optimiser step of ``train`` (its second epoch, after compilation)."""
+    """Seconds of one optimiser step of ``train`` (its second epoch, after compilation); NaN
+    when ``steps`` is 0 (not timed)."""
+    if not steps:
+        return math.nan
     batch = section["batch_size"]
     data = images(steps * batch, 0)
     settings = TrainSettings.from_config({**section, "epochs": 2}, regime)
@@ -92,8 +95,10 @@ class Counts:
         return attack["steps"] * self.input_gradient
 
 
-def seconds_of(fn: Callable[[], Any]) -> float:
-    """Seconds of ``fn()`` after a first, compiling call."""
+def seconds_of(fn: Callable[[], Any], timed: bool) -> float:
+    """Seconds of ``fn()`` after a first, compiling call; NaN when not ``timed``."""
+    if not timed:
+        return math.nan
     jax.block_until_ready(fn())
     started = time.perf_counter()
     jax.block_until_ready(fn())
@@ -123,7 +128,7 @@ def phase1_rows(config: dict, net: Any, params: Any, steps: int) -> list[Row]:
     return rows
 
 
-def kernel_rows(config: dict, net: Any, params: Any) -> list[Row]:
+def kernel_rows(config: dict, net: Any, params: Any, timed: bool) -> list[Row]:
     """The upper triangle of kernel tiles at every checkpoint of every run."""
     tile = config["ntk"]["tile_size"]
     probes = config["dataset"]["probes_per_class"] * NUM_CLASSES[config["dataset"]["name"]]
@@ -132,7 +137,7 @@ def kernel_rows(config: dict, net: Any, params: Any) -> list[Row]:
     tiles = math.ceil(probes / tile)
     snapshots = len(phase1_runs(config)) * len(checkpoint_epochs(config["phase1"]))
     count = snapshots * tiles * (tiles + 1) // 2
-    seconds = seconds_of(lambda: kernel(x, x, params))
+    seconds = seconds_of(lambda: kernel(x, x, params), timed)
     return [("kernel tiles", count, seconds, flops(kernel, x, x, params))]
 
 
@@ -152,7 +157,7 @@ def phase2_rows(config: dict, net: Any, params: Any, steps: int) -> list[Row]:
     return rows
 
 
-def evaluation_rows(config: dict, net: Any, params: Any, n: int) -> list[Row]:
+def evaluation_rows(config: dict, net: Any, params: Any, n: int, timed: bool) -> list[Row]:
     """Test images of every final phase-1 network and every child: clean, attacked, transfer."""
     evaluation, phase2 = config["evaluation"], config["phase2"]
     attacks = {name: Attack.from_config(a) for name, a in evaluation["attacks"].items()}
@@ -182,7 +187,8 @@ def evaluation_rows(config: dict, net: Any, params: Any, n: int) -> list[Row]:
                 key=jax.random.PRNGKey(5),
                 batch_size=n,
                 source=source,
-            )
+            ),
+            timed,
         )
         rows.append(
             (f"evaluation, {dynamics} images", models * TEST_IMAGES, seconds / n, operations / n)
@@ -193,7 +199,9 @@ def evaluation_rows(config: dict, net: Any, params: Any, n: int) -> list[Row]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("preset")
-    parser.add_argument("--steps", type=int, default=2, help="timed steps per training kind")
+    parser.add_argument(
+        "--steps", type=int, default=2, help="timed steps per training kind (0: count only)"
+    )
     parser.add_argument("--eval-images", type=int, default=100, help="images per timed evaluation")
     parser.add_argument("--tflops", type=float, default=10.0, help="assumed sustained TFLOP/s")
     args = parser.parse_args()
@@ -203,9 +211,9 @@ def main() -> None:
     print(f"device: {jax.devices()[0].device_kind}; preset {args.preset}", flush=True)
     rows = [
         *phase1_rows(config, net, params, args.steps),
-        *kernel_rows(config, net, params),
+        *kernel_rows(config, net, params, args.steps > 0),
         *phase2_rows(config, net, params, args.steps),
-        *evaluation_rows(config, net, params, args.eval_images),
+        *evaluation_rows(config, net, params, args.eval_images, args.steps > 0),
     ]
     rate = args.tflops * 1e12 * 3600
     print(
