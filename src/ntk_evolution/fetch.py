@@ -10,6 +10,7 @@ destination looking valid.
 from __future__ import annotations
 
 import hashlib
+import http.client
 import logging
 import urllib.error
 import urllib.request
@@ -35,12 +36,18 @@ def fetch(url: str, path: str | Path, md5: str, *, timeout: float = 60.0) -> Non
             response = urllib.request.urlopen(url, timeout=timeout)
         except (urllib.error.URLError, OSError, ValueError) as err:
             raise FetchError(f"cannot fetch {url}: {err}") from err
-        with response:
-            announced = response.headers.get("Content-Length")
-            while chunk := response.read(CHUNK):
-                out.write(chunk)
-                digest.update(chunk)
-                size += len(chunk)
+        announced = response.headers.get("Content-Length")
+        try:
+            with response:
+                while chunk := response.read(CHUNK):
+                    out.write(chunk)
+                    digest.update(chunk)
+                    size += len(chunk)
+        except (OSError, http.client.HTTPException) as err:
+            raise FetchError(
+                f"the download of {url} broke off after {size} bytes ({err!r}); nothing was "
+                f"written to {path}. Run the same command again."
+            ) from err
         if announced is not None and size != int(announced):
             raise FetchError(
                 f"the download of {url} is truncated: {size} of {announced} bytes arrived; "
