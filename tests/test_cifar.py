@@ -45,13 +45,12 @@ def test_reads_archive_and_folder(tmp_path, name, layout):
     assert sorted(np.unique(got.test_labels)) == list(range(classes))
 
 
-def test_pixel_layout():
+def test_pixel_layout(tmp_path):
     """A row is 1024 red, 1024 green, 1024 blue values, each plane row-major: check by hand."""
     members = fake_members("cifar10")
+    write_folder(tmp_path, "cifar10", members)
     row = pickle.loads(members["test_batch"], encoding="bytes")[b"data"][0]
-    image = cifar._batch(
-        members["test_batch"], "test_batch", cifar.FORMATS["cifar10"], Path("x"), 10
-    )[0][0]
+    image = cifar.read("cifar10", tmp_path).test_images[0]
     assert image[0, 0, 0] == row[0] and image[0, 1, 0] == row[1] and image[1, 0, 0] == row[32]
     assert image[0, 0, 1] == row[1024] and image[0, 0, 2] == row[2048]
     assert image[31, 31, 2] == row[3071]
