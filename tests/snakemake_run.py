@@ -32,6 +32,7 @@ TINY: dict[str, Any] = {
     "dataset": {
         "name": "digits",
         "root": "data",
+        "url": None,
         "test_fraction": 0.25,
         "probes_per_class": 2,
         "seed": 0,

@@ -15,6 +15,9 @@ from snakemake_run import TINY
 ROOT = Path(__file__).resolve().parents[1]
 SCHEMA = ROOT / "workflow/schemas/config.schema.yaml"
 DEFAULT = yaml.safe_load((ROOT / "config.yaml").read_text())
+PRESETS = {
+    path.name: yaml.safe_load(path.read_text()) for path in sorted(ROOT.glob("presets/*.yaml"))
+}
 
 
 def schema_keys(schema: dict, prefix: str = "") -> set[str]:
@@ -38,18 +41,22 @@ def config_keys(config: dict, prefix: str = "") -> set[str]:
     return keys
 
 
-@pytest.mark.parametrize("config", [DEFAULT, TINY], ids=["config.yaml", "tiny"])
+@pytest.mark.parametrize(
+    "config", [DEFAULT, TINY, *PRESETS.values()], ids=["config.yaml", "tiny", *PRESETS]
+)
 def test_shipped_configs_are_valid(config):
     validate_config(config, SCHEMA)
 
 
-def test_default_config_sets_every_schema_key():
-    """config.yaml is the reference for users: it spells out every key the schema knows.
+@pytest.mark.parametrize("config", [DEFAULT, *PRESETS.values()], ids=["config.yaml", *PRESETS])
+def test_default_config_sets_every_schema_key(config):
+    """config.yaml is the reference for users: it spells out every key the schema knows, and so
+    does every preset (a complete configuration on its own).
 
     ``evaluation.attacks`` maps names of the user's choosing to attack settings, so only the
     map itself is a schema key.
     """
-    keys = {k for k in config_keys(DEFAULT) if not k.startswith("evaluation.attacks.")}
+    keys = {k for k in config_keys(config) if not k.startswith("evaluation.attacks.")}
     assert keys == schema_keys(yaml.safe_load(SCHEMA.read_text()))
 
 
@@ -78,7 +85,7 @@ def changed(path: str, value=None, *, delete: bool = False, rename: str | None =
     [
         (changed("model.width", rename="widht"), "model: unknown key(s) ['widht']"),
         (changed("extra", {"a": 1}), "the top level: unknown key(s) ['extra']"),
-        (changed("model.architecture", "resnet"), "model.architecture: 'resnet' is not one of"),
+        (changed("model.architecture", "vgg"), "model.architecture: 'vgg' is not one of"),
         (changed("phase1.epochs", 0), "phase1.epochs: 0 is less than the minimum of 1"),
         (changed("phase1.epochs", "12"), "phase1.epochs: '12' is not of type 'integer'"),
         (changed("phase1.seeds", []), "phase1.seeds"),
@@ -122,6 +129,11 @@ def test_every_problem_is_listed():
     assert "model: unknown key(s) ['widht']" in message
     assert "model: 'width' is a required property" in message
     assert "phase1.epochs: -1 is less than the minimum of 1" in message
+
+
+def test_download_url_for_a_shipped_dataset():
+    with pytest.raises(ConfigError, match=r"dataset\.url is set, but digits ships"):
+        validate_config(changed("dataset.url", "https://example.org/digits.tar.gz"), SCHEMA)
 
 
 def test_inconsistent_values_are_checked_after_the_schema():

@@ -131,6 +131,12 @@ def run_pairs(runs: Iterable[Run]) -> list[tuple[str, Run, Run]]:
 
 def check_config(config: Mapping[str, Any]) -> None:
     """Raise :class:`ConfigError` naming the first inconsistency between config values."""
+    dataset = config["dataset"]
+    if dataset["url"] is not None and dataset["name"] == "digits":
+        raise ConfigError(
+            "dataset.url is set, but digits ships with scikit-learn and is never downloaded; "
+            "set dataset.url: null."
+        )
     phase1 = config["phase1"]
     epochs = phase1["epochs"]
     fractional = phase1["checkpoints"].get("fractional", [])

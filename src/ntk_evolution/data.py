@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -75,14 +76,36 @@ def load_digits(root: Path) -> RawDataset:
     )
 
 
-LOADERS: dict[str, Callable[[Path], RawDataset]] = {"digits": load_digits}
+def load_cifar(name: str, root: Path) -> RawDataset:
+    """CIFAR-10 or CIFAR-100 (``name``: ``cifar10``, ``cifar100``) from its archive or extracted
+    folder under ``root``: 32x32 RGB images with values 0..255 and the published train/test
+    split (50000 / 10000 images; CIFAR-100 with its 100 fine labels)."""
+    from ntk_evolution import cifar
+
+    arrays = cifar.read(name, root)
+    return RawDataset(
+        images=arrays.train_images,
+        labels=arrays.train_labels,
+        classes=arrays.classes,
+        pixel_max=255,
+        test_images=arrays.test_images,
+        test_labels=arrays.test_labels,
+    )
+
+
+LOADERS: dict[str, Callable[[Path], RawDataset]] = {
+    "digits": load_digits,
+    "cifar10": partial(load_cifar, "cifar10"),
+    "cifar100": partial(load_cifar, "cifar100"),
+}
 
 
 def split_dataset(name: str, *, root: Path, test_fraction: float, seed: int) -> Split:
     """Load dataset ``name`` and split it into train and test sets.
 
     Datasets without a fixed test set are split stratified by class, ``test_fraction`` of each
-    class going to the test set, shuffled with ``seed``. A fixed split is kept as published.
+    class going to the test set, shuffled with ``seed``. A fixed split (CIFAR's) is kept as
+    published and ``test_fraction`` is not used.
     """
     if name not in LOADERS:
         raise ValueError(f"unknown dataset {name!r}; available: {sorted(LOADERS)}")

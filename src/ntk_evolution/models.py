@@ -84,7 +84,68 @@ def cnn(*, width: int, depth: int, num_classes: int, parameterization: str) -> l
     return [*layers, stax.Flatten(), _dense(num_classes, READOUT_W_STD, parameterization)]
 
 
-ARCHITECTURES: dict[str, Callable[..., list]] = {"mlp": mlp, "cnn": cnn}
+def _conv(channels: int, size: int, stride: int, w_std: float, parameterization: str):
+    return stax.Conv(
+        channels,
+        (size, size),
+        strides=(stride, stride),
+        padding="SAME",
+        W_std=w_std,
+        b_std=B_STD,
+        parameterization=parameterization,
+    )
+
+
+def _basic_block(
+    channels: int, stride: int, *, project: bool, branch_w_std: float, parameterization: str
+):
+    """relu(branch(x) + shortcut(x)): two 3x3 convolutions beside the identity, or beside a
+    strided 1x1 projection where the shape changes."""
+    branch = stax.serial(
+        _conv(channels, 3, stride, HIDDEN_W_STD, parameterization),
+        stax.Relu(),
+        _conv(channels, 3, 1, branch_w_std, parameterization),
+    )
+    shortcut = (
+        _conv(channels, 1, stride, HIDDEN_W_STD, parameterization) if project else stax.Identity()
+    )
+    return stax.serial(
+        stax.FanOut(2), stax.parallel(branch, shortcut), stax.FanInSum(), stax.Relu()
+    )
+
+
+def resnet(*, width: int, depth: int, num_classes: int, parameterization: str) -> list:
+    """ResNet v1 for 32x32 images, as in the paper; ``depth=2`` is ResNet-18.
+
+    A 3x3 stride-1 stem of ``width`` channels (no max-pool), four stages of ``depth`` basic
+    blocks with ``width`` x (1, 2, 4, 8) channels and strides (1, 2, 2, 2), a projection
+    shortcut where the shape changes, global average pooling and a dense readout. There is no
+    batch-norm (``stax`` has none); instead the last convolution of every residual branch starts
+    with weights 1 / sqrt(number of blocks) of the He scale, so the activations' scale stays
+    within a small factor through the blocks at initialisation instead of doubling per block.
+    """
+    blocks = 4 * depth
+    branch_w_std = HIDDEN_W_STD / math.sqrt(blocks)
+    layers = [_conv(width, 3, 1, HIDDEN_W_STD, parameterization), stax.Relu()]
+    channels_in = width
+    for stage, multiple in enumerate((1, 2, 4, 8)):
+        channels = width * multiple
+        for block in range(depth):
+            stride = 2 if stage > 0 and block == 0 else 1
+            layers.append(
+                _basic_block(
+                    channels,
+                    stride,
+                    project=stride != 1 or channels != channels_in,
+                    branch_w_std=branch_w_std,
+                    parameterization=parameterization,
+                )
+            )
+            channels_in = channels
+    return [*layers, stax.GlobalAvgPool(), _dense(num_classes, READOUT_W_STD, parameterization)]
+
+
+ARCHITECTURES: dict[str, Callable[..., list]] = {"mlp": mlp, "cnn": cnn, "resnet": resnet}
 
 
 def build_model(

@@ -1,10 +1,13 @@
 # Config validation and the helpers every rule module uses.
 
 import os
+import re
+import shlex
 from pathlib import Path
 
 from snakemake.exceptions import WorkflowError
 
+from ntk_evolution.cifar import FORMATS, DatasetMissing, locate
 from ntk_evolution.config import (
     ConfigError,
     Run,
@@ -84,3 +87,41 @@ def child_paths(pattern):
         pattern.replace("{dynamics}", dynamics).replace("{phase2_regime}", regime)
         for dynamics, regime in CHILD_KINDS
     ]
+
+
+DATA_ROOT = os.path.normpath(config["dataset"]["root"])
+ARCHIVES = {fmt.archive: fmt for fmt in FORMATS.values()}
+
+
+def fetch_command(path):
+    """The command that fetches the archive at ``path`` with the configuration in use."""
+    configfiles = [
+        f"--configfile {shlex.quote(os.path.relpath(f))}"
+        for f in workflow.overwrite_configfiles
+    ]
+    return " ".join(
+        ["uv run snakemake --cores 1", *configfiles, shlex.quote(str(path))]
+    )
+
+
+def dataset_source(wildcards):
+    """The configured dataset's archive or extracted folder (digits: none); a missing dataset
+    stops the run with the paths expected and the command that fetches it."""
+    name = config["dataset"]["name"]
+    if name not in FORMATS:
+        return []
+    try:
+        return str(locate(name, DATA_ROOT))
+    except DatasetMissing as missing:
+        raise WorkflowError(
+            f"{missing}\nFetch it (the download is checked against its published MD5) with:\n"
+            f"  {fetch_command(missing.archive)}"
+        ) from None
+
+
+def archive_url(archive):
+    """``dataset.url`` for the configured dataset's archive if set, else the official address."""
+    fmt = ARCHIVES[archive]
+    if config["dataset"]["url"] and FORMATS.get(config["dataset"]["name"]) is fmt:
+        return config["dataset"]["url"]
+    return fmt.url

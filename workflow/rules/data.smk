@@ -1,9 +1,38 @@
 # The dataset: a seeded train/test split and a class-balanced probe set for the kernels.
+# CIFAR archives are fetched only on request (`snakemake <archive path>`), never as a side
+# effect of a run: a missing archive stops the run before any job, naming the command.
+
+
+localrules:
+    download_dataset,
+
+
+rule download_dataset:
+    output:
+        f"{DATA_ROOT}/{{archive}}",
+    log:
+        "logs/download_dataset/{archive}.log",
+    benchmark:
+        "logs/benchmarks/download_dataset/{archive}.tsv"
+    wildcard_constraints:
+        archive="|".join(re.escape(name) for name in ARCHIVES),
+    conda:
+        ENV
+    threads: 1
+    resources:
+        mem_mb=500,
+        runtime=60,
+    params:
+        url=lambda w: archive_url(w.archive),
+        md5=lambda w: ARCHIVES[w.archive].md5,
+    script:
+        "../scripts/download_dataset.py"
 
 
 rule split_dataset:
     input:
-        code=code("data.py"),
+        dataset=dataset_source,
+        code=code("data.py", "cifar.py"),
     output:
         "results/data/split.npz",
     log:

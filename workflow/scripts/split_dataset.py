@@ -1,5 +1,6 @@
 """Split the dataset into train and test sets.
 
+Reads the configured dataset (for CIFAR, its archive or extracted folder under ``dataset.root``).
 Writes ``results/data/split.npz``: ``train_images``/``test_images`` (n, height, width, channel)
 integer pixels, ``train_labels``/``test_labels`` (n,), ``classes`` and ``pixel_max``.
 """

@@ -1,0 +1,237 @@
+"""Time a CIFAR preset's steps on this machine and estimate what the whole preset costs.
+
+Runs the package's own training, NTK and evaluation code on random CIFAR-shaped images (no
+dataset needed) for a few steps each, on whatever device JAX sees:
+
+- phase-1 SGD steps of every regime in the preset (benign; adversarial with its PGD and mix),
+- phase-2 steps of every dynamics and phase-2 regime,
+- one kernel tile (``ntk.tile_size`` x ``ntk.tile_size`` probes, every logit),
+- one evaluation batch of a phase-1 network and of a child (robust and transfer attacks),
+
+each timed after compilation and counted in floating-point operations (XLA's cost analysis of
+the same computations; a PGD attack as its steps times one input gradient). Both are multiplied
+by the number of such steps the preset needs (50000 training and 10000 test images): the times
+give this machine's total, the operation counts divided by ``--tflops`` (an assumed sustained
+rate) another machine's. Compilation, job start-up and data loading are not counted.
+
+    uv run python benchmarks/preset_cost.py presets/cifar10-small.yaml --tflops 10
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import time
+from collections.abc import Callable
+from typing import Any
+
+import jax
+import numpy as np
+import yaml
+
+from ntk_evolution.attacks import Attack
+from ntk_evolution.config import checkpoint_epochs, phase1_runs
+from ntk_evolution.dynamics import child_apply
+from ntk_evolution.evaluation import evaluate
+from ntk_evolution.models import build_model
+from ntk_evolution.ntk import per_logit_ntk_fn
+from ntk_evolution.training import TrainSettings, cross_entropy, train
+
+TRAIN_IMAGES, TEST_IMAGES, SHAPE = 50000, 10000, (32, 32, 3)
+NUM_CLASSES = {"cifar10": 10, "cifar100": 100}
+
+
+def images(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    key = jax.random.PRNGKey(seed)
+    x = np.asarray(jax.random.uniform(key, (n, *SHAPE)), np.float32)
+    return x, np.arange(n, dtype=np.int32) % 10
+
+
+def seconds_per_step(apply: Callable, params: Any, section: dict, regime: str, steps: int) -> float:
+    """Seconds of one optimiser step of ``train`` (its second epoch, after compilation); NaN
+    when ``steps`` is 0 (not timed)."""
+    if not steps:
+        return math.nan
+    batch = section["batch_size"]
+    data = images(steps * batch, 0)
+    settings = TrainSettings.from_config({**section, "epochs": 2}, regime)
+    rows = train(
+        apply,
+        params,
+        data,
+        images(batch, 1),
+        settings=settings,
+        key=jax.random.PRNGKey(2),
+        checkpoints=[],
+        save=lambda *_: None,
+    )
+    return rows[1]["seconds"] / steps
+
+
+def flops(fn: Callable, *args: Any) -> float:
+    """Floating-point operations XLA counts in one call of ``fn(*args)``."""
+    analysis = jax.jit(fn).lower(*args).cost_analysis()
+    return float((analysis[0] if isinstance(analysis, list) else analysis)["flops"])
+
+
+class Counts:
+    """Operation counts of one model's passes on a batch of ``n`` images."""
+
+    def __init__(self, apply: Callable, params: Any, n: int) -> None:
+        x, y = images(n, 6)
+        self.forward = flops(apply, params, x)
+        self.step = flops(jax.value_and_grad(lambda p: cross_entropy(apply(p, x), y)), params)
+        self.input_gradient = flops(jax.grad(lambda x: cross_entropy(apply(params, x), y)), x)
+
+    def training_step(self, section: dict, regime: str) -> float:
+        """One optimiser step of ``regime`` (adversarial: the PGD attack, then the update(s))."""
+        if regime == "benign":
+            return self.step
+        updates = 2 if section["adversarial_mix"] == "benign_then_adversarial" else 1
+        return section["attack"]["steps"] * self.input_gradient + updates * self.step
+
+    def attack(self, attack: dict) -> float:
+        """One PGD attack against this model."""
+        return attack["steps"] * self.input_gradient
+
+
+def seconds_of(fn: Callable[[], Any], timed: bool) -> float:
+    """Seconds of ``fn()`` after a first, compiling call; NaN when not ``timed``."""
+    if not timed:
+        return math.nan
+    jax.block_until_ready(fn())
+    started = time.perf_counter()
+    jax.block_until_ready(fn())
+    return time.perf_counter() - started
+
+
+Row = tuple[str, int, float, float]  # stage, how many, seconds each, operations each
+
+
+def phase1_rows(config: dict, net: Any, params: Any, steps: int) -> list[Row]:
+    """Optimiser steps of every phase-1 run, benign and adversarial epochs apart."""
+    phase1 = config["phase1"]
+    counts = Counts(net.apply, params, phase1["batch_size"])
+    rows = []
+    for kind in ("benign", "adversarial"):
+        epochs = 0
+        for run in phase1_runs(config):
+            settings = TrainSettings.from_config(phase1, run.regime)
+            adversarial = [settings.adversarial_in(e) for e in range(phase1["epochs"])]
+            epochs += adversarial.count(kind == "adversarial")
+        if epochs:
+            count = epochs * (TRAIN_IMAGES // phase1["batch_size"])
+            seconds = seconds_per_step(net.apply, params, phase1, kind, steps)
+            rows.append(
+                (f"phase 1, {kind} steps", count, seconds, counts.training_step(phase1, kind))
+            )
+    return rows
+
+
+def kernel_rows(config: dict, net: Any, params: Any, timed: bool) -> list[Row]:
+    """The upper triangle of kernel tiles at every checkpoint of every run."""
+    tile = config["ntk"]["tile_size"]
+    probes = config["dataset"]["probes_per_class"] * NUM_CLASSES[config["dataset"]["name"]]
+    kernel = per_logit_ntk_fn(net.apply, config["ntk"]["implementation"])
+    x = images(tile, 3)[0]
+    tiles = math.ceil(probes / tile)
+    snapshots = len(phase1_runs(config)) * len(checkpoint_epochs(config["phase1"]))
+    count = snapshots * tiles * (tiles + 1) // 2
+    seconds = seconds_of(lambda: kernel(x, x, params), timed)
+    return [("kernel tiles", count, seconds, flops(kernel, x, x, params))]
+
+
+def phase2_rows(config: dict, net: Any, params: Any, steps: int) -> list[Row]:
+    """Optimiser steps of every child of every spawn point of every run."""
+    phase2 = config["phase2"]
+    spawns = len(phase1_runs(config)) * len(phase2["spawn_epochs"])
+    count = spawns * phase2["epochs"] * (TRAIN_IMAGES // phase2["batch_size"])
+    rows = []
+    for dynamics in phase2["dynamics"]:
+        child = child_apply(net.apply, params, dynamics)
+        counts = Counts(child, params, phase2["batch_size"])
+        for regime in phase2["regimes"]:
+            seconds = seconds_per_step(child, params, phase2, regime, steps)
+            operations = counts.training_step(phase2, regime)
+            rows.append((f"phase 2, {dynamics} {regime} steps", count, seconds, operations))
+    return rows
+
+
+def evaluation_rows(config: dict, net: Any, params: Any, n: int, timed: bool) -> list[Row]:
+    """Test images of every final phase-1 network and every child: clean, attacked, transfer."""
+    evaluation, phase2 = config["evaluation"], config["phase2"]
+    attacks = {name: Attack.from_config(a) for name, a in evaluation["attacks"].items()}
+    runs = len(phase1_runs(config))
+    test = images(n, 4)
+    parent = Counts(net.apply, params, n)
+    rows = []
+    for dynamics in ("phase 1", *phase2["dynamics"]):
+        if dynamics == "phase 1":
+            apply, counts, models, source = net.apply, parent, runs, None
+        else:
+            apply = child_apply(net.apply, params, dynamics)
+            counts = Counts(apply, params, n)
+            models = runs * len(phase2["spawn_epochs"]) * len(phase2["regimes"])
+            source = (net.apply, params) if evaluation["transfer"] else None
+        operations = counts.forward
+        for attack in evaluation["attacks"].values():
+            operations += counts.attack(attack) + counts.forward
+            if source:
+                operations += parent.attack(attack) + counts.forward
+        seconds = seconds_of(
+            lambda apply=apply, source=source: evaluate(
+                apply,
+                params,
+                *test,
+                attacks=attacks,
+                key=jax.random.PRNGKey(5),
+                batch_size=n,
+                source=source,
+            ),
+            timed,
+        )
+        rows.append(
+            (f"evaluation, {dynamics} images", models * TEST_IMAGES, seconds / n, operations / n)
+        )
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("preset")
+    parser.add_argument(
+        "--steps", type=int, default=2, help="timed steps per training kind (0: count only)"
+    )
+    parser.add_argument("--eval-images", type=int, default=100, help="images per timed evaluation")
+    parser.add_argument("--tflops", type=float, default=10.0, help="assumed sustained TFLOP/s")
+    args = parser.parse_args()
+    config = yaml.safe_load(open(args.preset))
+    net = build_model(**config["model"], num_classes=NUM_CLASSES[config["dataset"]["name"]])
+    params = net.init(jax.random.PRNGKey(0), SHAPE)
+    print(f"device: {jax.devices()[0].device_kind}; preset {args.preset}", flush=True)
+    rows = [
+        *phase1_rows(config, net, params, args.steps),
+        *kernel_rows(config, net, params, args.steps > 0),
+        *phase2_rows(config, net, params, args.steps),
+        *evaluation_rows(config, net, params, args.eval_images, args.steps > 0),
+    ]
+    rate = args.tflops * 1e12 * 3600
+    print(
+        f"{'stage':34s} {'count':>9s} {'s each':>9s} {'h here':>8s} {'GFLOP each':>11s} {'h at rate':>10s}"
+    )
+    seconds_total = operations_total = 0.0
+    for stage, count, seconds, operations in rows:
+        seconds_total += count * seconds
+        operations_total += count * operations
+        print(
+            f"{stage:34s} {count:9d} {seconds:9.4f} {count * seconds / 3600:8.2f} "
+            f"{operations / 1e9:11.3f} {count * operations / rate:10.2f}"
+        )
+    print(
+        f"total: {seconds_total / 3600:.2f} h here; {operations_total / 1e15:.1f} PFLOP, "
+        f"{operations_total / rate:.2f} h at {args.tflops:g} TFLOP/s"
+    )
+
+
+if __name__ == "__main__":
+    main()
