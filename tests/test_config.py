@@ -18,6 +18,7 @@ from ntk_evolution.config import (
 )
 
 VALID = {
+    "dataset": {"name": "digits", "url": None},
     "phase1": {
         "epochs": 4,
         "regimes": ["benign", "adversarial", "flip"],
@@ -199,3 +200,10 @@ def test_fractional_at_the_last_epoch_is_allowed():
 
 def test_pgd_reaching_epsilon_exactly_is_allowed():
     check_config(config_with(attack__steps=4, attack__step_size=0.025))  # 4 x 0.025 = 0.1
+
+
+def test_download_url_for_a_shipped_dataset_is_refused():
+    config = config_with("dataset", url="file:///tmp/digits.tar.gz")
+    with pytest.raises(ConfigError, match=r"dataset.url is set.*set dataset.url: null"):
+        check_config(config)
+    check_config(config_with("dataset", name="cifar10", url="file:///tmp/cifar.tar.gz"))
