@@ -99,6 +99,7 @@ TINY: dict[str, Any] = {
     },
     "ntk": {"implementation": "structured_derivatives", "tile_size": 8},
     "statistics": {"spectrum": {"top_k": 3}, "alignment": {"centered": True}},
+    "gpu": False,
 }
 
 
