@@ -62,14 +62,22 @@ def run(*command: str, timeout: float = 30) -> str:
     return result.stdout
 
 
+def unavailable() -> str | None:
+    """Why this machine cannot start a test cluster, or None when it can."""
+    if os.geteuid() != 0:
+        return "starting Slurm's daemons needs root"
+    if not all(shutil.which(program) for program in PROGRAMS) and not shutil.which("apt-get"):
+        return "Slurm is not installed and there is no apt-get to install it with"
+    return None
+
+
+pytestmark = pytest.mark.skipif(unavailable() is not None, reason=str(unavailable()))
+
+
 def install_missing() -> None:
-    """Install Slurm and munge with apt-get when one of their programs is missing (or skip)."""
+    """Install Slurm and munge with apt-get when one of their programs is missing."""
     if all(shutil.which(program) for program in PROGRAMS):
         return
-    if os.geteuid() != 0:
-        pytest.skip("Slurm is not installed and installing it needs root")
-    if shutil.which("apt-get") is None:
-        pytest.skip("Slurm is not installed and there is no apt-get to install it with")
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
     for command in (
         ["apt-get", "update"],
@@ -166,8 +174,6 @@ def stop(cluster: Cluster) -> None:
 @pytest.fixture(scope="module")
 def slurm_cluster(tmp_path_factory) -> Iterator[Cluster]:
     """A single-node Slurm cluster on this machine, for this module's tests."""
-    if os.geteuid() != 0:
-        pytest.skip("starting Slurm's daemons needs root")
     install_missing()
     LOCK.parent.mkdir(parents=True, exist_ok=True)
     with open(LOCK, "w") as lock:
