@@ -9,6 +9,7 @@ one persistent cache (the workflow keeps a cache directory set by its caller).
 
 from __future__ import annotations
 
+import csv
 import os
 import re
 import shutil
@@ -18,6 +19,8 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+import xarray as xr
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -100,6 +103,7 @@ TINY: dict[str, Any] = {
     },
     "ntk": {"implementation": "structured_derivatives", "tile_size": 8},
     "statistics": {"spectrum": {"top_k": 3}, "alignment": {"centered": True}},
+    "gpu": False,
 }
 
 
@@ -125,12 +129,22 @@ def make_checkout(path: Path, config: dict[str, Any]) -> Path:
 
 
 def snakemake(
-    checkout: Path, *args: str, configfile: str | None = None, check: bool = True
+    checkout: Path,
+    *args: str,
+    configfile: str | None = None,
+    check: bool = True,
+    timeout: int | None = None,
 ) -> subprocess.CompletedProcess[str]:
-    """Run Snakemake in ``checkout`` (with ``configfile`` on top of its config.yaml)."""
+    """Run Snakemake in ``checkout`` (with ``configfile`` on top of its config.yaml).
+
+    With ``timeout`` (seconds), Snakemake is interrupted as by Ctrl-C when it runs longer (it
+    ignores SIGTERM while jobs run), so that it cancels its jobs, and killed 30 s later.
+    """
     env = {**os.environ, "JAX_COMPILATION_CACHE_DIR": str(JAX_CACHE)}
     extra = ["--configfile", configfile] if configfile else []
     command = [sys.executable, "-m", "snakemake", "--cores", "2", *extra, *args]
+    if timeout is not None:
+        command = ["timeout", "-s", "INT", "-k", "30", str(timeout), *command]
     result = subprocess.run(command, capture_output=True, text=True, env=env, cwd=checkout)
     if check and result.returncode != 0:
         raise AssertionError(
@@ -169,3 +183,60 @@ def rules_of(jobs: set[Job]) -> dict[str, int]:
     for rule, _ in jobs:
         counts[rule] = counts.get(rule, 0) + 1
     return counts
+
+
+# Seconds taken are the only recorded values allowed to differ between two runs.
+TIMINGS = {"seconds"}
+RESULT_STORES = (
+    "results/kernels/*/*/ntk.zarr",
+    "results/statistics/**/*.zarr",
+    "results/evaluation/*.zarr",
+)
+
+
+def result_files(checkout: Path, pattern: str) -> list[Path]:
+    """The files matching ``pattern`` in ``checkout``, relative to it (at least one)."""
+    files = sorted(p.relative_to(checkout) for p in checkout.glob(pattern))
+    assert files, f"no {pattern} in {checkout}"
+    return files
+
+
+def assert_same_stores(first: Path, second: Path, pattern: str) -> None:
+    """The zarr stores matching ``pattern`` hold bitwise identical data in both checkouts."""
+    for path in result_files(first, pattern):
+        a = xr.open_zarr(first / path).load()
+        b = xr.open_zarr(second / path).load()
+        xr.testing.assert_identical(a.drop_attrs(), b.drop_attrs())
+        for name in a.data_vars:
+            np.testing.assert_array_equal(a[name].values, b[name].values, strict=True)
+
+
+def assert_same_checkpoints(first: Path, second: Path) -> None:
+    """Every phase-1 and phase-2 checkpoint has bitwise identical parameters in both checkouts."""
+    for path in result_files(first, "results/phase*/**/*.npz"):
+        with np.load(first / path) as a, np.load(second / path) as b:
+            leaves = [k for k in a.files if k.startswith("leaf_")]
+            assert leaves and leaves == [k for k in b.files if k.startswith("leaf_")]
+            for key in leaves:
+                np.testing.assert_array_equal(a[key], b[key], strict=True)
+
+
+def read_table(path: Path) -> list[dict[str, str]]:
+    """The rows of a CSV table without its timing columns."""
+    with open(path, newline="") as f:
+        return [{k: v for k, v in row.items() if k not in TIMINGS} for row in csv.DictReader(f)]
+
+
+def assert_same_tables(first: Path, second: Path) -> None:
+    """Every CSV table has the same rows in both checkouts (timings aside)."""
+    for path in result_files(first, "results/**/*.csv"):
+        assert read_table(first / path) == read_table(second / path), path
+
+
+def assert_same_results(first: Path, second: Path) -> None:
+    """Two runs made the same result files with the same contents."""
+    assert result_files(first, "results/**/*.*") == result_files(second, "results/**/*.*")
+    for pattern in RESULT_STORES:
+        assert_same_stores(first, second, pattern)
+    assert_same_checkpoints(first, second)
+    assert_same_tables(first, second)

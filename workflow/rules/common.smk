@@ -1,5 +1,6 @@
 # Config validation and the helpers every rule module uses.
 
+import math
 import os
 import re
 import shlex
@@ -125,3 +126,48 @@ def archive_url(archive):
     if config["dataset"]["url"] and FORMATS.get(config["dataset"]["name"]) is fmt:
         return config["dataset"]["url"]
     return fmt.url
+
+
+# Job resources. Memory is sized for the paper's scale (CIFAR-10, ResNet-18). Time limits grow
+# with the passes over the data a job makes: at most TRAIN_PASS_MINUTES per pass over the
+# training set and TEST_PASS_MINUTES per pass over the test set, upper bounds for ResNet-18 on
+# CIFAR-10 on one GPU (the default digits run needs seconds per job). Site-specific values
+# (partition, account, other limits) belong in a profile, not here.
+TRAIN_PASS_MINUTES = 0.5
+TEST_PASS_MINUTES = 0.1
+
+
+def job_resources(mem_mb, runtime, gpu=False):
+    """A rule's ``resources``: memory in MB, a time limit in minutes (a number or a function of
+    the wildcards) and, for a job that can use one and with ``gpu: true`` in the config, one GPU.
+    """
+    resources = {"mem_mb": mem_mb, "runtime": runtime}
+    if gpu and config.get("gpu", False):
+        resources["gpu"] = 1
+    return resources
+
+
+def passes_per_epoch(section, regime):
+    """Forward-backward passes over the data one epoch of ``regime`` takes (flip: its
+    adversarial epochs)."""
+    if regime == "benign":
+        return 1
+    benign_steps = (
+        2 if config[section]["adversarial_mix"] == "benign_then_adversarial" else 1
+    )
+    return config[section]["attack"]["steps"] + benign_steps
+
+
+def training_minutes(section, regimes, weight=1):
+    """Time limit of a job that trains one model per entry of ``regimes`` with the settings of
+    ``config[section]``; ``weight`` is the cost of one model's pass relative to the network's.
+    """
+    passes = weight * sum(passes_per_epoch(section, regime) for regime in regimes)
+    return math.ceil(10 + TRAIN_PASS_MINUTES * config[section]["epochs"] * passes)
+
+
+def evaluation_minutes(models):
+    """Time limit of a job that evaluates ``models`` models clean and under every attack."""
+    attacks = config["evaluation"]["attacks"].values()
+    passes = models * (1 + sum(attack["steps"] + 1 for attack in attacks))
+    return math.ceil(10 + TEST_PASS_MINUTES * passes)

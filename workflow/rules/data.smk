@@ -43,8 +43,7 @@ rule split_dataset:
         ENV
     threads: 1
     resources:
-        mem_mb=2000,
-        runtime=10,
+        **job_resources(mem_mb=4000, runtime=10),
     params:
         dataset={
             key: config["dataset"][key]
@@ -68,8 +67,7 @@ rule select_probes:
         ENV
     threads: 1
     resources:
-        mem_mb=2000,
-        runtime=10,
+        **job_resources(mem_mb=4000, runtime=10),
     params:
         per_class=config["dataset"]["probes_per_class"],
         seed=config["dataset"]["seed"],

@@ -17,8 +17,7 @@ rule evaluate_phase1:
         ENV
     threads: 1
     resources:
-        mem_mb=4000,
-        runtime=30,
+        **job_resources(mem_mb=8000, runtime=evaluation_minutes(1), gpu=True),
     params:
         model=config["model"],
         evaluation=config["evaluation"],
@@ -47,8 +46,11 @@ rule evaluate_children:
         ENV
     threads: 1
     resources:
-        mem_mb=4000,
-        runtime=60,
+        **job_resources(
+            mem_mb=8000,
+            runtime=evaluation_minutes(2 * len(CHILD_KINDS) + 1),
+            gpu=True,
+        ),
     params:
         children=CHILD_KINDS,
         model=config["model"],
@@ -79,8 +81,7 @@ rule gather_evaluation:
         ENV
     threads: 1
     resources:
-        mem_mb=2000,
-        runtime=10,
+        **job_resources(mem_mb=2000, runtime=10),
     params:
         config={key: config[key] for key in ("phase2", "evaluation")},
     script:

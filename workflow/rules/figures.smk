@@ -36,8 +36,7 @@ rule plot_distance_matrix:
         ENV
     threads: 1
     resources:
-        mem_mb=2000,
-        runtime=10,
+        **job_resources(mem_mb=2000, runtime=10),
     params:
         runs=lambda w: [key for key in RUN_KEYS if key[0] == w.regime],
     script:
@@ -63,8 +62,7 @@ rule plot_distance_curves:
         ENV
     threads: 1
     resources:
-        mem_mb=2000,
-        runtime=10,
+        **job_resources(mem_mb=2000, runtime=10),
     params:
         runs=RUN_KEYS,
     script:
@@ -90,8 +88,7 @@ rule plot_pair_distance:
         ENV
     threads: 1
     resources:
-        mem_mb=2000,
-        runtime=10,
+        **job_resources(mem_mb=2000, runtime=10),
     script:
         "../scripts/plot_pair_distance.py"
 
@@ -115,8 +112,7 @@ rule plot_spectrum:
         ENV
     threads: 1
     resources:
-        mem_mb=2000,
-        runtime=10,
+        **job_resources(mem_mb=2000, runtime=10),
     params:
         runs=RUN_KEYS,
     script:
@@ -142,8 +138,7 @@ rule plot_alignment:
         ENV
     threads: 1
     resources:
-        mem_mb=2000,
-        runtime=10,
+        **job_resources(mem_mb=2000, runtime=10),
     params:
         runs=RUN_KEYS,
     script:
@@ -169,8 +164,7 @@ rule plot_training_curves:
         ENV
     threads: 1
     resources:
-        mem_mb=2000,
-        runtime=10,
+        **job_resources(mem_mb=2000, runtime=10),
     script:
         "../scripts/plot_training_curves.py"
 
@@ -194,8 +188,7 @@ rule plot_accuracy_vs_spawn:
         ENV
     threads: 1
     resources:
-        mem_mb=2000,
-        runtime=10,
+        **job_resources(mem_mb=2000, runtime=10),
     script:
         "../scripts/plot_accuracy_vs_spawn.py"
 
@@ -225,7 +218,6 @@ rule fixed_kernel_table:
         ENV
     threads: 1
     resources:
-        mem_mb=2000,
-        runtime=10,
+        **job_resources(mem_mb=2000, runtime=10),
     script:
         "../scripts/fixed_kernel_table.py"

@@ -17,8 +17,7 @@ rule extract_ntk:
         ENV
     threads: 1
     resources:
-        mem_mb=4000,
-        runtime=30,
+        **job_resources(mem_mb=8000, runtime=60, gpu=True),
     params:
         model=config["model"],
         ntk=config["ntk"],
@@ -43,8 +42,7 @@ rule gather_kernels:
         ENV
     threads: 1
     resources:
-        mem_mb=4000,
-        runtime=30,
+        **job_resources(mem_mb=4000, runtime=30),
     params:
         tile_size=config["ntk"]["tile_size"],
     script:

@@ -22,8 +22,11 @@ rule train_phase1:
         ENV
     threads: 1
     resources:
-        mem_mb=4000,
-        runtime=60,
+        **job_resources(
+            mem_mb=8000,
+            runtime=lambda w: training_minutes("phase1", [w.regime]),
+            gpu=True,
+        ),
     params:
         model=config["model"],
         phase1=lambda w: training_settings("phase1", w.regime, ["checkpoints"]),

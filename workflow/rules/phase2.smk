@@ -25,8 +25,13 @@ rule train_children:
         ENV
     threads: 1
     resources:
-        mem_mb=4000,
-        runtime=120,
+        **job_resources(
+            mem_mb=8000,
+            runtime=training_minutes(
+                "phase2", [regime for _, regime in CHILD_KINDS], weight=2
+            ),
+            gpu=True,
+        ),
     params:
         children=CHILD_KINDS,
         model=config["model"],

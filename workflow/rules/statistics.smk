@@ -16,8 +16,7 @@ rule kernel_evolution:
         ENV
     threads: 1
     resources:
-        mem_mb=4000,
-        runtime=20,
+        **job_resources(mem_mb=4000, runtime=20),
     script:
         "../scripts/kernel_evolution.py"
 
@@ -36,8 +35,7 @@ rule kernel_spectrum:
         ENV
     threads: 1
     resources:
-        mem_mb=4000,
-        runtime=20,
+        **job_resources(mem_mb=4000, runtime=20),
     params:
         top_k=config["statistics"]["spectrum"]["top_k"],
     script:
@@ -58,8 +56,7 @@ rule kernel_alignment:
         ENV
     threads: 1
     resources:
-        mem_mb=4000,
-        runtime=20,
+        **job_resources(mem_mb=4000, runtime=20),
     params:
         centered=config["statistics"]["alignment"]["centered"],
     script:
@@ -80,8 +77,7 @@ rule kernel_pair_distances:
         ENV
     threads: 1
     resources:
-        mem_mb=4000,
-        runtime=20,
+        **job_resources(mem_mb=4000, runtime=20),
     params:
         runs=RUN_KEYS,
     script:
