@@ -108,3 +108,18 @@ def tiny_run(tmp_path_factory):
     checkout = make_checkout(tmp_path_factory.mktemp("tiny-run"), TINY)
     snakemake(checkout)
     return checkout
+
+
+@pytest.fixture(scope="session")
+def slurm_run(tmp_path_factory):
+    """The tiny configuration run to the end through ``profiles/slurm`` on a single-node Slurm
+    cluster started on this machine for the session (skipped where that cannot be done)."""
+    from slurm_cluster import run_through_slurm, slurm_cluster, unavailable
+    from snakemake_run import TINY, make_checkout
+
+    reason = unavailable()
+    if reason is not None:
+        pytest.skip(reason)
+    with slurm_cluster(tmp_path_factory.mktemp("slurm")) as cluster:
+        checkout = make_checkout(tmp_path_factory.mktemp("slurm-run"), TINY)
+        yield run_through_slurm(cluster, checkout)

@@ -1,4 +1,8 @@
-"""Two fresh runs of the same configuration give bitwise identical results on the same machine."""
+"""Two fresh runs of the same configuration give bitwise identical results on the same machine.
+
+The second run is the one through Slurm where this machine can host a test cluster (the tiny
+configuration then runs twice, not three times, in the suite), and a local one otherwise.
+"""
 
 from __future__ import annotations
 
@@ -17,10 +21,15 @@ from snakemake_run import (
 
 
 @pytest.fixture(scope="module")
-def second_run(tmp_path_factory):
-    checkout = make_checkout(tmp_path_factory.mktemp("second-run"), TINY)
-    snakemake(checkout)
-    return checkout
+def second_run(request, tmp_path_factory):
+    try:
+        slurm_run = request.getfixturevalue("slurm_run")
+    except pytest.skip.Exception:
+        checkout = make_checkout(tmp_path_factory.mktemp("second-run"), TINY)
+        snakemake(checkout)
+        return checkout
+    assert slurm_run.returncode == 0, f"the run through Slurm failed:\n{slurm_run.context}"
+    return slurm_run.checkout
 
 
 def test_same_files(tiny_run, second_run):
