@@ -154,7 +154,10 @@ def start(cluster: Cluster, name: str, command: list[str], **options) -> None:
 
 
 def stop(cluster: Cluster) -> None:
-    """Cancel the cluster's jobs, then stop the daemons this test started, by PID."""
+    """Cancel the cluster's jobs, stop the daemons this test started, by PID, and remove the
+    configuration it wrote. Left behind, that file would name a controller that no longer runs,
+    and every later Snakemake process on the machine would wait about 9 s at start-up: the Slurm
+    executor plugin asks ``scontrol show config`` when it is imported."""
     if "slurmctld" in cluster.daemons and cluster.daemons["slurmctld"].poll() is None:
         subprocess.run(["scancel", "--user", "root"], capture_output=True, timeout=30)
     for name in ("slurmd", "slurmctld", "munged"):
@@ -167,6 +170,8 @@ def stop(cluster: Cluster) -> None:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait(timeout=30)
+    if SLURM_CONF.exists() and SLURM_CONF.read_text().startswith(MARKER):
+        SLURM_CONF.unlink()
 
 
 @contextlib.contextmanager
