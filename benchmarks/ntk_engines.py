@@ -156,7 +156,7 @@ def run_engine(apply, params, images, num_classes, settings, kernel_path: Path |
     given, otherwise chunk by chunk into a zarr store, as the ``extract_ntk`` rule does."""
     import jax.numpy as jnp
 
-    from ntk_evolution.ntk import compile_tile_kernel, per_logit_ntk_tiles
+    from ntk_evolution.ntk import assemble, compile_tile_kernel, per_logit_ntk_tiles
     from ntk_evolution.storage import write_kernel_snapshot
 
     started = time.perf_counter()
@@ -172,10 +172,7 @@ def run_engine(apply, params, images, num_classes, settings, kernel_path: Path |
     blocks = per_logit_ntk_tiles(kernel, params, jnp.asarray(images))
     started = time.perf_counter()
     if kernel_path is not None:
-        out = np.empty((num_classes, n, n), np.float32)
-        for rows, cols, block in blocks:
-            out[:, rows, cols] = block
-            out[:, cols, rows] = np.swapaxes(block, 1, 2)
+        out = assemble(blocks, n)
         seconds = time.perf_counter() - started
         np.save(kernel_path, out)
     else:

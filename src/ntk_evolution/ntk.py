@@ -18,7 +18,7 @@ reported (:attr:`TileKernel.implementation`) and recorded in every kernel store.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -155,10 +155,15 @@ def per_logit_ntk(
         implementation=implementation,
         tile_size=tile_size or len(images),
     )
+    return assemble(per_logit_ntk_tiles(kernel, params, jnp.asarray(images)), len(images))
+
+
+def assemble(blocks: Iterable[tuple[slice, slice, np.ndarray]], n: int) -> np.ndarray:
+    """The whole (C, n, n) kernel from its upper-triangle tiles, each mirrored by symmetry."""
     out = None
-    for rows, cols, block in per_logit_ntk_tiles(kernel, params, jnp.asarray(images)):
+    for rows, cols, block in blocks:
         if out is None:
-            out = np.empty((block.shape[0], len(images), len(images)), block.dtype)
+            out = np.empty((block.shape[0], n, n), block.dtype)
         out[:, rows, cols] = block
         out[:, cols, rows] = np.swapaxes(block, 1, 2)
     return out
