@@ -14,7 +14,10 @@ Three ways to compute the per-logit kernel K[c, i, j] of the same network, probe
 Every measurement runs in its own process, so its peak resident memory (``ru_maxrss``) is its
 own. "seconds" is the compute time after compilation (the workflow compiles once and reuses the
 program for every checkpoint through the persistent compilation cache); compilation is reported
-separately. When the recipe would take longer than ``--recipe-budget`` seconds, it times a seeded
+separately. The one-shot contraction and the engine run once untimed (the first run of a
+compiled program also pays for allocating its buffers and waking the thread pool), then
+``--repeats`` timed runs, of which the median is reported; the recipe's tens of thousands of
+calls are timed in one pass after its calibration calls. When the recipe would take longer than ``--recipe-budget`` seconds, it times a seeded
 random sample of its blocks (every block runs the same compiled program on the same shapes) and
 scales the time by the number of blocks; such rows are marked ``~`` and their kernel difference
 covers the sampled blocks. The one-shot contraction is skipped when its Jacobians alone would
@@ -39,6 +42,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -134,7 +138,18 @@ def run_recipe(apply, params, images, num_classes, budget: float, kernel_path: P
     }
 
 
-def run_jacobian(apply, params, images, num_classes, kernel_path: Path) -> dict:
+def timed(run: Callable[[], Any], repeats: int) -> tuple[float, Any]:
+    """Median seconds of ``repeats`` runs of ``run()`` after one untimed run, and its result."""
+    result = run()
+    seconds = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        result = run()
+        seconds.append(time.perf_counter() - started)
+    return float(np.median(seconds)), result
+
+
+def run_jacobian(apply, params, images, num_classes, repeats: int, kernel_path: Path) -> dict:
     """JACOBIAN_CONTRACTION on the whole probe set in one call."""
     import jax
 
@@ -144,14 +159,16 @@ def run_jacobian(apply, params, images, num_classes, kernel_path: Path) -> dict:
     started = time.perf_counter()
     compiled = fn.lower(images, None, params).compile()
     compile_seconds = time.perf_counter() - started
-    started = time.perf_counter()
-    kernel = np.asarray(jax.block_until_ready(compiled(images, None, params)))
-    seconds = time.perf_counter() - started
+    seconds, kernel = timed(
+        lambda: np.asarray(jax.block_until_ready(compiled(images, None, params))), repeats
+    )
     np.save(kernel_path, kernel)
     return {"seconds": seconds, "compile_seconds": compile_seconds}
 
 
-def run_engine(apply, params, images, num_classes, settings, kernel_path: Path | None) -> dict:
+def run_engine(
+    apply, params, images, num_classes, settings, repeats: int, kernel_path: Path | None
+) -> dict:
     """This package's engine: into a host array like the other methods when ``kernel_path`` is
     given, otherwise chunk by chunk into a zarr store, as the ``extract_ntk`` rule does."""
     import jax.numpy as jnp
@@ -169,30 +186,36 @@ def run_engine(apply, params, images, num_classes, settings, kernel_path: Path |
     )
     compile_seconds = time.perf_counter() - started
     n = len(images)
-    blocks = per_logit_ntk_tiles(kernel, params, jnp.asarray(images))
-    started = time.perf_counter()
+    probes = jnp.asarray(images)
+
+    def blocks():
+        return per_logit_ntk_tiles(kernel, params, probes)
+
     if kernel_path is not None:
-        out = assemble(blocks, n)
-        seconds = time.perf_counter() - started
+        seconds, out = timed(lambda: assemble(blocks(), n), repeats)
         np.save(kernel_path, out)
     else:
         with tempfile.TemporaryDirectory() as tmp:
-            write_kernel_snapshot(
-                Path(tmp) / "kernel.zarr",
-                blocks,
-                probes=np.arange(n),
-                labels=np.zeros(n, np.int64),
-                num_classes=num_classes,
-                epoch=0.0,
-                tile_size=settings["tile_size"],
-                attrs={"implementation": kernel.implementation},
-            )
-            seconds = time.perf_counter() - started
+
+            def write() -> None:
+                write_kernel_snapshot(
+                    Path(tmp) / "kernel.zarr",
+                    blocks(),
+                    probes=np.arange(n),
+                    labels=np.zeros(n, np.int64),
+                    num_classes=num_classes,
+                    epoch=0.0,
+                    tile_size=settings["tile_size"],
+                    attrs={"implementation": kernel.implementation},
+                )
+
+            seconds, _ = timed(write, repeats)
     return {
         "seconds": seconds,
         "compile_seconds": compile_seconds,
         "implementation": kernel.implementation,
         "tile_size": settings["tile_size"],
+        "repeats": repeats,
     }
 
 
@@ -207,9 +230,11 @@ def worker(args: argparse.Namespace) -> None:
     if args.method == "recipe":
         result = run_recipe(apply, params, images, num_classes, args.recipe_budget, kernel_path)
     elif args.method == "jacobian":
-        result = run_jacobian(apply, params, images, num_classes, kernel_path)
+        result = run_jacobian(apply, params, images, num_classes, args.repeats, kernel_path)
     else:
-        result = run_engine(apply, params, images, num_classes, settings["ntk"], kernel_path)
+        result = run_engine(
+            apply, params, images, num_classes, settings["ntk"], args.repeats, kernel_path
+        )
     device = jax.devices()[0]
     stats = device.memory_stats() or {}
     result.update(
@@ -236,6 +261,8 @@ def measure(args: argparse.Namespace, method: str, model: str, n: int, kernel: P
         args.config,
         "--recipe-budget",
         str(args.recipe_budget),
+        "--repeats",
+        str(args.repeats),
     ]
     if kernel is not None:
         command += ["--kernel", str(kernel)]
@@ -342,6 +369,9 @@ def main() -> None:
     )
     parser.add_argument("--recipe-budget", type=float, default=120.0, help="seconds per recipe run")
     parser.add_argument("--jacobian-budget", type=float, default=6.0, help="GB of Jacobians")
+    parser.add_argument(
+        "--repeats", type=int, default=3, help="timed runs of the jacobian and engine methods"
+    )
     parser.add_argument("--output", help="also write every measurement to this JSON file")
     parser.add_argument(
         "--worker", choices=["recipe", "jacobian", "engine"], help=argparse.SUPPRESS

@@ -6,7 +6,8 @@ dataset needed) for a few steps each, on whatever device JAX sees:
 - phase-1 SGD steps of every regime in the preset (benign; adversarial with its PGD and mix),
 - phase-2 steps of every dynamics and phase-2 regime,
 - one kernel tile (``ntk.tile_size`` x ``ntk.tile_size`` probes, every logit),
-- one evaluation batch of a phase-1 network and of a child (robust and transfer attacks),
+- one evaluation batch of a phase-1 network and of a child (its own attacks, and the transfer
+  attack: the parent's stored adversarial images, judged only),
 
 each timed after compilation and counted in floating-point operations (XLA's cost analysis of
 the same computations; a PGD attack as its steps times one input gradient). Both are multiplied
@@ -32,7 +33,7 @@ import yaml
 from ntk_evolution.attacks import Attack
 from ntk_evolution.config import checkpoint_epochs, phase1_runs
 from ntk_evolution.dynamics import child_apply
-from ntk_evolution.evaluation import evaluate
+from ntk_evolution.evaluation import craft, evaluate
 from ntk_evolution.models import build_model
 from ntk_evolution.ntk import per_logit_ntk_fn
 from ntk_evolution.training import TrainSettings, cross_entropy, train
@@ -158,38 +159,37 @@ def phase2_rows(config: dict, net: Any, params: Any, steps: int) -> list[Row]:
 
 
 def evaluation_rows(config: dict, net: Any, params: Any, n: int, timed: bool) -> list[Row]:
-    """Test images of every final phase-1 network and every child: clean, attacked, transfer."""
+    """Test images of every final phase-1 network and every child: clean, attacked, transfer.
+
+    A phase-1 network's adversarial images are crafted once and stored; a child is judged on
+    them (the transfer attack), which costs one forward pass per attack.
+    """
     evaluation, phase2 = config["evaluation"], config["phase2"]
     attacks = {name: Attack.from_config(a) for name, a in evaluation["attacks"].items()}
     runs = len(phase1_runs(config))
     test = images(n, 4)
-    parent = Counts(net.apply, params, n)
+    key = jax.random.PRNGKey(5)
+    parent = craft(net.apply, params, *test, attacks=attacks, key=key, batch_size=n)
     rows = []
     for dynamics in ("phase 1", *phase2["dynamics"]):
         if dynamics == "phase 1":
-            apply, counts, models, source = net.apply, parent, runs, None
+            apply, models, transfer = net.apply, runs, None
         else:
             apply = child_apply(net.apply, params, dynamics)
-            counts = Counts(apply, params, n)
             models = runs * len(phase2["spawn_epochs"]) * len(phase2["regimes"])
-            source = (net.apply, params) if evaluation["transfer"] else None
+            transfer = parent if evaluation["transfer"] else None
+        counts = Counts(apply, params, n)
         operations = counts.forward
         for attack in evaluation["attacks"].values():
-            operations += counts.attack(attack) + counts.forward
-            if source:
-                operations += parent.attack(attack) + counts.forward
-        seconds = seconds_of(
-            lambda apply=apply, source=source: evaluate(
-                apply,
-                params,
-                *test,
-                attacks=attacks,
-                key=jax.random.PRNGKey(5),
-                batch_size=n,
-                source=source,
-            ),
-            timed,
-        )
+            operations += counts.attack(attack) + counts.forward * (2 if transfer else 1)
+
+        def evaluated(apply=apply, transfer=transfer):
+            crafted = craft(apply, params, *test, attacks=attacks, key=key, batch_size=n)
+            return evaluate(
+                apply, params, *test, adversarial=crafted, batch_size=n, transfer=transfer
+            )
+
+        seconds = seconds_of(evaluated, timed)
         rows.append(
             (f"evaluation, {dynamics} images", models * TEST_IMAGES, seconds / n, operations / n)
         )

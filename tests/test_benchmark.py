@@ -30,5 +30,6 @@ def test_benchmark_methods_agree(tmp_path):
     assert row["recipe"]["blocks"] == row["recipe"]["blocks_timed"] == 6 * 10  # 3 x 3 blocks
     assert row["engine"]["tile_size"] == TINY["ntk"]["tile_size"]
     assert row["engine"]["implementation"] == "structured_derivatives"
+    assert row["engine"]["repeats"] == 3  # median of three timed runs after a warm-up
     assert results["memory"]["probes"] == 20
     assert 0 < results["memory"]["peak_rss_gb"] < 4

@@ -8,8 +8,9 @@ import numpy as np
 import pytest
 
 from ntk_evolution.attacks import Attack
-from ntk_evolution.evaluation import evaluate
+from ntk_evolution.evaluation import craft, evaluate
 from ntk_evolution.models import build_model
+from ntk_evolution.stages.evaluation import load_adversarial, save_adversarial
 from ntk_evolution.training import TrainSettings, accuracy, train
 
 NUM_TEST, NUM_CLASSES = 50, 4
@@ -69,15 +70,34 @@ def untrained():
     return model.apply, model.init(jax.random.PRNGKey(23), (8, 8, 1))
 
 
-def with_pgd(apply, params, images, labels, attack, *, key, batch_size, source=None):
-    """:func:`evaluate` under the single attack ``attack``, named ``"pgd"``."""
+def attacked(apply, params, images, labels, attacks, *, key, batch_size, source=None):
+    """:func:`evaluate` on images crafted against the model and (with ``source``, an
+    ``(apply, params)`` pair) against the source, every attack from the same ``key``."""
+    key = jax.random.PRNGKey(key)
+
+    def crafted(apply, params):
+        return craft(apply, params, images, labels, attacks=attacks, key=key, batch_size=batch_size)
+
     return evaluate(
         apply,
         params,
         images,
         labels,
-        attacks={"pgd": attack},
-        key=jax.random.PRNGKey(key),
+        adversarial=crafted(apply, params),
+        batch_size=batch_size,
+        transfer=None if source is None else crafted(*source),
+    )
+
+
+def with_pgd(apply, params, images, labels, attack, *, key, batch_size, source=None):
+    """:func:`attacked` under the single attack ``attack``, named ``"pgd"``."""
+    return attacked(
+        apply,
+        params,
+        images,
+        labels,
+        {"pgd": attack},
+        key=key,
         batch_size=batch_size,
         source=source,
     )
@@ -88,9 +108,7 @@ def test_known_rule_gives_known_accuracy(task, batch_size):
     *_, images, labels = task
     right = 37  # the rule's label for the first 37 examples, another one for the rest
     labels = jnp.concatenate([labels[:right], (labels[right:] + 1) % NUM_CLASSES])
-    result = evaluate(
-        rule, None, images, labels, attacks={}, key=jax.random.PRNGKey(0), batch_size=batch_size
-    )
+    result = evaluate(rule, None, images, labels, adversarial={}, batch_size=batch_size)
     assert result == {"clean": right / NUM_TEST}
 
 
@@ -110,9 +128,7 @@ def test_constant_logits_give_the_class_share_and_resist_attacks(task, attack):
 def test_clean_accuracy_is_the_accuracy_of_the_whole_set(task, trained):
     *_, images, labels = task
     apply, params = trained
-    result = evaluate(
-        apply, params, images, labels, attacks={}, key=jax.random.PRNGKey(0), batch_size=7
-    )
+    result = evaluate(apply, params, images, labels, adversarial={}, batch_size=7)
     assert result["clean"] == pytest.approx(float(accuracy(apply(params, images), labels)))
 
 
@@ -200,13 +216,13 @@ def test_evaluation_is_bitwise_reproducible(task, trained, untrained):
     apply, params = trained
 
     def run():
-        return evaluate(
+        return attacked(
             apply,
             params,
             images,
             labels,
-            attacks={"linf": LINF, "l2": L2},
-            key=jax.random.PRNGKey(5),
+            {"linf": LINF, "l2": L2},
+            key=5,
             batch_size=16,
             source=untrained,
         )
@@ -216,25 +232,109 @@ def test_evaluation_is_bitwise_reproducible(task, trained, untrained):
     assert run() == first
 
 
+@pytest.mark.parametrize("batch_size", [1, 16, NUM_TEST + 5])
+def test_crafted_images_stay_in_the_epsilon_ball(task, trained, batch_size):
+    *_, images, labels = task
+    apply, params = trained
+
+    def crafted(batch_size):
+        return craft(
+            apply,
+            params,
+            images,
+            labels,
+            attacks={"linf": LINF},
+            key=jax.random.PRNGKey(6),
+            batch_size=batch_size,
+        )["linf"]
+
+    adversarial = crafted(batch_size)
+    assert adversarial.shape == images.shape and adversarial.dtype == np.float32
+    assert np.abs(adversarial - np.asarray(images)).max() <= LINF.epsilon + 1e-6
+    assert 0 <= adversarial.min() and adversarial.max() <= 1
+    if batch_size >= NUM_TEST:  # a batch beyond the test set is the whole set
+        np.testing.assert_array_equal(adversarial, crafted(NUM_TEST))
+
+
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
         ({"images": np.zeros((0, 8, 8, 1)), "labels": np.zeros(0, int)}, "no test images"),
         ({"batch_size": 0}, "batch_size"),
-        ({"attacks": {"clean": LINF}}, "clean"),
-        ({"attacks": {"transfer_x": LINF}}, "transfer_x"),
+        ({"adversarial": {"clean": "images"}}, "clean"),
+        ({"adversarial": {"transfer_x": "images"}}, "transfer_x"),
+        ({"adversarial": {"pgd": "half"}}, "shape"),
+        ({"transfer": {"pgd": "half"}}, "shape"),
     ],
 )
 def test_invalid_arguments_are_rejected(task, kwargs, message):
     *_, images, labels = task
-    arguments = {
-        "images": images,
-        "labels": labels,
-        "attacks": {},
-        "key": jax.random.PRNGKey(0),
-        "batch_size": 8,
-        **kwargs,
-    }
+    named = {"images": images, "half": images[: NUM_TEST // 2]}
+    arguments = {"images": images, "labels": labels, "adversarial": {}, "batch_size": 8, **kwargs}
+    for group in ("adversarial", "transfer"):
+        if group in arguments:
+            arguments[group] = {name: named[x] for name, x in arguments[group].items()}
     images, labels = arguments.pop("images"), arguments.pop("labels")
     with pytest.raises(ValueError, match=message):
         evaluate(rule, None, images, labels, **arguments)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"images": np.zeros((0, 8, 8, 1)), "labels": np.zeros(0, int)}, "no test images"),
+        ({"batch_size": 0}, "batch_size"),
+    ],
+)
+def test_invalid_craft_arguments_are_rejected(task, kwargs, message):
+    *_, images, labels = task
+    arguments = {"images": images, "labels": labels, "batch_size": 8, **kwargs}
+    images, labels = arguments.pop("images"), arguments.pop("labels")
+    with pytest.raises(ValueError, match=message):
+        craft(
+            rule,
+            None,
+            images,
+            labels,
+            attacks={"pgd": LINF},
+            key=jax.random.PRNGKey(0),
+            **arguments,
+        )
+
+
+def test_stored_adversarial_images_round_trip_and_transfer(tmp_path, task, trained, untrained):
+    *_, images, labels = task
+    attacks = {"linf": LINF, "l2": L2}
+    crafted = craft(
+        *untrained, images, labels, attacks=attacks, key=jax.random.PRNGKey(7), batch_size=16
+    )
+    path = tmp_path / "adversarial.npz"
+    save_adversarial(path, crafted, {"config": {"run": "benign/seed0"}})
+    loaded = load_adversarial(path, ["l2", "linf"])
+    assert list(loaded) == ["l2", "linf"]
+    for name in attacks:
+        np.testing.assert_array_equal(loaded[name], crafted[name])
+    apply, params = trained
+    own = craft(
+        apply, params, images, labels, attacks=attacks, key=jax.random.PRNGKey(7), batch_size=16
+    )
+    from_store = evaluate(
+        apply, params, images, labels, adversarial=own, batch_size=16, transfer=loaded
+    )
+    from_source = attacked(
+        apply, params, images, labels, attacks, key=7, batch_size=16, source=untrained
+    )
+    assert from_store == from_source
+
+
+@pytest.mark.parametrize("damage", ["truncated", "missing", "attack"])
+def test_unreadable_adversarial_images_name_the_file_and_the_fix(tmp_path, damage):
+    path = tmp_path / "phase1_adversarial.npz"
+    if damage != "missing":
+        save_adversarial(path, {"linf": np.zeros((3, 8, 8, 1), np.float32)}, {})
+    if damage == "truncated":
+        path.write_bytes(path.read_bytes()[:40])
+    with pytest.raises(
+        RuntimeError, match=r"phase1_adversarial\.npz.*rerun the phase-1 evaluation"
+    ):
+        load_adversarial(path, ["l2" if damage == "attack" else "linf"])

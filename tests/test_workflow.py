@@ -10,8 +10,10 @@ import pandas as pd
 import pytest
 import xarray as xr
 
+from ntk_evolution.data import load_split
 from ntk_evolution.provenance import describe
 from ntk_evolution.provenance import main as provenance_main
+from ntk_evolution.stages.evaluation import load_adversarial
 
 from snakemake_run import TINY, make_checkout, planned_jobs, rules_of, snakemake, write_config
 
@@ -189,6 +191,24 @@ def test_evaluation_table(finished):
                 assert (wide[(attack, "parent")] <= wide[("clean", "self")]).all()
     # Even ten phase-2 steps leave every child above chance (0.1) on clean test images.
     assert children[children.attack == "clean"].accuracy.min() > 0.15
+
+
+def test_parent_adversarial_images_are_stored_once_per_run(finished):
+    # The phase-1 evaluation keeps its white-box images: the transfer attack on the children.
+    test_images, _ = load_split(finished / "results/data/split.npz").test_set()
+    attacks = TINY["evaluation"]["attacks"]
+    for run in ("benign/seed0", "adversarial/seed1"):
+        stored = load_adversarial(
+            finished / f"results/evaluation/{run}/phase1_adversarial.npz", list(attacks)
+        )
+        for name, images in stored.items():
+            assert images.shape == test_images.shape
+            moved = np.abs(images - test_images).reshape(len(images), -1)
+            if attacks[name]["norm"] == "linf":
+                assert moved.max() <= attacks[name]["epsilon"] + 1e-6
+            else:
+                assert np.linalg.norm(moved, axis=1).max() <= attacks[name]["epsilon"] + 1e-5
+            assert moved.max() > 0
 
 
 def test_evaluation_dataset(finished):

@@ -14,17 +14,22 @@ The clean image lies in its own ball, so an example the model gets wrong counts 
 every attack: robust and transfer accuracy never exceed clean accuracy. The attacks ascend the
 cross-entropy of the attacked model.
 
+Evaluation has two steps. :func:`craft` makes the adversarial test images against one model;
+:func:`evaluate` judges a model on the clean images and on adversarial images made by
+:func:`craft`, against the model itself (robust) or against a source (transfer). The source's
+images are therefore crafted once and judged for any number of models: the workflow crafts them
+when it evaluates a phase-1 network and reuses them for every child of that run.
+
 The test set is cut into batches of ``batch_size`` examples, the last one padded with blank images
 that are not counted, so memory is bounded by one batch and one compiled program serves every
-batch. Batch ``b`` starts its attacks from ``fold_in(key, b)``, the same for the robust and the
-transfer attack, so results are bitwise reproducible on the same machine and the transfer attack
-from the model itself is the robust attack.
+batch. Batch ``b`` starts its attacks from ``fold_in(key, b)``, so results are bitwise
+reproducible on the same machine.
 """
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 import jax
@@ -38,72 +43,60 @@ from ntk_evolution.training import cross_entropy
 
 Params = Any
 ApplyFn = Callable[[Params, jax.Array], jax.Array]
-CorrectFn = Callable[..., jax.Array]  # (model, params, source, source_params, x, y, key)
-
-
-def _correct(logits: jax.Array, labels: jax.Array) -> jax.Array:
-    """Per-example: whether the arg-max logit is the label."""
-    return jnp.argmax(logits, axis=-1) == labels
 
 
 @functools.cache
-def _clean_fn() -> CorrectFn:
-    """Jitted ``(model, params, source, source_params, images, labels, key) -> correct``."""
+def _correct_fn() -> Callable[..., jax.Array]:
+    """Jitted ``(model, params, images, labels) -> correct``: whether the arg-max is the label."""
 
-    def correct(model, params, source, source_params, images, labels, key):
-        del source, source_params, key
-        return _correct(model(params, images), labels)
+    def correct(model, params, images, labels):
+        return jnp.argmax(model(params, images), axis=-1) == labels
 
     return jax.jit(correct)
 
 
 @functools.cache
-def _attacked_fn(attack: Attack) -> CorrectFn:
-    """Jitted ``correct`` on clean and attacked images, the attack crafted against the source.
+def _craft_fn(attack: Attack) -> Callable[..., jax.Array]:
+    """Jitted ``(model, params, images, labels, key) -> adversarial images`` against the model.
 
-    ``correct(model, params, source, source_params, images, labels, key)`` attacks
-    ``source(source_params, .)`` and judges ``model(params, .)``; ``model`` and ``source`` are
-    pytrees (:func:`ntk_evolution.dynamics.as_pytree`), so one compiled program serves every
-    model of the same kind.
+    ``model`` is a pytree (:func:`ntk_evolution.dynamics.as_pytree`), so one compiled program
+    serves every model of the same kind.
     """
 
-    def correct(model, params, source, source_params, images, labels, key):
+    def adversarial(model, params, images, labels, key):
         def loss(x, y):
-            return cross_entropy(source(source_params, x), y)
+            return cross_entropy(model(params, x), y)
 
-        adversarial = attack.perturb(loss, images, labels, key)
-        clean = _correct(model(params, images), labels)
-        return clean & _correct(model(params, adversarial), labels)
+        return attack.perturb(loss, images, labels, key)
 
-    return jax.jit(correct)
+    return jax.jit(adversarial)
 
 
-def _share(
-    correct: CorrectFn,
-    model: jax.tree_util.Partial,
-    params: Params,
-    source: jax.tree_util.Partial,
-    source_params: Params,
-    images: np.ndarray,
-    labels: np.ndarray,
-    *,
-    key: jax.Array,
-    batch_size: int,
-) -> float:
-    """Share of the examples that ``correct`` marks as correct, one padded batch at a time."""
-    hits = 0
-    for b, start in enumerate(range(0, len(images), batch_size)):
-        x, y = images[start : start + batch_size], labels[start : start + batch_size]
-        size = len(x)
-        if size < batch_size:
-            x = np.concatenate([x, np.zeros((batch_size - size, *x.shape[1:]), x.dtype)])
-            y = np.concatenate([y, np.zeros(batch_size - size, y.dtype)])
-        batch = correct(model, params, source, source_params, x, y, jax.random.fold_in(key, b))
-        hits += int(np.count_nonzero(np.asarray(batch)[:size]))
-    return hits / len(images)
+def _check(images: np.ndarray, batch_size: int) -> None:
+    if len(images) == 0:
+        raise ValueError("no test images to evaluate on")
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be at least 1, not {batch_size}")
 
 
-def evaluate(
+def _pad(a: np.ndarray, size: int) -> np.ndarray:
+    """``a`` with blank rows appended up to ``size`` rows."""
+    return np.concatenate([a, np.zeros((size - len(a), *a.shape[1:]), a.dtype)])
+
+
+def _batches(
+    arrays: tuple[np.ndarray, ...], batch_size: int
+) -> Iterator[tuple[int, int, tuple[np.ndarray, ...]]]:
+    """Yield ``(b, size, padded)`` for batch ``b``: ``size`` real examples of ``arrays``, each
+    padded to ``min(batch_size, n)`` rows so that one compiled program serves every batch."""
+    n = len(arrays[0])
+    batch_size = min(batch_size, n)
+    for b, start in enumerate(range(0, n, batch_size)):
+        size = min(batch_size, n - start)
+        yield b, size, tuple(_pad(a[start : start + size], batch_size) for a in arrays)
+
+
+def craft(
     apply: ApplyFn,
     params: Params,
     images: ArrayLike,
@@ -112,64 +105,79 @@ def evaluate(
     attacks: Mapping[str, Attack],
     key: jax.Array,
     batch_size: int,
-    source: tuple[ApplyFn, Params] | None = None,
+) -> dict[str, np.ndarray]:
+    """Adversarial test images against ``apply(params, .)``, one array per attack name.
+
+    Batch ``b`` starts every attack from ``fold_in(key, b)``. Each array has the shape and dtype
+    of ``images`` (float32 in [0, 1]).
+    """
+    images, labels = np.asarray(images, np.float32), np.asarray(labels)
+    _check(images, batch_size)
+    model = as_pytree(apply)
+    crafted = {}
+    for name, attack in attacks.items():
+        fn = _craft_fn(attack)
+        parts = []
+        for b, size, (x, y) in _batches((images, labels), batch_size):
+            parts.append(np.asarray(fn(model, params, x, y, jax.random.fold_in(key, b)))[:size])
+        crafted[name] = np.concatenate(parts)
+    return crafted
+
+
+def evaluate(
+    apply: ApplyFn,
+    params: Params,
+    images: ArrayLike,
+    labels: ArrayLike,
+    *,
+    adversarial: Mapping[str, ArrayLike],
+    batch_size: int,
+    transfer: Mapping[str, ArrayLike] | None = None,
 ) -> dict[str, float]:
-    """Clean, robust and (with ``source``) transfer accuracy of ``apply(params, .)``.
+    """Clean, robust and transfer accuracy of ``apply(params, .)``.
 
     Args:
         apply: the evaluated model, ``apply(params, images) -> logits``.
         params: its parameters.
         images: the test images in [0, 1], (N, ...).
         labels: their integer labels, (N,).
-        attacks: the attacks to run, by name; every one gives a robust accuracy and, with
-            ``source``, a transfer accuracy.
-        key: PRNG key; batch ``b`` starts every attack from ``fold_in(key, b)``.
+        adversarial: by attack name, the test images crafted against this model
+            (:func:`craft`); each gives a robust accuracy.
         batch_size: examples per compiled call; bounds the memory.
-        source: ``(source_apply, source_params)``, the model the transfer attacks are crafted
-            against.
+        transfer: by attack name, test images crafted against another model, the source; each
+            gives a transfer accuracy.
 
     Returns:
-        ``{"clean": ...}``, plus ``{name: ...}`` (robust accuracy) for every attack and, with
-        ``source``, ``{"transfer_" + name: ...}``; every value is a share of the N examples.
+        ``{"clean": ...}``, plus ``{name: ...}`` for every ``adversarial`` attack and
+        ``{"transfer_" + name: ...}`` for every ``transfer`` attack; every value is a share of
+        the N examples.
 
     Raises:
-        ValueError: no test images, a batch size below 1, or an attack named ``"clean"`` or
-            ``"transfer_..."``.
+        ValueError: no test images, a batch size below 1, an attack named ``"clean"`` or
+            ``"transfer_..."``, or adversarial images of another shape than ``images``.
     """
-    images, labels = np.asarray(images), np.asarray(labels)
-    if len(images) == 0:
-        raise ValueError("no test images to evaluate on")
-    if batch_size < 1:
-        raise ValueError(f"batch_size must be at least 1, not {batch_size}")
-    reserved = [name for name in attacks if name == "clean" or name.startswith("transfer_")]
+    images, labels = np.asarray(images, np.float32), np.asarray(labels)
+    _check(images, batch_size)
+    sets = {name: np.asarray(x, np.float32) for name, x in adversarial.items()}
+    sets |= {f"transfer_{name}": np.asarray(x, np.float32) for name, x in (transfer or {}).items()}
+    reserved = [name for name in adversarial if name == "clean" or name.startswith("transfer_")]
     if reserved:
         raise ValueError(
             f"attack names {reserved} clash with the result names 'clean' and 'transfer_*'"
         )
-
-    batch_size = min(batch_size, len(images))
-
-    model = as_pytree(apply)
-
-    def share(correct: CorrectFn, source: jax.tree_util.Partial, source_params: Params) -> float:
-        return _share(
-            correct,
-            model,
-            params,
-            source,
-            source_params,
-            images,
-            labels,
-            key=key,
-            batch_size=batch_size,
-        )
-
-    results = {"clean": share(_clean_fn(), model, params)}
-    for name, attack in attacks.items():
-        results[name] = share(_attacked_fn(attack), model, params)
-        if source is not None:
-            source_apply, source_params = source
-            results[f"transfer_{name}"] = share(
-                _attacked_fn(attack), as_pytree(source_apply), source_params
+    for name, x in sets.items():
+        if x.shape != images.shape:
+            raise ValueError(
+                f"adversarial images {name!r} have shape {x.shape}, the test images {images.shape}"
             )
-    return results
+    model, correct = as_pytree(apply), _correct_fn()
+    hits = dict.fromkeys(["clean", *sets], 0)
+    names = list(sets)
+    for _, size, (x, y, *attacked) in _batches((images, labels, *sets.values()), batch_size):
+        clean = np.asarray(correct(model, params, x, y))[:size]
+        hits["clean"] += int(np.count_nonzero(clean))
+        for name, a in zip(names, attacked, strict=True):
+            hits[name] += int(
+                np.count_nonzero(clean & np.asarray(correct(model, params, a, y))[:size])
+            )
+    return {name: count / len(images) for name, count in hits.items()}

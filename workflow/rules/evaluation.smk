@@ -1,5 +1,7 @@
 # Evaluation on the whole test set: clean, robust (white-box PGD) and transfer accuracy of every
-# final phase-1 network and every child, gathered into one table and one dataset.
+# final phase-1 network and every child, gathered into one table and one dataset. The white-box
+# adversarial images of a final phase-1 network are kept: they are the transfer attack on every
+# child of its run.
 
 
 rule evaluate_phase1:
@@ -8,7 +10,8 @@ rule evaluate_phase1:
         split="results/data/split.npz",
         code=code("models.py", "evaluation.py", "attacks.py", "checkpoints.py"),
     output:
-        "results/evaluation/{regime}/seed{seed}/phase1.csv",
+        table="results/evaluation/{regime}/seed{seed}/phase1.csv",
+        adversarial="results/evaluation/{regime}/seed{seed}/phase1_adversarial.npz",
     log:
         "logs/evaluate_phase1/{regime}-seed{seed}.log",
     benchmark:
@@ -31,7 +34,7 @@ rule evaluate_children:
             "results/phase2/{regime}/seed{seed}/spawn{spawn}/{dynamics}/{phase2_regime}/params.npz"
         ),
         spawn="results/phase1/{regime}/seed{seed}/epoch{spawn}.npz",
-        parent=f"results/phase1/{{regime}}/seed{{seed}}/epoch{FINAL_EPOCH}.npz",
+        parent_adversarial="results/evaluation/{regime}/seed{seed}/phase1_adversarial.npz",
         split="results/data/split.npz",
         code=code(
             "models.py", "dynamics.py", "evaluation.py", "attacks.py", "checkpoints.py"
@@ -48,7 +51,7 @@ rule evaluate_children:
     resources:
         **job_resources(
             mem_mb=8000,
-            runtime=evaluation_minutes(2 * len(CHILD_KINDS) + 1),
+            runtime=evaluation_minutes(len(CHILD_KINDS)),
             gpu=True,
         ),
     params:

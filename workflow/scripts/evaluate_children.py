@@ -14,7 +14,7 @@ run = Run(w.regime, int(w.seed))
 evaluate_children(
     snakemake.input.children,
     snakemake.input.spawn,
-    snakemake.input.parent,
+    snakemake.input.parent_adversarial,
     snakemake.input.split,
     snakemake.output[0],
     children=[Child(run, float(w.spawn), d, r) for d, r in snakemake.params.children],

@@ -1,7 +1,8 @@
 """Clean and robust test accuracy of one run's final phase-1 network.
 
 Writes a CSV with one row per attack ("clean" included): phase1_regime, seed, spawn_epoch (empty),
-dynamics, phase2_regime ("none"), attack, source, accuracy.
+dynamics, phase2_regime ("none"), attack, source, accuracy; and the network's adversarial test
+images, one array per attack, the transfer attack on the run's children.
 """
 
 from ntk_evolution.config import Run
@@ -12,7 +13,8 @@ setup_logging(snakemake.log[0])
 evaluate_phase1(
     snakemake.input.checkpoint,
     snakemake.input.split,
-    snakemake.output[0],
+    snakemake.output.table,
+    snakemake.output.adversarial,
     run=Run(snakemake.wildcards.regime, int(snakemake.wildcards.seed)),
     model=snakemake.params.model,
     evaluation=snakemake.params.evaluation,

@@ -7,11 +7,17 @@ A phase-1 model has ``spawn_epoch`` NaN, ``dynamics`` "standard" and ``phase2_re
 ``source`` says whom the adversarial examples were crafted against: ``self`` (white-box; for
 ``attack`` "clean" no attack at all) or ``parent`` (the final phase-1 network of the child's run,
 the transfer check against gradient masking).
+
+The parent's adversarial test images are crafted once, by the phase-1 evaluation (they are its
+white-box attack), and stored pickle-free (:func:`save_adversarial`); every child of the run is
+judged on the same stored images.
 """
 
 from __future__ import annotations
 
+import json
 import logging
+import zipfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -19,12 +25,12 @@ from typing import Any
 import numpy as np
 
 from ntk_evolution import data, storage
-from ntk_evolution.atomic import write_table
+from ntk_evolution.atomic import atomic_file, write_table
 from ntk_evolution.attacks import Attack
 from ntk_evolution.checkpoints import load_checkpoint
 from ntk_evolution.config import Child, Run
 from ntk_evolution.dynamics import child_apply
-from ntk_evolution.evaluation import evaluate
+from ntk_evolution.evaluation import craft, evaluate
 from ntk_evolution.provenance import provenance
 from ntk_evolution.seeding import evaluation_key
 from ntk_evolution.stages.networks import load_network
@@ -53,37 +59,65 @@ def _attacks(evaluation: Settings) -> dict[str, Attack]:
     return {name: Attack.from_config(a) for name, a in evaluation["attacks"].items()}
 
 
+def save_adversarial(path: str | Path, crafted: Mapping[str, np.ndarray], made: dict) -> None:
+    """Write adversarial test images, one array per attack name, and their provenance (JSON)."""
+    with atomic_file(path) as f:
+        np.savez(f, provenance=np.array(json.dumps(made, sort_keys=True)), **crafted)
+
+
+def load_adversarial(path: str | Path, attacks: Sequence[str]) -> dict[str, np.ndarray]:
+    """The adversarial test images of ``attacks`` from :func:`save_adversarial`'s file."""
+    try:
+        with np.load(path, allow_pickle=False) as f:
+            missing = [name for name in attacks if name not in f.files]
+            if missing:
+                raise ValueError(f"no images for the attacks {missing}")
+            return {name: f[name] for name in attacks}
+    except (zipfile.BadZipFile, ValueError, OSError, EOFError) as err:
+        raise RuntimeError(
+            f"adversarial images {path} are unreadable or incomplete ({err}); delete the file "
+            "and rerun the phase-1 evaluation that writes it"
+        ) from err
+
+
 def evaluate_phase1(
     checkpoint_path: str | Path,
     split_path: str | Path,
     path: str | Path,
+    adversarial_path: str | Path,
     *,
     run: Run,
     model: Settings,
     evaluation: Settings,
 ) -> None:
-    """Clean and robust accuracy of a run's final phase-1 network."""
+    """Clean and robust accuracy of a run's final phase-1 network; its adversarial test images
+    go to ``adversarial_path``, the transfer attack on the run's children."""
     split = data.load_split(split_path)
     net, params, _ = load_network(split, model, checkpoint_path)
-    results = evaluate(
+    images, labels = split.test_set()
+    crafted = craft(
         net.apply,
         params,
-        *split.test_set(),
+        images,
+        labels,
         attacks=_attacks(evaluation),
         key=evaluation_key(evaluation["seed"]),
         batch_size=evaluation["batch_size"],
     )
+    results = evaluate(
+        net.apply, params, images, labels, adversarial=crafted, batch_size=evaluation["batch_size"]
+    )
     log.info("%s: %s", run.name, {k: round(v, 4) for k, v in results.items()})
     config = {"run": run.name, "model": dict(model), "evaluation": dict(evaluation)}
-    write_table(
-        _rows(run, np.nan, "standard", "none", results), path, provenance=provenance(config)
-    )
+    made = provenance(config)
+    save_adversarial(adversarial_path, crafted, made)
+    write_table(_rows(run, np.nan, "standard", "none", results), path, provenance=made)
 
 
 def evaluate_children(
     child_paths: Sequence[str | Path],
     spawn_path: str | Path,
-    parent_path: str | Path,
+    parent_adversarial_path: str | Path,
     split_path: str | Path,
     path: str | Path,
     *,
@@ -94,25 +128,37 @@ def evaluate_children(
     """Clean, robust and (with ``evaluation.transfer``) transfer accuracy of children of one spawn.
 
     ``child_paths[i]`` holds the trained parameters of ``children[i]``; all share the spawn
-    checkpoint and the parent (the run's final phase-1 network), the transfer source.
+    checkpoint and the parent (the run's final phase-1 network), whose adversarial test images
+    (``parent_adversarial_path``, from :func:`evaluate_phase1`) are the transfer attack.
     """
     split = data.load_split(split_path)
     net, spawn_params, _ = load_network(split, model, spawn_path)
-    source = None
+    images, labels = split.test_set()
+    attacks = _attacks(evaluation)
+    transfer = None
     if evaluation["transfer"]:
-        _, parent_params, _ = load_network(split, model, parent_path)
-        source = (net.apply, parent_params)
+        transfer = load_adversarial(parent_adversarial_path, list(attacks))
     rows = []
     for child, child_path in zip(children, child_paths, strict=True):
         params, _ = load_checkpoint(child_path, spawn_params)
-        results = evaluate(
-            child_apply(net.apply, spawn_params, child.dynamics),
+        apply = child_apply(net.apply, spawn_params, child.dynamics)
+        crafted = craft(
+            apply,
             params,
-            *split.test_set(),
-            attacks=_attacks(evaluation),
+            images,
+            labels,
+            attacks=attacks,
             key=evaluation_key(evaluation["seed"]),
             batch_size=evaluation["batch_size"],
-            source=source,
+        )
+        results = evaluate(
+            apply,
+            params,
+            images,
+            labels,
+            adversarial=crafted,
+            batch_size=evaluation["batch_size"],
+            transfer=transfer,
         )
         log.info("%s: %s", child.path, {k: round(v, 4) for k, v in results.items()})
         rows += _rows(child.run, child.spawn, child.dynamics, child.regime, results)
