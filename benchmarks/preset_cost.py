@@ -162,31 +162,36 @@ def evaluation_rows(config: dict, net: Any, params: Any, n: int, timed: bool) ->
     """Test images of every final phase-1 network and every child: clean, attacked, transfer.
 
     A phase-1 network's adversarial images are crafted once and stored; a child is judged on
-    them (the transfer attack), which costs one forward pass per attack.
+    them (the transfer attack), which costs one forward pass per attack. The timing judges the
+    child's own images a second time in their place: the same shapes, the same work.
     """
     evaluation, phase2 = config["evaluation"], config["phase2"]
     attacks = {name: Attack.from_config(a) for name, a in evaluation["attacks"].items()}
     runs = len(phase1_runs(config))
     test = images(n, 4)
-    key = jax.random.PRNGKey(5)
-    parent = craft(net.apply, params, *test, attacks=attacks, key=key, batch_size=n)
     rows = []
     for dynamics in ("phase 1", *phase2["dynamics"]):
         if dynamics == "phase 1":
-            apply, models, transfer = net.apply, runs, None
+            apply, models, transfer = net.apply, runs, False
         else:
             apply = child_apply(net.apply, params, dynamics)
             models = runs * len(phase2["spawn_epochs"]) * len(phase2["regimes"])
-            transfer = parent if evaluation["transfer"] else None
+            transfer = evaluation["transfer"]
         counts = Counts(apply, params, n)
         operations = counts.forward
         for attack in evaluation["attacks"].values():
             operations += counts.attack(attack) + counts.forward * (2 if transfer else 1)
 
         def evaluated(apply=apply, transfer=transfer):
+            key = jax.random.PRNGKey(5)
             crafted = craft(apply, params, *test, attacks=attacks, key=key, batch_size=n)
             return evaluate(
-                apply, params, *test, adversarial=crafted, batch_size=n, transfer=transfer
+                apply,
+                params,
+                *test,
+                adversarial=crafted,
+                batch_size=n,
+                transfer=crafted if transfer else None,
             )
 
         seconds = seconds_of(evaluated, timed)
