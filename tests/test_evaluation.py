@@ -290,16 +290,9 @@ def test_invalid_craft_arguments_are_rejected(task, kwargs, message):
     *_, images, labels = task
     arguments = {"images": images, "labels": labels, "batch_size": 8, **kwargs}
     images, labels = arguments.pop("images"), arguments.pop("labels")
+    arguments |= {"attacks": {"pgd": LINF}, "key": jax.random.PRNGKey(0)}
     with pytest.raises(ValueError, match=message):
-        craft(
-            rule,
-            None,
-            images,
-            labels,
-            attacks={"pgd": LINF},
-            key=jax.random.PRNGKey(0),
-            **arguments,
-        )
+        craft(rule, None, images, labels, **arguments)
 
 
 def test_stored_adversarial_images_round_trip_and_transfer(tmp_path, task, trained, untrained):
