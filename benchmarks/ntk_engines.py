@@ -17,10 +17,10 @@ program for every checkpoint through the persistent compilation cache); compilat
 separately. The one-shot contraction and the engine run once untimed (the first run of a
 compiled program also pays for allocating its buffers and waking the thread pool), then
 ``--repeats`` timed runs, of which the median is reported; the recipe's tens of thousands of
-calls are timed in one pass after its calibration calls. When the recipe would take longer than ``--recipe-budget`` seconds, it times a seeded
-random sample of its blocks (every block runs the same compiled program on the same shapes) and
-scales the time by the number of blocks; such rows are marked ``~`` and their kernel difference
-covers the sampled blocks. The one-shot contraction is skipped when its Jacobians alone would
+calls are timed in one pass after its calibration calls. When the recipe would take longer than
+``--recipe-budget`` seconds, it times a seeded random sample of its blocks (every block runs the
+same compiled program on the same shapes) and scales the time by the number of blocks; such rows
+are marked ``~`` and their kernel difference covers the sampled blocks. The one-shot contraction is skipped when its Jacobians alone would
 exceed ``--jacobian-budget`` GB.
 
 The probes are the digits training images (uniform random images of the same shape beyond the

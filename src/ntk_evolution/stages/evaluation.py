@@ -30,7 +30,7 @@ from ntk_evolution.attacks import Attack
 from ntk_evolution.checkpoints import load_checkpoint
 from ntk_evolution.config import Child, Run
 from ntk_evolution.dynamics import child_apply
-from ntk_evolution.evaluation import craft, evaluate
+from ntk_evolution.evaluation import ApplyFn, Params, craft, evaluate
 from ntk_evolution.provenance import provenance
 from ntk_evolution.seeding import evaluation_key
 from ntk_evolution.stages.networks import load_network
@@ -57,6 +57,34 @@ def _rows(
 
 def _attacks(evaluation: Settings) -> dict[str, Attack]:
     return {name: Attack.from_config(a) for name, a in evaluation["attacks"].items()}
+
+
+def _judge(
+    apply: ApplyFn,
+    params: Params,
+    test: tuple[np.ndarray, np.ndarray],
+    evaluation: Settings,
+    transfer: Mapping[str, np.ndarray] | None = None,
+) -> tuple[dict[str, np.ndarray], dict[str, float]]:
+    """A model's white-box adversarial test images and its accuracies on the clean, those and
+    (with ``transfer``) the source's adversarial images."""
+    crafted = craft(
+        apply,
+        params,
+        *test,
+        attacks=_attacks(evaluation),
+        key=evaluation_key(evaluation["seed"]),
+        batch_size=evaluation["batch_size"],
+    )
+    results = evaluate(
+        apply,
+        params,
+        *test,
+        adversarial=crafted,
+        batch_size=evaluation["batch_size"],
+        transfer=transfer,
+    )
+    return crafted, results
 
 
 def save_adversarial(path: str | Path, crafted: Mapping[str, np.ndarray], made: dict) -> None:
@@ -94,19 +122,7 @@ def evaluate_phase1(
     go to ``adversarial_path``, the transfer attack on the run's children."""
     split = data.load_split(split_path)
     net, params, _ = load_network(split, model, checkpoint_path)
-    images, labels = split.test_set()
-    crafted = craft(
-        net.apply,
-        params,
-        images,
-        labels,
-        attacks=_attacks(evaluation),
-        key=evaluation_key(evaluation["seed"]),
-        batch_size=evaluation["batch_size"],
-    )
-    results = evaluate(
-        net.apply, params, images, labels, adversarial=crafted, batch_size=evaluation["batch_size"]
-    )
+    crafted, results = _judge(net.apply, params, split.test_set(), evaluation)
     log.info("%s: %s", run.name, {k: round(v, 4) for k, v in results.items()})
     config = {"run": run.name, "model": dict(model), "evaluation": dict(evaluation)}
     made = provenance(config)
@@ -133,33 +149,15 @@ def evaluate_children(
     """
     split = data.load_split(split_path)
     net, spawn_params, _ = load_network(split, model, spawn_path)
-    images, labels = split.test_set()
-    attacks = _attacks(evaluation)
+    test = split.test_set()
     transfer = None
     if evaluation["transfer"]:
-        transfer = load_adversarial(parent_adversarial_path, list(attacks))
+        transfer = load_adversarial(parent_adversarial_path, list(evaluation["attacks"]))
     rows = []
     for child, child_path in zip(children, child_paths, strict=True):
         params, _ = load_checkpoint(child_path, spawn_params)
         apply = child_apply(net.apply, spawn_params, child.dynamics)
-        crafted = craft(
-            apply,
-            params,
-            images,
-            labels,
-            attacks=attacks,
-            key=evaluation_key(evaluation["seed"]),
-            batch_size=evaluation["batch_size"],
-        )
-        results = evaluate(
-            apply,
-            params,
-            images,
-            labels,
-            adversarial=crafted,
-            batch_size=evaluation["batch_size"],
-            transfer=transfer,
-        )
+        _, results = _judge(apply, params, test, evaluation, transfer)
         log.info("%s: %s", child.path, {k: round(v, 4) for k, v in results.items()})
         rows += _rows(child.run, child.spawn, child.dynamics, child.regime, results)
     config = {
