@@ -1,7 +1,7 @@
 # ntk-evolution: how a network's neural tangent kernel evolves under benign and adversarial
 # training (after Loo et al., NeurIPS 2022). Read top to bottom, the rule modules follow the
 # method: data -> phase-1 training -> NTK snapshots -> phase-2 children on frozen kernels ->
-# evaluation -> statistics -> figures.
+# evaluation -> statistics -> figures -> the paper's findings judged on this run.
 
 from snakemake.utils import min_version
 
@@ -22,6 +22,7 @@ include: "workflow/rules/phase2.smk"
 include: "workflow/rules/evaluation.smk"
 include: "workflow/rules/statistics.smk"
 include: "workflow/rules/figures.smk"
+include: "workflow/rules/findings.smk"
 
 
 rule all:
@@ -33,3 +34,4 @@ rule all:
         ),
         "results/evaluation/accuracy.zarr",
         FIGURES,
+        rules.findings.output,

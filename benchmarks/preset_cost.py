@@ -6,8 +6,8 @@ dataset needed) for a few steps each, on whatever device JAX sees:
 - phase-1 SGD steps of every regime in the preset (benign; adversarial with its PGD and mix),
 - phase-2 steps of every dynamics and phase-2 regime,
 - one kernel tile (``ntk.tile_size`` x ``ntk.tile_size`` probes, every logit),
-- one evaluation batch of a phase-1 network and of a child (its own attacks, and the transfer
-  attack: the parent's stored adversarial images, judged only),
+- one evaluation batch of a phase-1 network and of a child (its own attacks at every epsilon,
+  and the transfer attack: the parent's stored adversarial images, judged only),
 
 each timed after compilation and counted in floating-point operations (XLA's cost analysis of
 the same computations; a PGD attack as its steps times one input gradient). Both are multiplied
@@ -30,12 +30,13 @@ import jax
 import numpy as np
 import yaml
 
-from ntk_evolution.attacks import Attack
+from ntk_evolution.attacks import Attack, attack_grid
 from ntk_evolution.config import checkpoint_epochs, phase1_runs
 from ntk_evolution.dynamics import child_apply
 from ntk_evolution.evaluation import craft, evaluate
 from ntk_evolution.models import build_model
 from ntk_evolution.ntk import per_logit_ntk_fn
+from ntk_evolution.stages.evaluation import adversarial_key
 from ntk_evolution.training import TrainSettings, cross_entropy, train
 
 TRAIN_IMAGES, TEST_IMAGES, SHAPE = 50000, 10000, (32, 32, 3)
@@ -91,9 +92,9 @@ class Counts:
         updates = 2 if section["adversarial_mix"] == "benign_then_adversarial" else 1
         return section["attack"]["steps"] * self.input_gradient + updates * self.step
 
-    def attack(self, attack: dict) -> float:
+    def attack(self, attack: Attack) -> float:
         """One PGD attack against this model."""
-        return attack["steps"] * self.input_gradient
+        return attack.steps * self.input_gradient
 
 
 def seconds_of(fn: Callable[[], Any], timed: bool) -> float:
@@ -166,7 +167,8 @@ def evaluation_rows(config: dict, net: Any, params: Any, n: int, timed: bool) ->
     child's own images a second time in their place: the same shapes, the same work.
     """
     evaluation, phase2 = config["evaluation"], config["phase2"]
-    attacks = {name: Attack.from_config(a) for name, a in evaluation["attacks"].items()}
+    grid = attack_grid(evaluation["attacks"])
+    attacks = {adversarial_key(*cell): attack for cell, attack in grid.items()}
     runs = len(phase1_runs(config))
     test = images(n, 4)
     rows = []
@@ -179,7 +181,7 @@ def evaluation_rows(config: dict, net: Any, params: Any, n: int, timed: bool) ->
             transfer = evaluation["transfer"]
         counts = Counts(apply, params, n)
         operations = counts.forward
-        for attack in evaluation["attacks"].values():
+        for attack in attacks.values():
             operations += counts.attack(attack) + counts.forward * (2 if transfer else 1)
 
         def evaluated(apply=apply, transfer=transfer):

@@ -30,7 +30,7 @@ JAX_CACHE = Path(tempfile.gettempdir()) / "ntk-evolution-test-jax-cache"
 # The smallest configuration that still exercises every rule: two regimes, two seeds (so the
 # benign-vs-benign yardstick exists), a fractional checkpoint, tiled kernels (20 probes, tiles
 # of 8: a ragged last tile), every dynamics and phase-2 regime from one spawn epoch, and both
-# attack norms at evaluation.
+# attack norms at evaluation, the L-inf one at two epsilons.
 TINY: dict[str, Any] = {
     "dataset": {
         "name": "digits",
@@ -91,6 +91,7 @@ TINY: dict[str, Any] = {
                 "step_size": 0.05,
                 "steps": 3,
                 "random_start": True,
+                "epsilons": [0.05, 0.1],
             },
             "pgd_l2": {
                 "norm": "l2",
@@ -103,6 +104,16 @@ TINY: dict[str, Any] = {
     },
     "ntk": {"implementation": "structured_derivatives", "tile_size": 8},
     "statistics": {"spectrum": {"top_k": 3}, "alignment": {"centered": True}},
+    "findings": {
+        "kernel_distance": "centered",
+        "distance_ratio": 3.0,
+        "settle_fraction": 0.1,
+        "settle_by": 0.5,
+        "benign_robust_max": 0.1,
+        "robust_margin": 0.3,
+        "masking_tolerance": 0.02,
+        "attack": "pgd_linf",
+    },
     "gpu": False,
 }
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import re
 
 import pytest
 
@@ -10,6 +11,8 @@ from ntk_evolution.config import (
     Child,
     ConfigError,
     Run,
+    RunPair,
+    attack_epsilons,
     check_config,
     checkpoint_epochs,
     epoch_label,
@@ -41,6 +44,7 @@ VALID = {
             "pgd_linf": {"epsilon": 0.1, "step_size": 0.002, "steps": 100, "random_start": True}
         }
     },
+    "findings": {"attack": "pgd_linf"},
 }
 
 
@@ -113,25 +117,45 @@ def test_phase1_runs():
 
 def test_run_pairs():
     runs = phase1_runs(VALID)
-    b = {s: Run("benign", s) for s in range(3)}
-    expected = (
-        [("benign vs adversarial", b[s], Run("adversarial", s)) for s in range(3)]
-        + [("benign vs flip", b[s], Run("flip", s)) for s in range(3)]
-        + [
-            ("benign vs benign", b[0], b[1]),
-            ("benign vs benign", b[0], b[2]),
-            ("benign vs benign", b[1], b[2]),
-        ]
-    )
     pairs = run_pairs(runs)
-    assert len(pairs) == len(expected)
-    assert set(pairs) == set(expected)
     assert run_pairs(reversed(runs)) == pairs  # independent of the order of the runs
+    assert len(pairs) == len(runs) * (len(runs) - 1) // 2  # every two runs, once
+    kinds = [pair.kind for pair in pairs]
+    # Two regimes: 3 runs of the same seed, 6 across seeds; one regime: 3 seed pairs.
+    for comparison in ("benign vs adversarial", "benign vs flip", "adversarial vs flip"):
+        assert kinds.count(f"{comparison} (same seed)") == 3
+        assert kinds.count(f"{comparison} (across seeds)") == 6
+    for regime in ("benign", "adversarial", "flip"):
+        assert kinds.count(f"{regime} vs {regime} (yardstick)") == 3
+    # The earlier regime comes first; within a regime, the lower seed.
+    assert RunPair(Run("benign", 1), Run("adversarial", 0)) in pairs
+    assert RunPair(Run("adversarial", 0), Run("benign", 1)) not in pairs
+    assert RunPair(Run("flip", 0), Run("flip", 2)) in pairs
+    # Comparisons come before the yardsticks.
+    assert [pair.yardstick for pair in pairs] == sorted(pair.yardstick for pair in pairs)
 
 
-def test_run_pairs_without_a_benign_partner():
-    runs = [Run("benign", 0), Run("flip", 0), Run("flip", 1)]
-    assert run_pairs(runs) == [("benign vs flip", Run("benign", 0), Run("flip", 0))]
+def test_run_pair_labels():
+    same = RunPair(Run("benign", 0), Run("adversarial", 0))
+    across = RunPair(Run("benign", 0), Run("adversarial", 1))
+    yardstick = RunPair(Run("benign", 0), Run("benign", 1))
+    assert (same.seeds, across.seeds, yardstick.seeds) == ("same", "across", "across")
+    assert same.kind == "benign vs adversarial (same seed)"
+    assert across.kind == "benign vs adversarial (across seeds)"
+    assert yardstick.kind == "benign vs benign (yardstick)"
+    assert not same.yardstick and not across.yardstick and yardstick.yardstick
+    assert across.name == "benign-s0 vs adversarial-s1"
+
+
+def test_run_pairs_of_one_run():
+    assert run_pairs([Run("benign", 0)]) == []
+
+
+def test_findings_attack_must_be_an_evaluation_attack():
+    config = copy.deepcopy(VALID)
+    config["findings"]["attack"] = "pgd_l2"
+    with pytest.raises(ConfigError, match=r"findings\.attack = 'pgd_l2'.*pgd_linf"):
+        check_config(config)
 
 
 def test_valid_config_passes():
@@ -207,3 +231,32 @@ def test_download_url_for_a_shipped_dataset_is_refused():
     with pytest.raises(ConfigError, match=r"dataset.url is set.*set dataset.url: null"):
         check_config(config)
     check_config(config_with("dataset", name="cifar10", url="file:///tmp/cifar.tar.gz"))
+
+
+@pytest.mark.parametrize(
+    ("section", "changes", "key"),
+    [
+        ("phase1", {"attack__epsilon": 1.0, "attack__step_size": 0.25}, "phase1.attack.epsilon"),
+        (
+            "evaluation",
+            {"attacks__pgd_linf__epsilons": [0.05, 1.5]},
+            "evaluation.attacks.pgd_linf.epsilons",
+        ),
+    ],
+    ids=["own-epsilon", "epsilons-list"],
+)
+def test_linf_radius_of_one_or_more_is_refused(section, changes, key):
+    with pytest.raises(ConfigError, match=rf"{re.escape(key)}: an L-infinity radius") as info:
+        check_config(config_with(section, **changes))
+    assert "1.5" in str(info.value) or "1.0" in str(info.value)
+
+
+def test_l2_radius_of_one_or_more_is_allowed():
+    l2 = {"norm": "l2", "epsilon": 2.0, "step_size": 0.5, "steps": 10, "random_start": True}
+    check_config(config_with("evaluation", attacks__pgd_l2={**l2, "epsilons": [0.5, 4.0]}))
+
+
+def test_attack_epsilons_are_sorted_unique_and_hold_the_headline():
+    attack = {"epsilon": 0.1, "epsilons": [0.3, 0.05, 0.3, 0.1]}
+    assert attack_epsilons(attack) == [0.05, 0.1, 0.3]
+    assert attack_epsilons({"epsilon": 0.1}) == [0.1]

@@ -1,19 +1,34 @@
-"""Evaluation: clean accuracy by batches, robust and transfer accuracy, and reproducibility."""
+"""Evaluation: clean accuracy by batches, robust and transfer accuracy, and reproducibility;
+the attacks at every epsilon, and the evaluation stages' tables, stored images and dataset."""
 
 from __future__ import annotations
 
 import jax
 import jax.numpy as jnp
 import numpy as np
+import pandas as pd
 import pytest
+import xarray as xr
 
-from ntk_evolution.attacks import Attack
+from ntk_evolution.attacks import Attack, attack_grid
+from ntk_evolution.checkpoints import save_checkpoint
+from ntk_evolution.config import Child, Run
+from ntk_evolution.data import Split, load_split, save_split
 from ntk_evolution.evaluation import craft, evaluate
+from ntk_evolution.figures import robustness_vs_epsilon
 from ntk_evolution.models import build_model
-from ntk_evolution.stages.evaluation import load_adversarial, save_adversarial
+from ntk_evolution.stages.evaluation import (
+    adversarial_key,
+    evaluate_children,
+    evaluate_phase1,
+    gather_evaluation,
+    load_adversarial,
+    save_adversarial,
+)
 from ntk_evolution.training import TrainSettings, accuracy, train
 
 NUM_TEST, NUM_CLASSES = 50, 4
+MLP = {"architecture": "mlp", "width": 32, "depth": 1}  # the trained model's config section
 LINF = Attack(epsilon=0.1, step_size=0.025, steps=5)
 L2 = Attack(epsilon=0.5, step_size=0.2, steps=5, norm="l2")
 
@@ -46,7 +61,7 @@ def task():
 def trained(task):
     """``(apply, params)`` of an MLP trained on the task for a few epochs."""
     train_images, train_labels, test_images, test_labels = task
-    model = build_model("mlp", num_classes=NUM_CLASSES, width=32, depth=1)
+    model = build_model(**MLP, num_classes=NUM_CLASSES)
     saved = {}
     train(
         model.apply,
@@ -331,3 +346,202 @@ def test_unreadable_adversarial_images_name_the_file_and_the_fix(tmp_path, damag
         RuntimeError, match=r"phase1_adversarial\.npz.*rerun the phase-1 evaluation"
     ):
         load_adversarial(path, ["l2" if damage == "attack" else "linf"])
+
+
+def test_equal_attacks_are_crafted_once(task, trained):
+    *_, images, labels = task
+    key = jax.random.PRNGKey(8)
+    twice = craft(*trained, images, labels, attacks={"a": LINF, "b": LINF}, key=key, batch_size=16)
+    once = craft(*trained, images, labels, attacks={"a": LINF}, key=key, batch_size=16)
+    assert twice["a"] is twice["b"]
+    np.testing.assert_array_equal(twice["a"], once["a"])
+
+
+SETTINGS = {
+    "linf": {"norm": "linf", "epsilon": 0.1, "step_size": 0.025, "steps": 5, "random_start": True},
+    "l2": {"norm": "l2", "epsilon": 0.5, "step_size": 0.2, "steps": 5, "random_start": True},
+}
+
+
+def test_attack_grid_measures_every_epsilon_with_scaled_steps():
+    attacks = {"linf": {**SETTINGS["linf"], "epsilons": [0.3, 0.0001, 0.1]}, "l2": SETTINGS["l2"]}
+    grid = attack_grid(attacks)
+    assert list(grid) == [("linf", 0.0001), ("linf", 0.1), ("linf", 0.3), ("l2", 0.5)]
+    # The headline attack is the configured one, exactly; the others scale the step with epsilon.
+    assert grid["linf", 0.1] == Attack.from_config(SETTINGS["linf"])
+    assert grid["l2", 0.5] == Attack.from_config(SETTINGS["l2"])
+    for (_, epsilon), attack in grid.items():
+        assert attack.epsilon == epsilon
+        assert attack.steps == 5 and attack.random_start
+        assert attack.steps * attack.step_size / epsilon == pytest.approx(
+            1.25 if epsilon < 0.5 else 2
+        )
+    assert grid["linf", 0.3].step_size == pytest.approx(0.075)
+    assert {a.norm for (name, _), a in grid.items() if name == "linf"} == {"linf"}
+
+
+def test_every_epsilon_crafts_in_its_own_ball(task, trained):
+    # The radius is an argument of one compiled attack: each radius's images use its own ball.
+    *_, images, labels = task
+    attacks = {eps: LINF.at(eps) for eps in (0.02, 0.1, 0.3)}
+    crafted = craft(
+        *trained,
+        images,
+        labels,
+        attacks={str(eps): a for eps, a in attacks.items()},
+        key=jax.random.PRNGKey(9),
+        batch_size=16,
+    )
+    moved = [np.abs(crafted[str(eps)] - np.asarray(images)).max() for eps in attacks]
+    for eps, distance in zip(attacks, moved, strict=True):
+        assert eps - 1e-6 <= distance <= eps + 1e-6
+
+
+def test_adversarial_keys_write_the_epsilon_exactly():
+    assert adversarial_key("pgd_linf", 0.1) == "pgd_linf@0.1"
+    assert adversarial_key("pgd_linf", np.float64(4 / 255)) == "pgd_linf@0.01568627450980392"
+    assert float(adversarial_key("x", 4 / 255).split("@")[1]) == 4 / 255
+
+
+@pytest.fixture(scope="module")
+def evaluated(tmp_path_factory, task, trained):
+    """The evaluation stages run on the task: the trained network as a run's final phase-1
+    network and as the spawn point of two children (a linearized and a standard one, both at
+    the spawn parameters), with an L-inf attack at three epsilons and an L2 attack at one."""
+    path = tmp_path_factory.mktemp("evaluation")
+    train_images, train_labels, test_images, test_labels = map(np.asarray, task)
+    pixels = [np.round(x * 255).astype(np.uint8) for x in (train_images, test_images)]
+    classes = tuple(map(str, range(NUM_CLASSES)))
+    save_split(
+        path / "split.npz", Split(pixels[0], train_labels, pixels[1], test_labels, classes, 255)
+    )
+    save_checkpoint(path / "network.npz", trained[1], {"epoch": 4})
+    model = {**MLP, "parameterization": "standard", "zero_readout": False}
+    evaluation = {
+        "batch_size": 16,
+        "seed": 0,
+        "transfer": True,
+        "attacks": {"linf": {**SETTINGS["linf"], "epsilons": [0.0001, 0.3]}, "l2": SETTINGS["l2"]},
+    }
+    run = Run("benign", 0)
+    evaluate_phase1(
+        path / "network.npz",
+        path / "split.npz",
+        path / "phase1.csv",
+        path / "phase1_adversarial.npz",
+        run=run,
+        model=model,
+        evaluation=evaluation,
+    )
+    children = [Child(run, 4.0, "linearized", "benign"), Child(run, 4.0, "standard", "adversarial")]
+    evaluate_children(
+        [path / "network.npz"] * 2,
+        path / "network.npz",
+        path / "phase1_adversarial.npz",
+        path / "split.npz",
+        path / "spawn4.csv",
+        children=children,
+        model=model,
+        evaluation=evaluation,
+    )
+    tables = [path / "phase1.csv", path / "spawn4.csv"]
+    gather_evaluation(tables, path / "accuracy.csv", path / "accuracy.zarr", config={})
+    return path
+
+
+CELLS = [("clean", 0.0), ("linf", 0.0001), ("linf", 0.1), ("linf", 0.3), ("l2", 0.5)]
+
+
+def test_tables_have_a_row_per_model_attack_epsilon_and_source(evaluated):
+    table = pd.read_csv(evaluated / "accuracy.csv")
+    assert list(table.columns) == [
+        "phase1_regime",
+        "seed",
+        "spawn_epoch",
+        "dynamics",
+        "phase2_regime",
+        "attack",
+        "epsilon",
+        "source",
+        "accuracy",
+    ]
+    parent = table[table.spawn_epoch.isna()]
+    assert list(zip(parent.attack, parent.epsilon, strict=True)) == CELLS
+    assert set(parent.source) == {"self"}
+    for dynamics in ("linearized", "standard"):
+        child = table[table.dynamics.eq(dynamics) & table.spawn_epoch.notna()]
+        cells = list(zip(child.attack, child.epsilon, child.source, strict=True))
+        assert cells == [(*c, "self") for c in CELLS] + [(*c, "parent") for c in CELLS[1:]]
+
+
+def test_robust_accuracy_at_every_epsilon(evaluated):
+    table = pd.read_csv(evaluated / "accuracy.csv")
+    wide = table.pivot(
+        index=["dynamics", "phase2_regime"],
+        columns=["attack", "epsilon", "source"],
+        values="accuracy",
+    )
+    clean = wide[("clean", 0.0, "self")]
+    assert (clean > 0.5).all()
+    for attack, epsilon in CELLS[1:]:
+        assert (wide[(attack, epsilon, "self")] <= clean).all()
+    # A radius of 1e-4 barely moves the images: robust is the clean accuracy (give or take an
+    # example); the largest radius breaks the trained model.
+    assert (wide[("linf", 0.0001, "self")] >= clean - 1 / NUM_TEST).all()
+    assert (wide[("linf", 0.3, "self")] < clean - 0.2).all()
+    # The standard child is the parent: the parent's stored images at each epsilon are its own.
+    standard = table[table.dynamics.eq("standard") & table.spawn_epoch.notna()]
+    own = standard[standard.source == "self"].set_index(["attack", "epsilon"]).accuracy
+    transfer = standard[standard.source == "parent"].set_index(["attack", "epsilon"]).accuracy
+    pd.testing.assert_series_equal(own.drop(("clean", 0.0)), transfer)
+
+
+def test_parent_images_are_stored_per_attack_and_epsilon(evaluated):
+    test_images, _ = load_split(evaluated / "split.npz").test_set()
+    names = ["linf@0.0001", "linf@0.1", "linf@0.3", "l2@0.5"]
+    with np.load(evaluated / "phase1_adversarial.npz", allow_pickle=False) as f:
+        assert sorted(f.files) == sorted([*names, "provenance"])
+    stored = load_adversarial(evaluated / "phase1_adversarial.npz", names)
+    for name, images in stored.items():
+        epsilon = float(name.split("@")[1])
+        moved = (images - test_images).reshape(len(images), -1)
+        if name.startswith("linf"):
+            assert epsilon - 1e-6 <= np.abs(moved).max() <= epsilon + 1e-6
+        else:
+            assert np.linalg.norm(moved, axis=1).max() <= epsilon + 1e-5
+
+
+def test_dataset_has_an_epsilon_dim(evaluated):
+    ds = xr.open_zarr(evaluated / "accuracy.zarr")
+    assert ds.accuracy.dims == (
+        "phase1_regime",
+        "seed",
+        "spawn_epoch",
+        "dynamics",
+        "phase2_regime",
+        "attack",
+        "epsilon",
+        "source",
+    )
+    assert ds.parent_accuracy.dims == ("phase1_regime", "seed", "attack", "epsilon")
+    np.testing.assert_array_equal(ds.epsilon.values, [0.0, 0.0001, 0.1, 0.3, 0.5])
+    parent = ds.parent_accuracy.sel(phase1_regime="benign", seed=0)
+    assert float(parent.sel(attack="linf", epsilon=0.3)) <= float(
+        parent.sel(attack="clean", epsilon=0)
+    )
+    assert np.isnan(float(parent.sel(attack="clean", epsilon=0.3)))
+
+
+def test_robustness_table_starts_every_attack_at_the_clean_accuracy(evaluated):
+    evaluation = pd.read_csv(evaluated / "accuracy.csv")
+    robustness = robustness_vs_epsilon.table(evaluation)
+    models = ["spawn_epoch", "dynamics", "phase2_regime"]
+    cells = [("linf", 0.0), *CELLS[1:4], ("l2", 0.0), CELLS[4]]
+    assert len(robustness) == 3 * len(cells)
+    for _, model in robustness.groupby(models, dropna=False):
+        assert sorted(zip(model.attack, model.epsilon, strict=True)) == sorted(cells)
+    assert set(robustness.code) == {"C", "CC", "CA"}
+    start = robustness[robustness.epsilon == 0].groupby(models, dropna=False).accuracy
+    clean = evaluation[evaluation.attack == "clean"].groupby(models, dropna=False).accuracy
+    pd.testing.assert_series_equal(start.min(), clean.min())
+    pd.testing.assert_series_equal(start.max(), clean.min())

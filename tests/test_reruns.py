@@ -21,7 +21,12 @@ FIGURES_OF_RUNS = {  # figures that stack every run (the distance matrix: one pe
     "plot_pair_distance": 1,
     "plot_distance_matrix": 2,
 }
-AFTER_EVALUATION = {"gather_evaluation": 1, "plot_accuracy_vs_spawn": 1, "fixed_kernel_table": 1}
+AFTER_EVALUATION = {
+    "gather_evaluation": 1,
+    "plot_accuracy_vs_spawn": 1,
+    "fixed_kernel_table": 1,
+    "plot_robustness_vs_epsilon": 1,
+}
 
 
 def changed(edit: Callable[[dict[str, Any]], None]) -> dict[str, Any]:

@@ -139,3 +139,24 @@ def test_download_url_for_a_shipped_dataset():
 def test_inconsistent_values_are_checked_after_the_schema():
     with pytest.raises(ConfigError, match=r"phase1\.checkpoints\.fractional"):
         validate_config(changed("phase1.checkpoints.fractional", [0.5, 99.0]), SCHEMA)
+
+
+@pytest.mark.parametrize("section", ["phase1", "phase2"])
+def test_only_evaluation_attacks_take_epsilons(section):
+    with pytest.raises(ConfigError, match=rf"{section}\.attack: unknown key\(s\) \['epsilons'\]"):
+        validate_config(changed(f"{section}.attack.epsilons", [0.05, 0.1]), SCHEMA)
+
+
+@pytest.mark.parametrize(
+    ("epsilons", "expected"),
+    [
+        ([0.05, 0.05], r"epsilons: \[0\.05, 0\.05\] has non-unique elements"),
+        ([0.05, 0], r"epsilons\.1: 0 is less than or equal to the minimum of 0"),
+        ([0.05, 1.0], r"epsilons: an L-infinity radius of 1 or more \(\[1\.0\]\)"),
+    ],
+    ids=["duplicate", "zero", "whole-pixel-range"],
+)
+def test_evaluation_epsilons_are_checked(epsilons, expected):
+    config = changed("evaluation.attacks.pgd_linf.epsilons", epsilons)
+    with pytest.raises(ConfigError, match=rf"evaluation\.attacks\.pgd_linf\.{expected}"):
+        validate_config(config, SCHEMA)

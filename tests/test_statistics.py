@@ -6,10 +6,11 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from ntk_evolution.config import Run
+from ntk_evolution.config import Run, run_pairs
 from ntk_evolution.statistics import (
     KERNEL_DIMS,
     alignment,
+    double_center,
     evolution,
     kernel_distance,
     pair_distances,
@@ -342,19 +343,79 @@ def test_pair_distances(tol):
         b1: as_series(shared, epochs),
         a0: as_series(other, epochs),
     }
-    pairs = [("benign vs benign", b0, b1), ("benign vs adversarial", b0, a0)]
-    ds = pair_distances(kernels, pairs)
+    ds = pair_distances(kernels, run_pairs(kernels))
     assert_described(ds)
-    assert ds["distance"].dims == ("pair", "epoch")
+    assert ds["distance"].dims == ds["centered_distance"].dims == ("pair", "epoch")
     np.testing.assert_array_equal(ds["epoch"].values, epochs)
-    np.testing.assert_allclose(ds["distance"].sel(pair="benign-s0 vs benign-s1"), 0.0, atol=1e-12)
+    assert list(ds["pair"].values) == [
+        "benign-s1 vs adversarial-s0",
+        "benign-s0 vs adversarial-s0",
+        "benign-s0 vs benign-s1",
+    ]
+    assert list(ds["kind"].values) == [
+        "benign vs adversarial (across seeds)",
+        "benign vs adversarial (same seed)",
+        "benign vs benign (yardstick)",
+    ]
+    assert list(ds["seeds"].values) == ["across", "same", "across"]
+    assert list(ds["comparison"].values) == ["benign vs adversarial"] * 2 + ["benign vs benign"]
+    assert list(ds["run_b"].values) == ["adversarial-s0", "adversarial-s0", "benign-s1"]
+    for name in ("distance", "centered_distance"):
+        np.testing.assert_allclose(ds[name].sel(pair="benign-s0 vs benign-s1"), 0.0, atol=1e-12)
     expected = [distance_np(shared[e], other[e]) for e in range(len(epochs))]
+    for pair in ("benign-s0 vs adversarial-s0", "benign-s1 vs adversarial-s0"):
+        np.testing.assert_allclose(ds["distance"].sel(pair=pair), expected, **tol(np.float64, 1.0))
+    centred = [distance_np(center_np(shared[e]), center_np(other[e])) for e in range(3)]
     np.testing.assert_allclose(
-        ds["distance"].sel(pair="benign-s0 vs adversarial-s0"), expected, **tol(np.float64, 1.0)
+        ds["centered_distance"].sel(pair="benign-s0 vs adversarial-s0"),
+        centred,
+        **tol(np.float64, 1.0),
     )
-    assert list(ds["kind"].values) == ["benign vs benign", "benign vs adversarial"]
-    assert list(ds["run_a"].values) == ["benign-s0", "benign-s0"]
-    assert list(ds["run_b"].values) == ["benign-s1", "adversarial-s0"]
+
+
+def center_np(k: np.ndarray) -> np.ndarray:
+    """H K H per logit, with H = I - 11^T / n written out."""
+    n = k.shape[-1]
+    h = np.eye(n) - np.full((n, n), 1.0 / n)
+    return h @ k @ h
+
+
+def test_double_center_by_hand():
+    k = np.array([[[2.0, 1.0], [1.0, 4.0]]])
+    # Mean 2, row and column means 1.5 and 2.5: K_ij - r_i - c_j + 2 gives 2 - 3 + 2 = 1 at
+    # (0, 0), 1 - 4 + 2 = -1 off the diagonal and 4 - 5 + 2 = 1 at (1, 1).
+    np.testing.assert_allclose(double_center(as_kernel(k)).values, [[[1.0, -1.0], [-1.0, 1.0]]])
+
+
+def test_centred_distance_ignores_a_constant_added_to_a_kernel(tol):
+    rng = np.random.default_rng(10)
+    a, b = random_psd(rng), random_psd(rng)
+    shifted = a + 25.0 * a.mean()  # a constant c 11^T per logit, large enough to dominate
+    runs = Run("benign", 0), Run("adversarial", 1)
+    plain = pair_distances(
+        {runs[0]: as_series(a[None], [1]), runs[1]: as_series(b[None], [1])}, run_pairs(runs)
+    )
+    moved = pair_distances(
+        {runs[0]: as_series(shifted[None], [1]), runs[1]: as_series(b[None], [1])},
+        run_pairs(runs),
+    )
+    np.testing.assert_allclose(
+        moved.centered_distance.values, plain.centered_distance.values, **tol(np.float64, 10.0)
+    )
+    # The raw distance does change: the constant makes the kernels look less alike to it.
+    assert not np.isclose(moved.distance.item(), plain.distance.item())
+    # ... and a constant shared by both kernels makes them look alike to the raw distance only.
+    both = pair_distances(
+        {
+            runs[0]: as_series(shifted[None], [1]),
+            runs[1]: as_series((b + 25.0 * a.mean())[None], [1]),
+        },
+        run_pairs(runs),
+    )
+    assert both.distance.item() < 0.1 * plain.distance.item()
+    np.testing.assert_allclose(
+        both.centered_distance.values, plain.centered_distance.values, **tol(np.float64, 10.0)
+    )
 
 
 def test_pair_distances_reject_mismatched_epochs():
@@ -365,7 +426,7 @@ def test_pair_distances_reject_mismatched_epochs():
         b: as_series(np.stack([random_psd(rng) for _ in range(3)]), [0.0, 1.0, 3.0]),
     }
     with pytest.raises(ValueError):
-        pair_distances(kernels, [("benign vs flip", a, b)])
+        pair_distances(kernels, run_pairs(kernels))
 
 
 def test_stack_runs():
@@ -394,7 +455,7 @@ def test_every_statistic_is_described():
         alignment(series, labels, centered=True),
         pair_distances(
             {Run("benign", 0): series, Run("benign", 1): series},
-            [("benign vs benign", Run("benign", 0), Run("benign", 1))],
+            run_pairs([Run("benign", 0), Run("benign", 1)]),
         ),
     ):
         assert ds.data_vars

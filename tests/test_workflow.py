@@ -10,10 +10,12 @@ import pandas as pd
 import pytest
 import xarray as xr
 
+from ntk_evolution import findings
+from ntk_evolution.config import attack_epsilons
 from ntk_evolution.data import load_split
 from ntk_evolution.provenance import describe
 from ntk_evolution.provenance import main as provenance_main
-from ntk_evolution.stages.evaluation import load_adversarial
+from ntk_evolution.stages.evaluation import adversarial_key, load_adversarial
 
 from snakemake_run import TINY, make_checkout, planned_jobs, rules_of, snakemake, write_config
 
@@ -21,6 +23,7 @@ RUNS = [f"{regime}/seed{seed}" for regime in ("benign", "adversarial") for seed 
 EPOCHS = [0.0, 0.5, 2.0]  # epoch 0, the fractional 0.5 and the last epoch (every: 2)
 PROBES, CLASSES, TOP_K = 20, 10, 3
 CHILDREN = 4 * 3 * 2  # runs x dynamics x phase-2 regimes, one spawn epoch
+ATTACKS = [("pgd_linf", 0.05), ("pgd_linf", 0.1), ("pgd_l2", 0.5)]  # (attack, epsilon) measured
 FIGURES = [
     "accuracy_vs_spawn",
     "fixed_kernel",
@@ -31,6 +34,7 @@ FIGURES = [
     "pair_distance",
     "spectrum",
     "training_curves",
+    "robustness_vs_epsilon",
 ]
 
 
@@ -64,6 +68,8 @@ def test_plan_of_a_fresh_run(tmp_path):
         "gather_evaluation": 1,
         "plot_accuracy_vs_spawn": 1,
         "fixed_kernel_table": 1,
+        "plot_robustness_vs_epsilon": 1,
+        "findings": 1,
     }
 
 
@@ -134,17 +140,42 @@ def test_evolution_starts_at_zero_distance(finished):
 
 
 def test_pair_distances(finished):
-    ds = xr.open_zarr(finished / "results/statistics/pair_distances.zarr")
-    assert ds.distance.dims == ("pair", "epoch")
-    assert sorted(ds.kind.values) == [
-        "benign vs adversarial",
-        "benign vs adversarial",
-        "benign vs benign",
+    ds = xr.open_zarr(finished / "results/statistics/pair_distances.zarr").load()
+    assert ds.distance.dims == ds.centered_distance.dims == ("pair", "epoch")
+    assert list(ds.kind.values) == [
+        "benign vs adversarial (across seeds)",
+        "benign vs adversarial (across seeds)",
+        "benign vs adversarial (same seed)",
+        "benign vs adversarial (same seed)",
+        "benign vs benign (yardstick)",
+        "adversarial vs adversarial (yardstick)",
     ]
-    # Both runs of a seed start from the same initialisation: the same kernel at epoch 0.
-    same_seed = ds.distance.values[ds.kind.values == "benign vs adversarial"]
-    np.testing.assert_allclose(same_seed[:, 0], 0.0, atol=1e-6)
-    assert same_seed[:, -1].min() > 0
+    # Both runs of a seed start from the same initialisation: the same kernel at epoch 0 ...
+    same_seed = ds.where(ds.seeds == "same", drop=True)
+    for name in ("distance", "centered_distance"):
+        np.testing.assert_allclose(same_seed[name].isel(epoch=0), 0.0, atol=1e-6)
+        assert same_seed[name].isel(epoch=-1).min() > 0
+    # ... while runs of different seeds never share a kernel.
+    across = ds.where(ds.seeds == "across", drop=True)
+    assert across.distance.isel(epoch=0).min() > 0
+
+
+def test_findings(finished):
+    table = pd.read_csv(finished / "results/findings.csv")
+    assert list(table.columns) == findings.COLUMNS
+    assert set(table.finding) == set(findings.CLAIMS)
+    settling = table[table.measure == "settling epoch"]
+    assert sorted(settling.subject) == sorted(r.replace("/seed", "-s") for r in RUNS)
+    assert set(settling.value) <= set(EPOCHS)
+    ratios = table[table.measure == "distance / yardstick (centered)"]
+    assert sorted(ratios.subject) == ["benign-s0 vs adversarial-s1", "benign-s1 vs adversarial-s0"]
+    assert (ratios.value > 0).all()
+    # The verdicts stated in findings.md are those the table's decisive rows give.
+    page = (finished / "results/findings.md").read_text()
+    for finding, verdict in findings.verdicts(table).items():
+        assert f"**{finding}**, {findings.CLAIMS[finding]}: **{verdict}**" in page
+    made = json.loads((finished / "results/findings.provenance.json").read_text())
+    assert made["config"]["thresholds"]["distance_ratio"] == TINY["findings"]["distance_ratio"]
 
 
 def test_histories(finished):
@@ -171,24 +202,31 @@ def test_evaluation_table(finished):
         "dynamics",
         "phase2_regime",
         "attack",
+        "epsilon",
         "source",
         "accuracy",
     ]
     parents = table[table.spawn_epoch.isna()]
     children = table[table.spawn_epoch.notna()]
-    assert len(parents) == 4 * 3  # clean, pgd_linf, pgd_l2
-    assert len(children) == CHILDREN * 5  # clean, robust and transfer for both attacks
+    assert (table[table.attack == "clean"].epsilon == 0).all()
+    per_parent = 1 + len(ATTACKS)  # clean, then robust at every (attack, epsilon)
+    per_child = 1 + 2 * len(ATTACKS)  # clean, robust and transfer at every (attack, epsilon)
+    assert len(parents) == 4 * per_parent
+    assert len(children) == CHILDREN * per_child
     assert table.accuracy.between(0, 1).all()
     for models, index in [
         (children, ["phase1_regime", "seed", "spawn_epoch", "dynamics", "phase2_regime"]),
         (parents, ["phase1_regime", "seed"]),
     ]:
-        wide = models.pivot_table(index=index, columns=["attack", "source"], values="accuracy")
-        assert len(wide) == len(models) // (5 if models is children else 3)
-        for attack in ("pgd_linf", "pgd_l2"):
-            assert (wide[(attack, "self")] <= wide[("clean", "self")]).all()
+        wide = models.pivot_table(
+            index=index, columns=["attack", "epsilon", "source"], values="accuracy"
+        )
+        assert len(wide) == len(models) // (per_child if models is children else per_parent)
+        clean = wide[("clean", 0.0, "self")]
+        for attack, epsilon in ATTACKS:
+            assert (wide[(attack, epsilon, "self")] <= clean).all()
             if models is children:
-                assert (wide[(attack, "parent")] <= wide[("clean", "self")]).all()
+                assert (wide[(attack, epsilon, "parent")] <= clean).all()
     # Even ten phase-2 steps leave every child above chance (0.1) on clean test images.
     assert children[children.attack == "clean"].accuracy.min() > 0.15
 
@@ -197,17 +235,24 @@ def test_parent_adversarial_images_are_stored_once_per_run(finished):
     # The phase-1 evaluation keeps its white-box images: the transfer attack on the children.
     test_images, _ = load_split(finished / "results/data/split.npz").test_set()
     attacks = TINY["evaluation"]["attacks"]
+    grid = {
+        adversarial_key(name, epsilon): (attack["norm"], epsilon)
+        for name, attack in attacks.items()
+        for epsilon in attack_epsilons(attack)
+    }
+    assert len(grid) == len(ATTACKS)
     for run in ("benign/seed0", "adversarial/seed1"):
         stored = load_adversarial(
-            finished / f"results/evaluation/{run}/phase1_adversarial.npz", list(attacks)
+            finished / f"results/evaluation/{run}/phase1_adversarial.npz", list(grid)
         )
-        for name, images in stored.items():
+        for key, images in stored.items():
+            norm, epsilon = grid[key]
             assert images.shape == test_images.shape
             moved = np.abs(images - test_images).reshape(len(images), -1)
-            if attacks[name]["norm"] == "linf":
-                assert moved.max() <= attacks[name]["epsilon"] + 1e-6
+            if norm == "linf":
+                assert moved.max() <= epsilon + 1e-6
             else:
-                assert np.linalg.norm(moved, axis=1).max() <= attacks[name]["epsilon"] + 1e-5
+                assert np.linalg.norm(moved, axis=1).max() <= epsilon + 1e-5
             assert moved.max() > 0
 
 
@@ -220,12 +265,14 @@ def test_evaluation_dataset(finished):
         "dynamics",
         "phase2_regime",
         "attack",
+        "epsilon",
         "source",
     )
-    assert ds.accuracy.shape == (2, 2, 1, 3, 2, 3, 2)
-    assert ds.parent_accuracy.dims == ("phase1_regime", "seed", "attack")
+    assert ds.accuracy.shape == (2, 2, 1, 3, 2, 3, 4, 2)  # epsilon: 0 (clean), 0.05, 0.1, 0.5
+    np.testing.assert_array_equal(ds.epsilon.values, [0.0, 0.05, 0.1, 0.5])
+    assert ds.parent_accuracy.dims == ("phase1_regime", "seed", "attack", "epsilon")
     assert ds.attrs["config"]["evaluation"]["attacks"]["pgd_l2"]["norm"] == "l2"
-    clean = ds.accuracy.sel(attack="clean", source="self")
+    clean = ds.accuracy.sel(attack="clean", epsilon=0.0, source="self")
     assert float(clean.min()) > 0.15
 
 
@@ -242,6 +289,21 @@ def test_fixed_kernel_table(finished):
     }
     assert (table.seeds == 2).all()
     assert (table["min"] <= table["mean"]).all() and (table["mean"] <= table["max"]).all()
+
+
+def test_robustness_vs_epsilon_table(finished):
+    table = pd.read_csv(finished / "results/figures/robustness_vs_epsilon.csv")
+    models = ["phase1_regime", "seed", "spawn_epoch", "dynamics", "phase2_regime"]
+    cells = {(attack, 0.0) for attack, _ in ATTACKS} | set(ATTACKS)  # epsilon 0: clean accuracy
+    assert len(table) == (4 + CHILDREN) * len(cells)  # phase-1 networks and children
+    assert not table.duplicated([*models, "attack", "epsilon"]).any()
+    assert set(zip(table.attack, table.epsilon, strict=True)) == cells
+    assert set(table.code) == {"C", "A", "CC", "CA", "AC", "AA"}
+    evaluation = pd.read_csv(finished / "results/evaluation/accuracy.csv")
+    robust = evaluation[(evaluation.source == "self") & (evaluation.attack != "clean")]
+    merged = table.merge(robust, on=[*models, "attack", "epsilon"], suffixes=("", "_evaluated"))
+    assert len(merged) == (4 + CHILDREN) * len(ATTACKS)
+    assert (merged.accuracy == merged.accuracy_evaluated).all()
 
 
 def test_children_histories(finished):
@@ -264,6 +326,8 @@ def test_new_spawn_epoch_schedules_only_its_children(finished):
         "gather_evaluation": 1,
         "plot_accuracy_vs_spawn": 1,
         "fixed_kernel_table": 1,
+        "plot_robustness_vs_epsilon": 1,
+        "findings": 1,
         "all": 1,
     }
     for rule in ("train_children", "evaluate_children"):
@@ -276,6 +340,10 @@ def test_report(finished):
     assert len(html) > 100_000
     for name in FIGURES:
         assert f"{name}.png" in html
+    # The findings come first (categories are listed in alphabetical order), as a table.
+    assert "1. Findings" in html
+    assert "findings.csv" in html
+    assert "Findings of this run" in html
 
 
 def test_job_logs_show_progress(finished):
@@ -324,6 +392,7 @@ def test_diverging_run_stops_without_checkpoints(tmp_path):
         ("results/evaluation/accuracy.csv", "gather_evaluation"),
         ("results/evaluation/accuracy.zarr", "gather_evaluation"),
         ("results/figures/fixed_kernel.csv", "fixed_kernel_table"),
+        ("results/figures/robustness_vs_epsilon.csv", "plot_robustness_vs_epsilon"),
     ],
 )
 def test_every_result_says_how_it_was_made(finished, path, rule):

@@ -18,17 +18,20 @@ to [0, 1]; every step is
     x <- clip_[0,1]( x0 + (x - x0) * min(1, eps / ||x - x0||_2) ).
 
 Clipping to [0, 1] moves every pixel towards x0's (which lies in [0, 1]), so it never leaves the
-ball. :class:`Attack` holds the settings of either and runs the one its ``norm`` names.
+ball. :class:`Attack` holds the settings of either and runs the one its ``norm`` names;
+:func:`attack_grid` expands configured attacks to every radius they are measured at.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import jax
 import jax.numpy as jnp
+
+from ntk_evolution.config import attack_epsilons
 
 LossFn = Callable[[jax.Array, jax.Array], jax.Array]
 NORMS = ("linf", "l2")
@@ -157,6 +160,11 @@ class Attack:
             norm=str(attack.get("norm", "linf")),
         )
 
+    def at(self, epsilon: float) -> Attack:
+        """The same attack in a ball of radius ``epsilon``, its step size scaled in proportion,
+        alpha' = alpha * (epsilon' / epsilon), so that steps * alpha' / epsilon' is unchanged."""
+        return replace(self, epsilon=epsilon, step_size=self.step_size * (epsilon / self.epsilon))
+
     def perturb(
         self, loss_fn: LossFn, images: jax.Array, labels: jax.Array, key: jax.Array
     ) -> jax.Array:
@@ -172,3 +180,15 @@ class Attack:
             steps=self.steps,
             random_start=self.random_start,
         )
+
+
+def attack_grid(attacks: Mapping[str, Mapping[str, Any]]) -> dict[tuple[str, float], Attack]:
+    """Every attack of an ``evaluation.attacks`` config section at every radius it is measured
+    at (:func:`ntk_evolution.config.attack_epsilons`), keyed by ``(name, epsilon)``: the same
+    steps and random start, the step size scaled with the radius (:meth:`Attack.at`)."""
+    grid = {}
+    for name, settings in attacks.items():
+        attack = Attack.from_config(settings)
+        for epsilon in attack_epsilons(settings):
+            grid[name, epsilon] = attack.at(epsilon)
+    return grid

@@ -109,24 +109,61 @@ def phase1_runs(config: Mapping[str, Any]) -> list[Run]:
     return [Run(regime, int(seed)) for regime in phase1["regimes"] for seed in phase1["seeds"]]
 
 
-def run_pairs(runs: Iterable[Run]) -> list[tuple[str, Run, Run]]:
+REGIME_ORDER = ("benign", "adversarial", "flip")
+
+
+@dataclass(frozen=True)
+class RunPair:
+    """Two phase-1 runs whose kernels are compared epoch by epoch, ``a`` in the earlier regime of
+    :data:`REGIME_ORDER` (or the lower seed, for two runs of one regime)."""
+
+    a: Run
+    b: Run
+
+    @property
+    def comparison(self) -> str:
+        """The regimes compared, e.g. ``benign vs adversarial``."""
+        return f"{self.a.regime} vs {self.b.regime}"
+
+    @property
+    def seeds(self) -> str:
+        """``same``: the runs share a seed, hence their initial weights (distance 0 at epoch 0);
+        ``across``: different seeds, no shared start."""
+        return "same" if self.a.seed == self.b.seed else "across"
+
+    @property
+    def yardstick(self) -> bool:
+        """Two seeds of one regime: how far kernels of the same training drift apart by chance."""
+        return self.a.regime == self.b.regime
+
+    @property
+    def kind(self) -> str:
+        """Label of the comparison in tables and figures."""
+        if self.yardstick:
+            return f"{self.comparison} (yardstick)"
+        return f"{self.comparison} ({'same seed' if self.seeds == 'same' else 'across seeds'})"
+
+    @property
+    def name(self) -> str:
+        return f"{self.a.name} vs {self.b.name}"
+
+
+def run_pairs(runs: Iterable[Run]) -> list[RunPair]:
     """Pairs of runs whose kernels are compared epoch by epoch.
 
-    Returns ``(kind, a, b)`` triples: every non-benign run against the benign run of the same
-    seed (``"benign vs <regime>"``) and every pair of benign seeds (``"benign vs benign"``),
-    the yardstick for how far apart two kernels of the same regime drift by chance.
+    For every two regimes, every pair of their runs: of the same seed (which share their initial
+    weights) and across seeds (which share nothing, the fair comparison with a yardstick). For
+    every regime, every pair of its seeds: the seed-to-seed yardstick for "different". Pairs
+    come in a fixed order whatever the order of ``runs``.
     """
-    runs = sorted(runs)
-    benign = {r.seed: r for r in runs if r.regime == "benign"}
-    pairs: list[tuple[str, Run, Run]] = []
-    for run in runs:
-        if run.regime != "benign" and run.seed in benign:
-            pairs.append((f"benign vs {run.regime}", benign[run.seed], run))
-    seeds = sorted(benign)
-    for i, a in enumerate(seeds):
-        for b in seeds[i + 1 :]:
-            pairs.append(("benign vs benign", benign[a], benign[b]))
-    return pairs
+    runs = sorted(set(runs), key=lambda r: (REGIME_ORDER.index(r.regime), r.seed))
+    pairs = [RunPair(a, b) for i, a in enumerate(runs) for b in runs[i + 1 :]]
+
+    def order(p: RunPair) -> tuple:
+        regimes = REGIME_ORDER.index(p.a.regime), REGIME_ORDER.index(p.b.regime)
+        return p.yardstick, regimes, p.seeds, p.a.seed, p.b.seed
+
+    return sorted(pairs, key=order)
 
 
 def check_config(config: Mapping[str, Any]) -> None:
@@ -161,6 +198,12 @@ def check_config(config: Mapping[str, Any]) -> None:
             f"{[epoch_label(e) for e in available]}; pick from these or add them to "
             "phase1.checkpoints.fractional."
         )
+    attacks = config["evaluation"]["attacks"]
+    if config["findings"]["attack"] not in attacks:
+        raise ConfigError(
+            f"findings.attack = {config['findings']['attack']!r} is not an evaluation attack; "
+            f"name one of evaluation.attacks: {sorted(attacks)}."
+        )
     _check_attack("phase1.attack", phase1["attack"])
     _check_attack("phase2.attack", config["phase2"]["attack"])
     for name, attack in config["evaluation"]["attacks"].items():
@@ -168,10 +211,27 @@ def check_config(config: Mapping[str, Any]) -> None:
 
 
 def _check_attack(where: str, attack: Mapping[str, Any]) -> None:
-    """PGD must be able to reach the edge of its epsilon-ball (with either norm)."""
+    """PGD must be able to reach the edge of its epsilon-ball (with either norm; at every radius
+    of ``epsilons`` too, whose step size scales with it), and an L-inf ball must not already
+    hold every image (radius 1 or more, pixels lying in [0, 1])."""
     reach = attack["steps"] * attack["step_size"]
     if reach < attack["epsilon"]:
         raise ConfigError(
             f"{where}: steps x step_size = {reach:g} cannot reach epsilon = {attack['epsilon']:g}; "
             "raise step_size (2 * epsilon / steps is usual)."
         )
+    if attack.get("norm", "linf") != "linf":
+        return
+    for key, radii in (("epsilon", [attack["epsilon"]]), ("epsilons", attack.get("epsilons", []))):
+        whole = [radius for radius in radii if radius >= 1]
+        if whole:
+            raise ConfigError(
+                f"{where}.{key}: an L-infinity radius of 1 or more ({whole}) holds every image "
+                "in [0, 1], so the attack could turn any image into any other; use radii below 1."
+            )
+
+
+def attack_epsilons(attack: Mapping[str, Any]) -> list[float]:
+    """The radii an evaluation attack is measured at: its own ``epsilon`` (the headline value)
+    and every entry of its optional ``epsilons``, sorted, each once."""
+    return sorted({float(attack["epsilon"]), *map(float, attack.get("epsilons", []))})

@@ -56,17 +56,20 @@ def _correct_fn() -> Callable[..., jax.Array]:
 
 
 @functools.cache
-def _craft_fn(attack: Attack) -> Callable[..., jax.Array]:
-    """Jitted ``(model, params, images, labels, key) -> adversarial images`` against the model.
+def _craft_fn(norm: str, steps: int, random_start: bool) -> Callable[..., jax.Array]:
+    """Jitted ``(model, params, images, labels, key, epsilon, step_size) -> adversarial images``
+    against the model, by the PGD attack of ``norm``, ``steps`` and ``random_start``.
 
-    ``model`` is a pytree (:func:`ntk_evolution.dynamics.as_pytree`), so one compiled program
-    serves every model of the same kind.
+    ``model`` is a pytree (:func:`ntk_evolution.dynamics.as_pytree`) and the radius and step
+    size are arguments, so one compiled program serves every model of the same kind and every
+    radius of an attack.
     """
 
-    def adversarial(model, params, images, labels, key):
+    def adversarial(model, params, images, labels, key, epsilon, step_size):
         def loss(x, y):
             return cross_entropy(model(params, x), y)
 
+        attack = Attack(epsilon, step_size, steps, random_start, norm)
         return attack.perturb(loss, images, labels, key)
 
     return jax.jit(adversarial)
@@ -108,20 +111,24 @@ def craft(
 ) -> dict[str, np.ndarray]:
     """Adversarial test images against ``apply(params, .)``, one array per attack name.
 
-    Batch ``b`` starts every attack from ``fold_in(key, b)``. Each array has the shape and dtype
-    of ``images`` (float32 in [0, 1]).
+    Batch ``b`` starts every attack from ``fold_in(key, b)``, so equal attacks under two names
+    give the same images: they are crafted once. Each array has the shape and dtype of
+    ``images`` (float32 in [0, 1]).
     """
     images, labels = np.asarray(images, np.float32), np.asarray(labels)
     _check(images, batch_size)
     model = as_pytree(apply)
-    crafted = {}
-    for name, attack in attacks.items():
-        fn = _craft_fn(attack)
+    made: dict[Attack, np.ndarray] = {}
+    for attack in dict.fromkeys(attacks.values()):
+        fn = _craft_fn(attack.norm, attack.steps, attack.random_start)
         parts = []
         for b, size, (x, y) in _batches((images, labels), batch_size):
-            parts.append(np.asarray(fn(model, params, x, y, jax.random.fold_in(key, b)))[:size])
-        crafted[name] = np.concatenate(parts)
-    return crafted
+            start = jax.random.fold_in(key, b)
+            parts.append(
+                np.asarray(fn(model, params, x, y, start, attack.epsilon, attack.step_size))[:size]
+            )
+        made[attack] = np.concatenate(parts)
+    return {name: made[attack] for name, attack in attacks.items()}
 
 
 def evaluate(

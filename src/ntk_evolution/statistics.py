@@ -15,12 +15,12 @@ Frobenius products sum over ``logit, probe_i, probe_j``. All arithmetic is in fl
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import xarray as xr
 
-from ntk_evolution.config import Run
+from ntk_evolution.config import Run, RunPair
 
 KERNEL_DIMS = ("logit", "probe_i", "probe_j")
 
@@ -147,32 +147,54 @@ def alignment(ntk: xr.DataArray, labels: np.ndarray, *, centered: bool) -> xr.Da
     )
 
 
-def pair_distances(
-    kernels: dict[Run, xr.DataArray], pairs: Sequence[tuple[str, Run, Run]]
-) -> xr.Dataset:
+def double_center(k: xr.DataArray) -> xr.DataArray:
+    """H K H with H = I - 11^T / n, per logit: the kernel of the features minus their mean over
+    the probes, K_ij - mean_i' K_i'j - mean_j' K_ij' + mean K."""
+    k = k - k.mean("probe_i")
+    return k - k.mean("probe_j")
+
+
+def pair_distances(kernels: Mapping[Run, xr.DataArray], pairs: Sequence[RunPair]) -> xr.Dataset:
     """Distance between the kernels of two runs at each shared epoch, for every pair.
 
-    Returns ``distance`` (pair, epoch) with coordinates ``kind``, ``run_a`` and ``run_b`` on
-    ``pair``; the runs must share their checkpoint epochs.
+    Returns ``distance`` (pair, epoch), Fort et al.'s S between the raw kernels, and
+    ``centered_distance`` (pair, epoch), S between the double-centred kernels H K_c H of every
+    logit c. The centred distance is the fairer one for "how different are two kernels": the NTK
+    of a network on non-negative inputs has a large constant part (every probe's gradient shares
+    a common direction: the mean feature), which makes any two kernels look alike (cosines above
+    0.9) and drowns the part that tells probes apart. Centring removes exactly that constant part:
+    adding c 11^T to K leaves H K H unchanged. The pairs' ``kind``, ``comparison``, ``seeds``
+    ("same" or "across"), ``run_a`` and ``run_b`` are coordinates on ``pair``; the runs must share
+    their checkpoint epochs.
     """
-    rows = []
-    for _, a, b in pairs:
-        ka, kb = xr.align(kernels[a], kernels[b], join="exact")
-        rows.append(kernel_distance(ka, kb).values)
+    raw, centered = [], []
+    for pair in pairs:
+        ka, kb = xr.align(kernels[pair.a], kernels[pair.b], join="exact")
+        ka, kb = ka.astype(np.float64), kb.astype(np.float64)
+        raw.append(kernel_distance(ka, kb).values)
+        centered.append(kernel_distance(double_center(ka), double_center(kb)).values)
     epochs = next(iter(kernels.values())).epoch.values
+    shape = (len(pairs), len(epochs))
     return xr.Dataset(
         {
             "distance": (
                 ("pair", "epoch"),
-                np.array(rows).reshape(len(pairs), len(epochs)),
+                np.array(raw).reshape(shape),
                 _attrs("kernel distance between two runs at the same epoch"),
-            )
+            ),
+            "centered_distance": (
+                ("pair", "epoch"),
+                np.array(centered).reshape(shape),
+                _attrs("distance between the double-centred kernels of two runs"),
+            ),
         },
         coords={
-            "pair": [f"{a.name} vs {b.name}" for _, a, b in pairs],
-            "kind": ("pair", [kind for kind, _, _ in pairs]),
-            "run_a": ("pair", [a.name for _, a, _ in pairs]),
-            "run_b": ("pair", [b.name for _, _, b in pairs]),
+            "pair": [pair.name for pair in pairs],
+            "kind": ("pair", [pair.kind for pair in pairs]),
+            "comparison": ("pair", [pair.comparison for pair in pairs]),
+            "seeds": ("pair", [pair.seeds for pair in pairs]),
+            "run_a": ("pair", [pair.a.name for pair in pairs]),
+            "run_b": ("pair", [pair.b.name for pair in pairs]),
             "epoch": ("epoch", epochs, _attrs("epoch", "epochs")),
         },
     )

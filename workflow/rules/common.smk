@@ -12,6 +12,7 @@ from ntk_evolution.cifar import FORMATS, DatasetMissing, locate
 from ntk_evolution.config import (
     ConfigError,
     Run,
+    attack_epsilons,
     checkpoint_epochs,
     epoch_label,
     phase1_runs,
@@ -39,6 +40,7 @@ EPOCHS = [epoch_label(epoch) for epoch in checkpoint_epochs(config["phase1"])]
 FINAL_EPOCH = EPOCHS[-1]
 REGIMES = sorted({run.regime for run in RUNS})
 RUN_KEYS = [[run.regime, run.seed] for run in RUNS]  # how scripts receive the runs
+PAIRS = run_pairs(RUNS)  # runs whose kernels are compared (none with a single run)
 SPAWNS = [epoch_label(epoch) for epoch in config["phase2"]["spawn_epochs"]]
 CHILD_KINDS = [  # (dynamics, phase-2 regime) of the children of every spawn point
     [dynamics, regime]
@@ -167,7 +169,13 @@ def training_minutes(section, regimes, weight=1):
 
 
 def evaluation_minutes(models):
-    """Time limit of a job that evaluates ``models`` models clean and under every attack."""
+    """Time limit of a job that evaluates ``models`` models clean and under every attack at
+    every epsilon it is measured at."""
     attacks = config["evaluation"]["attacks"].values()
-    passes = models * (1 + sum(attack["steps"] + 1 for attack in attacks))
+    passes = models * (
+        1
+        + sum(
+            (attack["steps"] + 1) * len(attack_epsilons(attack)) for attack in attacks
+        )
+    )
     return math.ceil(10 + TEST_PASS_MINUTES * passes)

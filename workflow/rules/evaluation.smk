@@ -1,7 +1,13 @@
 # Evaluation on the whole test set: clean, robust (white-box PGD) and transfer accuracy of every
 # final phase-1 network and every child, gathered into one table and one dataset. The white-box
 # adversarial images of a final phase-1 network are kept: they are the transfer attack on every
-# child of its run.
+# child of its run. Every attack is measured at its own epsilon and at every radius of its
+# `epsilons`; results and stored images are keyed by attack and epsilon.
+
+# Each attack's own epsilon: figures and tables that show one number per attack use it.
+HEADLINE_EPSILONS = {
+    name: attack["epsilon"] for name, attack in config["evaluation"]["attacks"].items()
+}
 
 
 rule evaluate_phase1:

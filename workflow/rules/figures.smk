@@ -1,6 +1,5 @@
 # Figures for the report, one rule per figure; each depends on its own plotting module only.
 
-PAIRS = run_pairs(RUNS)
 FIGURES = [
     *expand("results/figures/distance_matrix_{regime}.png", regime=REGIMES),
     "results/figures/distance_curves.png",
@@ -11,6 +10,8 @@ FIGURES = [
     "results/figures/accuracy_vs_spawn.png",
     "results/figures/fixed_kernel.png",
     "results/figures/fixed_kernel.csv",
+    "results/figures/robustness_vs_epsilon.png",
+    "results/figures/robustness_vs_epsilon.csv",
 ]
 
 
@@ -189,6 +190,8 @@ rule plot_accuracy_vs_spawn:
     threads: 1
     resources:
         **job_resources(mem_mb=2000, runtime=10),
+    params:
+        headline=HEADLINE_EPSILONS,
     script:
         "../scripts/plot_accuracy_vs_spawn.py"
 
@@ -219,5 +222,37 @@ rule fixed_kernel_table:
     threads: 1
     resources:
         **job_resources(mem_mb=2000, runtime=10),
+    params:
+        headline=HEADLINE_EPSILONS,
     script:
         "../scripts/fixed_kernel_table.py"
+
+
+rule plot_robustness_vs_epsilon:
+    input:
+        table="results/evaluation/accuracy.csv",
+        code=figure_code("robustness_vs_epsilon"),
+    output:
+        table=report(
+            "results/figures/robustness_vs_epsilon.csv",
+            caption="../report/robustness_vs_epsilon.rst",
+            category="Children on frozen kernels",
+            labels={"figure": "robustness vs epsilon (table)"},
+        ),
+        figure=report(
+            "results/figures/robustness_vs_epsilon.png",
+            caption="../report/robustness_vs_epsilon.rst",
+            category="Children on frozen kernels",
+            labels={"figure": "robustness vs epsilon"},
+        ),
+    log:
+        "logs/plot_robustness_vs_epsilon.log",
+    benchmark:
+        "logs/benchmarks/plot_robustness_vs_epsilon.tsv"
+    conda:
+        ENV
+    threads: 1
+    resources:
+        **job_resources(mem_mb=2000, runtime=10),
+    script:
+        "../scripts/plot_robustness_vs_epsilon.py"

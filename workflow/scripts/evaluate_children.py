@@ -1,7 +1,7 @@
 """Clean, robust and transfer test accuracy of the children of one spawn point.
 
-Writes a CSV with one row per (child, attack, source): phase1_regime, seed, spawn_epoch,
-dynamics, phase2_regime, attack, source ("self" or "parent"), accuracy.
+Writes a CSV with one row per (child, attack, epsilon, source): phase1_regime, seed, spawn_epoch,
+dynamics, phase2_regime, attack, epsilon (0 for "clean"), source ("self" or "parent"), accuracy.
 """
 
 from ntk_evolution.config import Child, Run

@@ -1,8 +1,9 @@
 """Clean and robust test accuracy of one run's final phase-1 network.
 
-Writes a CSV with one row per attack ("clean" included): phase1_regime, seed, spawn_epoch (empty),
-dynamics, phase2_regime ("none"), attack, source, accuracy; and the network's adversarial test
-images, one array per attack, the transfer attack on the run's children.
+Writes a CSV with one row per attack and epsilon ("clean" included, at epsilon 0): phase1_regime,
+seed, spawn_epoch (empty), dynamics, phase2_regime ("none"), attack, epsilon, source, accuracy;
+and the network's adversarial test images, one array per attack and epsilon (``pgd_linf@0.1``),
+the transfer attack on the run's children.
 """
 
 from ntk_evolution.config import Run

@@ -1,8 +1,9 @@
 """Every evaluation in one table and one dataset.
 
 Writes ``accuracy.csv`` (tidy: phase1_regime, seed, spawn_epoch, dynamics, phase2_regime, attack,
-source, accuracy) and ``accuracy.zarr`` with ``accuracy`` (phase1_regime, seed, spawn_epoch,
-dynamics, phase2_regime, attack, source) and ``parent_accuracy`` (phase1_regime, seed, attack).
+epsilon, source, accuracy) and ``accuracy.zarr`` with ``accuracy`` (phase1_regime, seed,
+spawn_epoch, dynamics, phase2_regime, attack, epsilon, source) and ``parent_accuracy``
+(phase1_regime, seed, attack, epsilon).
 """
 
 from ntk_evolution.joblog import setup_logging

@@ -1,7 +1,8 @@
 """Distances between paired runs' kernels at each epoch.
 
-Writes a zarr store with ``distance`` (pair, epoch) and coordinates kind, run_a, run_b on pair:
-every non-benign run against the benign run of its seed, and every pair of benign seeds.
+Writes a zarr store with ``distance`` and ``centered_distance`` (pair, epoch) and coordinates
+kind, comparison, seeds, run_a, run_b on pair: every two runs of different regimes (same seed and
+across seeds) and every two seeds of one regime (the yardsticks).
 """
 
 from ntk_evolution.config import Run, run_pairs

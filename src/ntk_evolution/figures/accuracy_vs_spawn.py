@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 
 import pandas as pd
@@ -12,16 +13,22 @@ from ntk_evolution.figures import style
 DYNAMICS_ORDER = ["linearized", "centered", "standard"]
 
 
-def plot(table: pd.DataFrame, path: str | Path) -> None:
-    """``table``: the tidy evaluation table; one panel per (attack, dynamics).
+def plot(table: pd.DataFrame, path: str | Path, headline: Mapping[str, float]) -> None:
+    """``table``: the tidy evaluation table; one panel per (attack, dynamics), each attack at its
+    ``headline`` epsilon (attack name -> epsilon).
 
     Colour is the phase-1 regime (the kernel), line style the phase-2 regime (the data); bands
     are the range over seeds. Only white-box results are drawn (transfer is in the table).
     """
     style.setup()
+    table = style.at_headline(table, headline)
     children = table[table.spawn_epoch.notna() & (table.source == "self")].copy()
     attacks = list(dict.fromkeys(children.attack))
-    children["attack"] = children.attack.map(lambda a: "clean" if a == "clean" else f"robust ({a})")
+
+    def label(attack: str) -> str:
+        return "clean" if attack == "clean" else f"robust ({attack}, ε = {headline[attack]:g})"
+
+    children["attack"] = children.attack.map(label)
     grid = sns.relplot(
         children,
         kind="line",
@@ -32,7 +39,7 @@ def plot(table: pd.DataFrame, path: str | Path) -> None:
         style="phase2_regime",
         style_order=["benign", "adversarial"],
         row="attack",
-        row_order=["clean" if a == "clean" else f"robust ({a})" for a in attacks],
+        row_order=[label(a) for a in attacks],
         col="dynamics",
         col_order=[d for d in DYNAMICS_ORDER if d in set(children.dynamics)],
         errorbar=style.SEED_BAND,

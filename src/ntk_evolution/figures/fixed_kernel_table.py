@@ -1,12 +1,14 @@
 """The fixed-kernel grid: phase-1 regime (the kernel) x phase-2 regime (the data), as in the paper.
 
 Rows are the two-letter codes of the authors' scripts, phase 1 then phase 2, C for benign
-("clean") and A for adversarial: CC, CA, AC, AA. Columns are clean, robust and transfer accuracy,
-the mean over seeds, for the linearized and centered children of the last spawn epoch.
+("clean") and A for adversarial: CC, CA, AC, AA. Columns are clean, robust and transfer accuracy
+(each attack at its headline epsilon), the mean over seeds, for the linearized and centered
+children of the last spawn epoch.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 
 import matplotlib.pyplot as plt
@@ -15,15 +17,16 @@ import seaborn as sns
 
 from ntk_evolution.figures import style
 
-LETTER = {"benign": "C", "adversarial": "A", "flip": "F"}
 FIXED_KERNEL = ("linearized", "centered")
 
 
-def table(evaluation: pd.DataFrame) -> pd.DataFrame:
-    """Mean, min and max over seeds per (dynamics, code, measure), at the last spawn epoch."""
+def table(evaluation: pd.DataFrame, headline: Mapping[str, float]) -> pd.DataFrame:
+    """Mean, min and max over seeds per (dynamics, code, measure), at the last spawn epoch and
+    each attack's ``headline`` epsilon (attack name -> epsilon)."""
+    evaluation = style.at_headline(evaluation, headline)
     children = evaluation[evaluation.dynamics.isin(FIXED_KERNEL) & evaluation.spawn_epoch.notna()]
     last = children[children.spawn_epoch == children.spawn_epoch.max()].copy()
-    last["code"] = last.phase1_regime.map(LETTER) + last.phase2_regime.map(LETTER)
+    last["code"] = last.phase1_regime.map(style.LETTER) + last.phase2_regime.map(style.LETTER)
     last["measure"] = [
         "clean" if attack == "clean" else f"{'robust' if source == 'self' else 'transfer'} {attack}"
         for attack, source in zip(last.attack, last.source, strict=True)
@@ -45,7 +48,7 @@ def plot(summary: pd.DataFrame, path: str | Path) -> None:
     for ax, name in zip(axes[0], dynamics, strict=True):
         part = summary[summary.dynamics == name]
         grid = part.pivot(index="code", columns="measure", values="mean")
-        order = [c for c in ("CC", "CA", "AC", "AA") if c in grid.index]
+        order = [c for c in style.CODES if c in grid.index]
         grid = grid.loc[order + [c for c in grid.index if c not in order]]
         sns.heatmap(grid, vmin=0, vmax=1, annot=True, fmt=".3f", cmap="magma", cbar=False, ax=ax)
         ax.set_title(f"{name} children, spawn epoch {part.spawn_epoch.iloc[0]:g}")

@@ -1,4 +1,5 @@
-"""Distance between two runs' kernels at the same epoch: benign vs adversarial against benign vs benign."""
+"""Distance between two runs' kernels at the same epoch, raw and centred, for every comparison:
+regime against regime (same seed, across seeds) and seed against seed (the yardsticks)."""
 
 from __future__ import annotations
 
@@ -10,23 +11,37 @@ import xarray as xr
 
 from ntk_evolution.figures import style
 
+PANELS = {"distance": "raw kernels", "centered_distance": "double-centred kernels"}
+
 
 def plot(pairs: xr.Dataset, path: str | Path) -> None:
-    """``pairs``: the dataset of :func:`ntk_evolution.statistics.pair_distances`."""
+    """``pairs``: the dataset of :func:`ntk_evolution.statistics.pair_distances`.
+
+    One panel per distance; colour is the comparison, dashed lines are the yardsticks, solid
+    ones the comparisons across regimes; bands are the range over the pairs of a kind.
+    """
     style.setup()
-    table = pairs.distance.to_dataframe().reset_index()
-    fig, ax = plt.subplots(figsize=(6, 4))
-    sns.lineplot(
-        table,
-        x="epoch",
-        y="distance",
-        hue="kind",
-        errorbar=style.SEED_BAND,
-        marker="o",
-        markersize=3,
-        ax=ax,
-    )
-    ax.set_ylabel(pairs.distance.attrs["long_name"])
-    ax.set_title("band: range over seeds (or seed pairs)")
-    style.epoch_axis(ax)
+    table = pairs[list(PANELS)].to_dataframe().reset_index()
+    kinds = list(dict.fromkeys(pairs.kind.values))
+    dashes = {kind: (4, 2) if "yardstick" in kind else "" for kind in kinds}
+    fig, axes = plt.subplots(1, len(PANELS), figsize=(11, 4), sharex=True)
+    for ax, (name, title) in zip(axes, PANELS.items(), strict=True):
+        sns.lineplot(
+            table,
+            x="epoch",
+            y=name,
+            hue="kind",
+            hue_order=kinds,
+            style="kind",
+            dashes=dashes,
+            errorbar=style.SEED_BAND,
+            marker="o",
+            markersize=3,
+            legend=ax is axes[-1],
+            ax=ax,
+        )
+        ax.set_ylabel("kernel distance S")
+        ax.set_title(title)
+        style.epoch_axis(ax)
+    sns.move_legend(axes[-1], "upper left", bbox_to_anchor=(1.02, 1), title="comparison")
     style.save(fig, path)

@@ -1,7 +1,8 @@
-"""Shared look of all figures: theme, epoch axis, saving."""
+"""Shared look of all figures: theme, epoch axis, grid codes, headline rows, saving."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 
 import matplotlib
@@ -9,6 +10,8 @@ import matplotlib
 matplotlib.use("Agg")
 
 import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
 import seaborn as sns
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
@@ -16,6 +19,12 @@ from matplotlib.ticker import FixedLocator, FuncFormatter, NullLocator
 
 REGIME_ORDER = ["benign", "adversarial", "flip"]
 SEED_BAND = ("pi", 100)  # shaded band: the full range over seeds
+# A regime's letter in the paper's grid codes, phase 1 then phase 2: CC, CA, AC, AA (C benign,
+# "clean"; A adversarial); a phase-1 network alone is C, A or F.
+LETTER = {"benign": "C", "adversarial": "A", "flip": "F"}
+CODES = [LETTER[r] for r in REGIME_ORDER] + [
+    LETTER[r] + LETTER[data] for r in REGIME_ORDER for data in ("benign", "adversarial")
+]
 
 
 def setup() -> None:
@@ -35,6 +44,13 @@ def epoch_axis(ax: Axes) -> None:
     ax.xaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}"))
     ax.xaxis.set_minor_locator(NullLocator())
     ax.set_xlabel("epoch")
+
+
+def at_headline(table: pd.DataFrame, headline: Mapping[str, float]) -> pd.DataFrame:
+    """Rows of the tidy evaluation table at each attack's headline epsilon (``headline``: attack
+    name -> its own ``epsilon`` in the config), and the clean rows (epsilon 0)."""
+    wanted = table.attack.map(dict(headline)).fillna(0.0).to_numpy(float)
+    return table[np.isclose(table.epsilon.to_numpy(float), wanted, rtol=1e-9, atol=0.0)]
 
 
 def regimes_present(regimes) -> list[str]:

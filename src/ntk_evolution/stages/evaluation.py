@@ -1,16 +1,20 @@
 """Evaluation stages: clean, robust and transfer accuracy of phase-1 models and children.
 
-Every evaluation job writes a tidy table, one row per (model, attack, source) with the columns
-:data:`MODEL_COLUMNS`, ``attack``, ``source`` and ``accuracy``; ``gather_evaluation`` stacks
-them into one CSV and one xarray dataset.
+Every evaluation job writes a tidy table, one row per (model, attack, epsilon, source) with the
+columns :data:`MODEL_COLUMNS`, ``attack``, ``epsilon``, ``source`` and ``accuracy``;
+``gather_evaluation`` stacks them into one CSV and one xarray dataset.
 A phase-1 model has ``spawn_epoch`` NaN, ``dynamics`` "standard" and ``phase2_regime`` "none".
-``source`` says whom the adversarial examples were crafted against: ``self`` (white-box; for
-``attack`` "clean" no attack at all) or ``parent`` (the final phase-1 network of the child's run,
-the transfer check against gradient masking).
+Every attack of ``evaluation.attacks`` is measured at each radius of
+:func:`ntk_evolution.config.attack_epsilons` (:func:`ntk_evolution.attacks.attack_grid`); the
+clean row has ``attack`` "clean" and ``epsilon`` 0 (a ball of radius 0 holds the clean image
+only). ``source`` says whom the adversarial examples were crafted against: ``self`` (white-box;
+for ``attack`` "clean" no attack at all) or ``parent`` (the final phase-1 network of the child's
+run, the transfer check against gradient masking).
 
 The parent's adversarial test images are crafted once, by the phase-1 evaluation (they are its
-white-box attack), and stored pickle-free (:func:`save_adversarial`); every child of the run is
-judged on the same stored images.
+white-box attack), and stored pickle-free (:func:`save_adversarial`), one array per attack and
+radius named by :func:`adversarial_key` (e.g. ``pgd_linf@0.1``); every child of the run is judged
+on the same stored images.
 """
 
 from __future__ import annotations
@@ -26,7 +30,7 @@ import numpy as np
 
 from ntk_evolution import data, storage
 from ntk_evolution.atomic import atomic_file, write_table
-from ntk_evolution.attacks import Attack
+from ntk_evolution.attacks import Attack, attack_grid
 from ntk_evolution.checkpoints import load_checkpoint
 from ntk_evolution.config import Child, Run
 from ntk_evolution.dynamics import child_apply
@@ -40,6 +44,21 @@ Settings = Mapping[str, Any]
 MODEL_COLUMNS = ["phase1_regime", "seed", "spawn_epoch", "dynamics", "phase2_regime"]
 
 
+def adversarial_key(name: str, epsilon: float) -> str:
+    """Name of attack ``name``'s images and results at radius ``epsilon``: ``name@epsilon``, the
+    radius written exactly (Python's shortest round-trip text), e.g. ``pgd_linf@0.1``."""
+    return f"{name}@{float(epsilon)!r}"
+
+
+def _cell(key: str) -> tuple[str, float]:
+    """``(attack, epsilon)`` of a result name of :func:`ntk_evolution.evaluation.evaluate`
+    (``clean``: radius 0), the inverse of :func:`adversarial_key`."""
+    if key == "clean":
+        return "clean", 0.0
+    name, epsilon = key.rsplit("@", 1)
+    return name, float(epsilon)
+
+
 def _rows(
     run: Run, spawn: float, dynamics: str, phase2_regime: str, results: Mapping[str, float]
 ) -> list[dict[str, Any]]:
@@ -50,13 +69,17 @@ def _rows(
     rows = []
     for name, accuracy in results.items():
         source = "parent" if name.startswith("transfer_") else "self"
-        attack = name.removeprefix("transfer_")
-        rows.append({**model, "attack": attack, "source": source, "accuracy": accuracy})
+        attack, epsilon = _cell(name.removeprefix("transfer_"))
+        rows.append(
+            {**model, "attack": attack, "epsilon": epsilon, "source": source, "accuracy": accuracy}
+        )
     return rows
 
 
 def _attacks(evaluation: Settings) -> dict[str, Attack]:
-    return {name: Attack.from_config(a) for name, a in evaluation["attacks"].items()}
+    """Every evaluation attack at every radius, by :func:`adversarial_key`."""
+    grid = attack_grid(evaluation["attacks"])
+    return {adversarial_key(*cell): attack for cell, attack in grid.items()}
 
 
 def _judge(
@@ -88,13 +111,15 @@ def _judge(
 
 
 def save_adversarial(path: str | Path, crafted: Mapping[str, np.ndarray], made: dict) -> None:
-    """Write adversarial test images, one array per attack name, and their provenance (JSON)."""
+    """Write adversarial test images, one array per name (:func:`adversarial_key`), and their
+    provenance (JSON)."""
     with atomic_file(path) as f:
         np.savez(f, provenance=np.array(json.dumps(made, sort_keys=True)), **crafted)
 
 
 def load_adversarial(path: str | Path, attacks: Sequence[str]) -> dict[str, np.ndarray]:
-    """The adversarial test images of ``attacks`` from :func:`save_adversarial`'s file."""
+    """The adversarial test images named ``attacks`` (:func:`adversarial_key`) from
+    :func:`save_adversarial`'s file."""
     try:
         with np.load(path, allow_pickle=False) as f:
             missing = [name for name in attacks if name not in f.files]
@@ -152,7 +177,7 @@ def evaluate_children(
     test = split.test_set()
     transfer = None
     if evaluation["transfer"]:
-        transfer = load_adversarial(parent_adversarial_path, list(evaluation["attacks"]))
+        transfer = load_adversarial(parent_adversarial_path, list(_attacks(evaluation)))
     rows = []
     for child, child_path in zip(children, child_paths, strict=True):
         params, _ = load_checkpoint(child_path, spawn_params)
@@ -174,8 +199,9 @@ def gather_evaluation(
     """One tidy CSV of every evaluation, and the same as an xarray dataset.
 
     The dataset holds ``accuracy`` of the children with dims (phase1_regime, seed, spawn_epoch,
-    dynamics, phase2_regime, attack, source) and ``parent_accuracy`` of the phase-1 models with
-    dims (phase1_regime, seed, attack).
+    dynamics, phase2_regime, attack, epsilon, source) and ``parent_accuracy`` of the phase-1
+    models with dims (phase1_regime, seed, attack, epsilon); an attack not measured at a radius
+    is NaN there (``clean`` is measured at radius 0 only).
     """
     import pandas as pd  # only the gather needs it; it costs every other job a second to import
 
@@ -185,13 +211,13 @@ def gather_evaluation(
     parents = table[table.spawn_epoch.isna()]
     children = table[table.spawn_epoch.notna()]
     ds = (
-        children.set_index([*MODEL_COLUMNS, "attack", "source"])
+        children.set_index([*MODEL_COLUMNS, "attack", "epsilon", "source"])
         .accuracy.to_xarray()
         .to_dataset(name="accuracy")
     )
     ds["parent_accuracy"] = (
         parents[parents.source == "self"]
-        .set_index(["phase1_regime", "seed", "attack"])
+        .set_index(["phase1_regime", "seed", "attack", "epsilon"])
         .accuracy.to_xarray()
     )
     ds.accuracy.attrs = {
@@ -205,5 +231,10 @@ def gather_evaluation(
         "units": "1",
     }
     ds.spawn_epoch.attrs = {"long_name": "spawn epoch", "units": "epochs"}
+    ds.epsilon.attrs = {
+        "long_name": "radius of the attack's ball",
+        "units": "1",
+        "description": "pixels lie in [0, 1]; 0 for attack 'clean'",
+    }
     ds.attrs = made
     storage.write_dataset(ds, store_path)

@@ -10,7 +10,7 @@ from typing import Any
 import xarray as xr
 
 from ntk_evolution import statistics, storage
-from ntk_evolution.config import Run
+from ntk_evolution.config import Run, RunPair
 from ntk_evolution.provenance import provenance
 
 log = logging.getLogger(__name__)
@@ -51,13 +51,19 @@ def kernel_pair_distances(
     kernels_paths: Mapping[Run, str | Path],
     path: str | Path,
     *,
-    pairs: Sequence[tuple[str, Run, Run]],
+    pairs: Sequence[RunPair],
 ) -> None:
-    """Distances between the kernels of paired runs (benign vs adversarial, benign vs benign)."""
+    """Distances, raw and centred, between the kernels of paired runs (regime against regime,
+    same seed and across seeds; seed against seed within a regime, the yardsticks)."""
     kernels = {run: _kernels(p) for run, p in kernels_paths.items()}
     ds = statistics.pair_distances(kernels, pairs)
     ds.attrs = provenance({"statistic": "pair_distances", "pairs": list(ds.pair.values)})
     storage.write_dataset(ds, path)
     for kind in dict.fromkeys(ds.kind.values):
-        final = ds.distance.where(ds.kind == kind, drop=True).isel(epoch=-1)
-        log.info("%s: distance at the final epoch %s", kind, final.values.round(4).tolist())
+        final = ds.where(ds.kind == kind, drop=True).isel(epoch=-1)
+        log.info(
+            "%s: final-epoch distance %s, centred %s",
+            kind,
+            final.distance.values.round(4).tolist(),
+            final.centered_distance.values.round(4).tolist(),
+        )
