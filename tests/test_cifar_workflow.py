@@ -109,7 +109,7 @@ def expected_jobs(config: dict[str, Any]) -> dict[str, int]:
     jobs["plot_distance_matrix"] = len({run.regime for run in runs})
     once = ["all", "split_dataset", "select_probes", "gather_evaluation", "fixed_kernel_table"]
     once += ["plot_distance_curves", "plot_spectrum", "plot_alignment", "plot_training_curves"]
-    once += ["plot_accuracy_vs_spawn", "plot_robustness_vs_epsilon"]
+    once += ["plot_accuracy_vs_spawn", "plot_robustness_vs_epsilon", "findings"]
     if run_pairs(runs):
         once += ["kernel_pair_distances", "plot_pair_distance"]
     return jobs | dict.fromkeys(once, 1)

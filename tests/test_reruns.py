@@ -26,6 +26,7 @@ AFTER_EVALUATION = {
     "plot_accuracy_vs_spawn": 1,
     "fixed_kernel_table": 1,
     "plot_robustness_vs_epsilon": 1,
+    "findings": 1,  # judges the accuracies
 }
 
 
@@ -68,6 +69,10 @@ def evaluation_attack(config):
     config["evaluation"]["attacks"]["pgd_linf"]["steps"] = 4
 
 
+def findings_threshold(config):
+    config["findings"]["distance_ratio"] = 2.0
+
+
 def test_nothing_changed_plans_nothing(tiny_run):
     assert planned_jobs(tiny_run) == set()
     assert plan(tiny_run, TINY) == set()
@@ -78,6 +83,7 @@ def test_nothing_changed_plans_nothing(tiny_run):
     [
         (set_top_k, {"kernel_spectrum": 4, "plot_spectrum": 1, "all": 1}),
         (uncenter, {"kernel_alignment": 4, "plot_alignment": 1, "all": 1}),
+        (findings_threshold, {"findings": 1, "all": 1}),
         (
             phase2_learning_rate,
             {"train_children": 4, "evaluate_children": 4, **AFTER_EVALUATION, "all": 1},
@@ -142,6 +148,7 @@ def test_editing_the_statistics_reruns_statistics_and_their_figures(tiny_run):
             "kernel_alignment": 4,
             "kernel_pair_distances": 1,
             **{k: v for k, v in FIGURES_OF_RUNS.items() if k != "plot_training_curves"},
+            "findings": 1,  # judges the distances
             "all": 1,
         }
     assert planned_jobs(tiny_run) == set()
