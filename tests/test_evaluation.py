@@ -18,6 +18,7 @@ from ntk_evolution.evaluation import craft, evaluate
 from ntk_evolution.figures import robustness_vs_epsilon
 from ntk_evolution.models import build_model
 from ntk_evolution.stages.evaluation import (
+    MODEL_COLUMNS,
     adversarial_key,
     evaluate_children,
     evaluate_phase1,
@@ -454,17 +455,7 @@ CELLS = [("clean", 0.0), ("linf", 0.0001), ("linf", 0.1), ("linf", 0.3), ("l2", 
 
 def test_tables_have_a_row_per_model_attack_epsilon_and_source(evaluated):
     table = pd.read_csv(evaluated / "accuracy.csv")
-    assert list(table.columns) == [
-        "phase1_regime",
-        "seed",
-        "spawn_epoch",
-        "dynamics",
-        "phase2_regime",
-        "attack",
-        "epsilon",
-        "source",
-        "accuracy",
-    ]
+    assert list(table.columns) == [*MODEL_COLUMNS, "attack", "epsilon", "source", "accuracy"]
     parent = table[table.spawn_epoch.isna()]
     assert list(zip(parent.attack, parent.epsilon, strict=True)) == CELLS
     assert set(parent.source) == {"self"}
@@ -513,16 +504,7 @@ def test_parent_images_are_stored_per_attack_and_epsilon(evaluated):
 
 def test_dataset_has_an_epsilon_dim(evaluated):
     ds = xr.open_zarr(evaluated / "accuracy.zarr")
-    assert ds.accuracy.dims == (
-        "phase1_regime",
-        "seed",
-        "spawn_epoch",
-        "dynamics",
-        "phase2_regime",
-        "attack",
-        "epsilon",
-        "source",
-    )
+    assert ds.accuracy.dims == (*MODEL_COLUMNS, "attack", "epsilon", "source")
     assert ds.parent_accuracy.dims == ("phase1_regime", "seed", "attack", "epsilon")
     np.testing.assert_array_equal(ds.epsilon.values, [0.0, 0.0001, 0.1, 0.3, 0.5])
     parent = ds.parent_accuracy.sel(phase1_regime="benign", seed=0)

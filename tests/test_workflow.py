@@ -15,7 +15,7 @@ from ntk_evolution.config import attack_epsilons
 from ntk_evolution.data import load_split
 from ntk_evolution.provenance import describe
 from ntk_evolution.provenance import main as provenance_main
-from ntk_evolution.stages.evaluation import adversarial_key, load_adversarial
+from ntk_evolution.stages.evaluation import MODEL_COLUMNS, adversarial_key, load_adversarial
 
 from snakemake_run import TINY, make_checkout, planned_jobs, rules_of, snakemake, write_config
 
@@ -195,17 +195,7 @@ def test_figures(finished, name):
 
 def test_evaluation_table(finished):
     table = pd.read_csv(finished / "results/evaluation/accuracy.csv")
-    assert list(table.columns) == [
-        "phase1_regime",
-        "seed",
-        "spawn_epoch",
-        "dynamics",
-        "phase2_regime",
-        "attack",
-        "epsilon",
-        "source",
-        "accuracy",
-    ]
+    assert list(table.columns) == [*MODEL_COLUMNS, "attack", "epsilon", "source", "accuracy"]
     parents = table[table.spawn_epoch.isna()]
     children = table[table.spawn_epoch.notna()]
     assert (table[table.attack == "clean"].epsilon == 0).all()
@@ -258,16 +248,7 @@ def test_parent_adversarial_images_are_stored_once_per_run(finished):
 
 def test_evaluation_dataset(finished):
     ds = xr.open_zarr(finished / "results/evaluation/accuracy.zarr")
-    assert ds.accuracy.dims == (
-        "phase1_regime",
-        "seed",
-        "spawn_epoch",
-        "dynamics",
-        "phase2_regime",
-        "attack",
-        "epsilon",
-        "source",
-    )
+    assert ds.accuracy.dims == (*MODEL_COLUMNS, "attack", "epsilon", "source")
     assert ds.accuracy.shape == (2, 2, 1, 3, 2, 3, 4, 2)  # epsilon: 0 (clean), 0.05, 0.1, 0.5
     np.testing.assert_array_equal(ds.epsilon.values, [0.0, 0.05, 0.1, 0.5])
     assert ds.parent_accuracy.dims == ("phase1_regime", "seed", "attack", "epsilon")
