@@ -9,8 +9,9 @@ import jax
 import numpy as np
 import pytest
 
-from ntk_evolution.checkpoints import CheckpointError, load_checkpoint, save_checkpoint
+from ntk_evolution.checkpoints import load_checkpoint, save_checkpoint
 from ntk_evolution.models import build_model
+from ntk_evolution.recovery import DamagedInput
 
 METADATA = {"epoch": 0.25, "step": 3, "steps_per_epoch": 12, "run": "benign-s0", "tags": [1, 2]}
 
@@ -94,7 +95,7 @@ def test_overwrite_replaces_the_checkpoint(tmp_path, mlp_params):
 
 def test_missing_file(tmp_path, mlp_params):
     path = tmp_path / "nowhere.npz"
-    with pytest.raises(CheckpointError, match="does not exist") as info:
+    with pytest.raises(DamagedInput, match="does not exist") as info:
         load_checkpoint(path, mlp_params)
     assert str(path) in str(info.value)
 
@@ -104,7 +105,7 @@ def test_truncated_file(tmp_path, mlp_params):
     save_checkpoint(path, mlp_params, METADATA)
     data = path.read_bytes()
     path.write_bytes(data[: len(data) // 2])
-    with pytest.raises(CheckpointError) as info:
+    with pytest.raises(DamagedInput) as info:
         load_checkpoint(path, mlp_params)
     assert str(path) in str(info.value)
 
@@ -128,7 +129,7 @@ def _npy_bytes() -> bytes:
 def test_garbage_file(tmp_path, mlp_params, content):
     path = tmp_path / "ckpt.npz"
     path.write_bytes(content)
-    with pytest.raises(CheckpointError) as info:
+    with pytest.raises(DamagedInput) as info:
         load_checkpoint(path, mlp_params)
     assert str(path) in str(info.value)
 
@@ -136,7 +137,7 @@ def test_garbage_file(tmp_path, mlp_params, content):
 def test_archive_without_metadata(tmp_path, mlp_params):
     path = tmp_path / "ckpt.npz"
     np.savez(path, **{f"leaf_{i:04d}": leaf for i, leaf in enumerate(leaves(mlp_params))})
-    with pytest.raises(CheckpointError) as info:
+    with pytest.raises(DamagedInput) as info:
         load_checkpoint(path, mlp_params)
     assert str(path) in str(info.value)
 
@@ -152,6 +153,6 @@ def test_checkpoint_of_another_model(tmp_path, model_and_params, architecture, w
     save_checkpoint(path, params, METADATA)
     other = build_model(architecture, num_classes=10, width=width, depth=depth)
     template = other.init(jax.random.PRNGKey(0), (8, 8, 1))
-    with pytest.raises(CheckpointError, match="another model") as info:
+    with pytest.raises(DamagedInput, match="another model") as info:
         load_checkpoint(path, template)
     assert str(path) in str(info.value)

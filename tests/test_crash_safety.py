@@ -1,9 +1,11 @@
-"""Interrupted jobs and damaged inputs: nothing half-written passes for finished work."""
+"""Interrupted jobs and damaged inputs: nothing half-written passes for finished work, and every
+refusal names the file and a command that regenerates it (run here as printed)."""
 
 from __future__ import annotations
 
 import copy
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -11,9 +13,12 @@ import time
 
 import psutil
 import pytest
+import xarray as xr
 
+from ntk_evolution.atomic import partials
 from ntk_evolution.checkpoints import load_checkpoint
 from ntk_evolution.models import build_model
+from ntk_evolution.storage import open_store
 
 from snakemake_run import JAX_CACHE, TINY, make_checkout, planned_jobs, rules_of, snakemake
 
@@ -131,3 +136,74 @@ def test_after_a_hard_kill_unlock_and_rerun(tmp_path):
     assert rules_of(planned_jobs(checkout, HISTORY)) == {"train_phase1": 1}
     snakemake(checkout, HISTORY)
     assert planned_jobs(checkout, HISTORY) == set()
+
+
+def orphan_config():
+    """One benign run whose first kernel job writes for about 20 s (600 probes in tiles of 5)."""
+    config = copy.deepcopy(TINY)
+    config["phase1"]["regimes"] = ["benign"]
+    config["phase1"]["seeds"] = [0]
+    config["dataset"]["probes_per_class"] = 60
+    config["ntk"]["tile_size"] = 5
+    return config
+
+
+def wait_for(condition, what: str, timeout: float = 300) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.05)
+
+
+def start_snakemake(checkout, *args) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-m", "snakemake", "--cores", "1", *args],
+        cwd=checkout,
+        env={**os.environ, "JAX_COMPILATION_CACHE_DIR": str(JAX_CACHE)},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+
+
+def test_an_orphaned_job_and_its_rerun_both_leave_a_complete_store(tmp_path):
+    """SIGKILL Snakemake while its kernel job writes: the job lives on as an orphan. Following
+    the README (``--unlock``, rerun) starts the same job again while the orphan still writes.
+    Neither attempt may spoil the other: the rerun succeeds, and the store in place, first
+    the orphan's and then the rerun's, is complete and identical."""
+    checkout = make_checkout(tmp_path / "checkout", orphan_config())
+    target = "results/kernels/benign/seed0/epoch0.zarr"
+    store = checkout / target
+    snakemake(checkout, "results/phase1/benign/seed0/history.csv", "results/data/probes.npz")
+    first = start_snakemake(checkout, target)
+    orphan = rerun = None
+    try:
+        wait_for(lambda: any((p / "ntk").is_dir() for p in partials(store)), "the first write")
+        [orphan] = [
+            child
+            for child in psutil.Process(first.pid).children(recursive=True)
+            if any("extract_ntk" in part for part in child.cmdline())
+        ]
+        first.kill()  # Snakemake only: its job is orphaned
+        first.wait()
+        assert orphan.is_running()
+        snakemake(checkout, "--unlock")
+        rerun = start_snakemake(checkout, target)
+        wait_for(lambda: len(partials(store)) == 2, "the rerun's write")
+        assert orphan.is_running(), "the orphan ended before the rerun began to write"
+        wait_for(lambda: not orphan.is_running(), "the orphan")
+        assert rerun.poll() is None, "the rerun ended before the orphan"
+        shutil.copytree(store, tmp_path / "orphans.zarr")  # what the orphan put in place
+        assert rerun.wait() == 0
+    finally:  # nothing outlives a failed test
+        for process in (first, rerun):
+            if process is not None and process.poll() is None:
+                process.kill()
+        if orphan is not None and orphan.is_running():
+            orphan.kill()
+    assert planned_jobs(checkout, target) == set()
+    assert partials(store) == []
+    kernels = open_store(store, ["ntk"], load=True)
+    orphans = open_store(tmp_path / "orphans.zarr", load=True)
+    xr.testing.assert_identical(kernels.drop_attrs(), orphans.drop_attrs())  # timings differ
+    assert kernels.ntk.shape == (10, 600, 600)

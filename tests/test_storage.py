@@ -2,20 +2,24 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import socket
+import subprocess
+import sys
 
 import numpy as np
 import pytest
 import xarray as xr
 import zarr
 
-from ntk_evolution.atomic import atomic_directory
+from ntk_evolution.atomic import atomic_directory, atomic_file, partials
 from ntk_evolution.ntk import compile_tile_kernel, per_logit_ntk, per_logit_ntk_tiles, tiles
 from ntk_evolution.provenance import provenance
+from ntk_evolution.recovery import CONFIGFILES_VARIABLE, DamagedInput
 from ntk_evolution.statistics import evolution
 from ntk_evolution.storage import (
     KERNEL_DIMS,
-    StoreError,
     gather_kernels,
     open_store,
     write_dataset,
@@ -249,7 +253,7 @@ def test_write_dataset_chunks_and_replaces(tmp_path):
 
 def test_open_missing_store(tmp_path):
     path = tmp_path / "absent.zarr"
-    with pytest.raises(StoreError, match="does not exist") as info:
+    with pytest.raises(DamagedInput, match="does not exist") as info:
         open_store(path)
     assert str(path) in str(info.value)
 
@@ -273,7 +277,7 @@ def test_open_corrupt_store(tmp_path, corruption):
     path = tmp_path / "k.zarr"
     write_snapshot(path, symmetric(40), epoch=0.0)
     CORRUPTIONS[corruption](path)
-    with pytest.raises(StoreError) as info:
+    with pytest.raises(DamagedInput) as info:
         open_store(path)
     assert str(path) in str(info.value)
 
@@ -319,14 +323,133 @@ def test_atomic_directory_failure_keeps_existing_target(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["store"]
 
 
-def test_atomic_directory_clears_a_stale_partial(tmp_path):
+def _dead_pid() -> int:
+    """The pid of a process that has ended."""
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()
+    return child.pid
+
+
+def _partial(target, host: str, pid: int):
+    partial = target.with_name(f".{target.name}.partial-{host}-{pid}-0000")
+    partial.mkdir()
+    (partial / "leftover").write_text("from another attempt")
+    return partial
+
+
+def test_atomic_directory_clears_only_partials_of_dead_processes(tmp_path):
+    """A partial of a killed job on this host is cleared; one of a live process (an orphaned
+    job still writing) or of another host is never touched."""
     target = tmp_path / "store"
-    stale = tmp_path / ".store.partial"
-    stale.mkdir()
-    (stale / "leftover").write_text("from a killed job")
+    host = socket.gethostname().replace("-", "_")
+    dead = _partial(target, host, _dead_pid())
+    alive = _partial(target, host, os.getppid())
+    elsewhere = _partial(target, "another_host", _dead_pid())
     with atomic_directory(target) as tmp:
-        assert not tmp.exists()
+        assert not tmp.exists() and tmp not in (dead, alive, elsewhere)
         tmp.mkdir()
         (tmp / "fresh").write_text("fresh")
     assert sorted(p.name for p in target.iterdir()) == ["fresh"]
-    assert not stale.exists()
+    assert not dead.exists()
+    assert (alive / "leftover").exists() and (elsewhere / "leftover").exists()
+    assert partials(target) == sorted([alive, elsewhere])
+
+
+def test_overlapping_attempts_never_touch_each_other(tmp_path):
+    """Two attempts at one store (an orphaned job and its rerun): each writes its own copy,
+    and whichever finishes last is the one in place, complete."""
+    target = tmp_path / "store"
+    with atomic_directory(target) as first:
+        first.mkdir()
+        (first / "a").write_text("first, part one")
+        with atomic_directory(target) as second:
+            second.mkdir()
+            for name in "ab":
+                (second / name).write_text("second")
+        assert sorted(p.name for p in target.iterdir()) == ["a", "b"]
+        (first / "b").write_text("first, part two")
+    assert (target / "a").read_text() == "first, part one"
+    assert (target / "b").read_text() == "first, part two"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["store"]
+
+
+def test_atomic_file_attempts_never_touch_each_other(tmp_path):
+    target = tmp_path / "file.npz"
+    with atomic_file(target) as first:
+        first.write(b"first ")
+        with atomic_file(target) as second:
+            second.write(b"second")
+        assert target.read_bytes() == b"second"
+        first.write(b"complete")
+    assert target.read_bytes() == b"first complete"
+    assert partials(target) == []
+
+
+def test_completion_record(tmp_path):
+    path = tmp_path / "k.zarr"
+    write_snapshot(path, symmetric(50), epoch=0.0)
+    record = zarr.open_group(path, mode="r").attrs["complete"]
+    assert record["ntk"] == {"chunks": 9, "nan": 0}  # 3 x 3 tiles of a 7-probe kernel
+    assert set(record) == {"ntk", "probe_i", "probe_j", "label_i", "label_j", "logit", "epoch"}
+    assert "complete" not in open_store(path).attrs
+
+
+def _drop_record(store):
+    group = zarr.open_group(store, mode="r+")
+    del group.attrs["complete"]
+    zarr.consolidate_metadata(store)
+
+
+def _lose_a_chunk(store):
+    (store / "ntk" / "c" / "0" / "1" / "2").unlink()
+
+
+def _write_a_nan(store):
+    zarr.open_array(store / "ntk", mode="r+")[3, 1, 5] = np.nan
+
+
+DAMAGE = {
+    "unfinished": (_drop_record, "is unfinished (it has no completion record)"),
+    "chunk-lost": (_lose_a_chunk, "is damaged (chunk files missing, by array: {'ntk': 1})"),
+    "nan-written": (_write_a_nan, "is damaged (NaN values, by array: {'ntk': 1})"),
+}
+
+
+@pytest.mark.parametrize("damage", sorted(DAMAGE))
+def test_damaged_store_is_refused_with_the_command_that_regenerates_it(
+    tmp_path, monkeypatch, damage
+):
+    path = tmp_path / "k.zarr"
+    write_snapshot(path, symmetric(51), epoch=0.0)
+    do, problem = DAMAGE[damage]
+    do(path)
+    monkeypatch.setenv(CONFIGFILES_VARIABLE, "mine.yaml")
+    for load in (False, True):
+        with pytest.raises(DamagedInput) as info:
+            open_store(path, load=load)
+        assert f"store {path} {problem}" in str(info.value)
+        command = f"uv run snakemake --cores all --forcerun {path} --configfile mine.yaml"
+        assert str(info.value).endswith(command)
+    with pytest.raises(DamagedInput, match=problem.split(" (")[0]):
+        gather_kernels([path], tmp_path / "out.zarr", tile_size=TILE, attrs={})
+    assert not (tmp_path / "out.zarr").exists()
+
+
+def test_nan_written_by_the_job_is_kept(tmp_path):
+    """NaN that a statistic holds by definition (e.g. a velocity at the first epoch) is part of
+    the record; only a change in the count is damage."""
+    ds = xr.Dataset({"v": ("epoch", [np.nan, 1.0, 2.0])}, coords={"epoch": [0.0, 1.0, 2.0]})
+    path = tmp_path / "v.zarr"
+    write_dataset(ds, path)
+    assert zarr.open_group(path, mode="r").attrs["complete"]["v"]["nan"] == 1
+    xr.testing.assert_identical(open_store(path, ["v"], load=True), ds)
+    zarr.open_array(path / "v", mode="r+")[1] = np.nan
+    with pytest.raises(DamagedInput, match=r"NaN values, by array: \{'v': 2\}"):
+        open_store(path)
+
+
+def test_a_store_without_an_expected_variable_is_refused(tmp_path):
+    path = tmp_path / "v.zarr"
+    write_dataset(xr.Dataset({"v": ("x", [1.0])}), path)
+    with pytest.raises(DamagedInput, match=r"lacks the variable\(s\) \['ntk'\]"):
+        open_store(path, ["ntk"])

@@ -9,7 +9,6 @@ code from the file. Writes are atomic (see :mod:`ntk_evolution.atomic`).
 from __future__ import annotations
 
 import json
-import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -17,12 +16,9 @@ import jax
 import numpy as np
 
 from ntk_evolution.atomic import atomic_file
+from ntk_evolution.recovery import damaged, open_npz
 
 Params = Any
-
-
-class CheckpointError(RuntimeError):
-    """A checkpoint file that is missing, truncated, corrupt or of another model."""
 
 
 def save_checkpoint(path: str | Path, params: Params, metadata: dict[str, Any]) -> None:
@@ -38,34 +34,24 @@ def load_checkpoint(path: str | Path, template: Params) -> tuple[Params, dict[st
     """Read a checkpoint into the tree structure of ``template``; returns ``(params, metadata)``.
 
     ``template`` may hold arrays or ``jax.ShapeDtypeStruct`` leaves (from ``jax.eval_shape``).
+    A missing or damaged checkpoint, or one of another model, raises :class:`DamagedInput`
+    naming the file and the command that regenerates it.
     """
-    path = Path(path)
     expected = jax.tree_util.tree_leaves(template)
     treedef = jax.tree_util.tree_structure(template)
-    try:
-        archive = np.load(path, allow_pickle=False)
-        if not isinstance(archive, np.lib.npyio.NpzFile):
-            raise ValueError("not an .npz archive")
-        with archive as f:
-            metadata = json.loads(str(f["metadata"]))
-            stored = sorted(k for k in f.files if k.startswith("leaf_"))
-            if len(stored) != len(expected):
-                raise CheckpointError(
-                    f"checkpoint {path} holds {len(stored)} parameter arrays but the configured "
-                    f"model has {len(expected)}: it is of another model; rerun its training job "
-                    "with the current config"
-                )
-            leaves = [f[f"leaf_{i:04d}"] for i in range(len(expected))]
-    except FileNotFoundError:
-        raise CheckpointError(f"checkpoint {path} does not exist") from None
-    except (zipfile.BadZipFile, KeyError, ValueError, OSError, EOFError) as err:
-        raise CheckpointError(
-            f"checkpoint {path} is truncated or corrupt ({err}); delete it and rerun the "
-            "training job that writes it"
-        ) from err
+    with open_npz(path, "checkpoint", ["metadata"]) as f:
+        metadata = json.loads(str(f["metadata"]))
+        stored = sorted(k for k in f.files if k.startswith("leaf_"))
+        if len(stored) != len(expected):
+            raise damaged(
+                "checkpoint",
+                path,
+                f"holds {len(stored)} parameter arrays but the configured model has "
+                f"{len(expected)}: it is of another model",
+            )
+        leaves = [f[f"leaf_{i:04d}"] for i in range(len(expected))]
     if any(a.shape != tuple(b.shape) for a, b in zip(leaves, expected, strict=True)):
-        raise CheckpointError(
-            f"checkpoint {path} holds parameters of another model than the configured one; "
-            "rerun its training job with the current config"
+        raise damaged(
+            "checkpoint", path, "holds parameters of another model than the configured one"
         )
     return jax.tree_util.tree_unflatten(treedef, leaves), metadata

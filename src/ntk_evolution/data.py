@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from ntk_evolution.atomic import atomic_file
+from ntk_evolution.recovery import open_npz
 
 
 @dataclass(frozen=True)
@@ -149,6 +150,16 @@ def to_unit_interval(images: np.ndarray, pixel_max: int) -> np.ndarray:
     return (np.asarray(images, dtype=np.float32) / np.float32(pixel_max)).astype(np.float32)
 
 
+SPLIT_MEMBERS = (
+    "train_images",
+    "train_labels",
+    "test_images",
+    "test_labels",
+    "classes",
+    "pixel_max",
+)
+
+
 def save_split(path: str | Path, split: Split) -> None:
     """Write a split as a pickle-free ``.npz`` (atomically, at exactly ``path``)."""
     with atomic_file(path) as f:
@@ -165,7 +176,7 @@ def save_split(path: str | Path, split: Split) -> None:
 
 def load_split(path: str | Path) -> Split:
     """Read a split written by :func:`save_split` (never unpickles)."""
-    with np.load(path, allow_pickle=False) as f:
+    with open_npz(path, "data split", SPLIT_MEMBERS) as f:
         return Split(
             train_images=f["train_images"],
             train_labels=f["train_labels"],
@@ -184,5 +195,5 @@ def save_probes(path: str | Path, indices: np.ndarray, labels: np.ndarray) -> No
 
 def load_probes(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
     """Read ``(indices, labels)`` written by :func:`save_probes`."""
-    with np.load(path, allow_pickle=False) as f:
+    with open_npz(path, "probe set", ["indices", "labels"]) as f:
         return f["indices"], f["labels"]

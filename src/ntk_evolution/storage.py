@@ -7,12 +7,18 @@ labels (``label_i``, ``label_j``), the logit and the epoch. One zarr chunk is on
 NTK engine: all logits of a ``tile_size`` x ``tile_size`` probe block (and one epoch).
 
 Every store is written atomically (see :mod:`ntk_evolution.atomic`), so an interrupted job never
-leaves a store that looks finished.
+leaves a store that looks finished. A store is complete only when its completion record says so:
+the root attribute ``complete``, written last, holds for every array the number of chunk files
+written and of NaN values it holds. :func:`open_store` checks the record, the chunk files, the
+variables its caller expects and the NaN counts, so a lost chunk, a NaN written into a store or
+a folder left by a killed job is refused with the file named and the command that regenerates
+it (:mod:`ntk_evolution.recovery`).
 """
 
 from __future__ import annotations
 
 import json
+import os
 import warnings
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -22,20 +28,20 @@ import numpy as np
 import zarr
 
 from ntk_evolution.atomic import atomic_directory
+from ntk_evolution.recovery import damaged
 
 if TYPE_CHECKING:  # xarray is imported where used: kernel jobs only write with zarr
     import xarray as xr
 
 KERNEL = "ntk"
 KERNEL_DIMS = ("logit", "probe_i", "probe_j")
+COMPLETE = "complete"  # the root attribute that records a finished store
 
 # Consolidated metadata is not yet part of the zarr v3 specification; zarr-python and xarray
 # support it and it saves one read per array when a store is opened.
 warnings.filterwarnings("ignore", message=".*[Cc]onsolidated metadata.*")
-
-
-class StoreError(RuntimeError):
-    """A store that is missing, incomplete or corrupt."""
+# Snakemake marks a finished folder output with this file; it is not part of the store.
+warnings.filterwarnings("ignore", message=r"Object at \.snakemake_timestamp is not recognized")
 
 
 def _jsonable(attrs: dict[str, Any]) -> dict[str, Any]:
@@ -93,12 +99,14 @@ def write_kernel_snapshot(
             dimension_names=KERNEL_DIMS,
             attributes={**_kernel_attrs(), "coordinates": "label_i label_j epoch"},
         )
+        nan = 0
         for rows, cols, block in blocks:
             kernel[:, rows, cols] = block
             if rows != cols:
                 kernel[:, cols, rows] = np.swapaxes(block, 1, 2)
+            nan += int(np.isnan(block).sum()) * (1 if rows == cols else 2)
         group.attrs.update(_jsonable(attrs))
-        zarr.consolidate_metadata(tmp)
+        _complete(tmp, {KERNEL: nan})
 
 
 def _kernel_attrs() -> dict[str, str]:
@@ -108,49 +116,80 @@ def _kernel_attrs() -> dict[str, str]:
     }
 
 
-def open_store(path: str | Path) -> xr.Dataset:
-    """Open a store written by this module; a missing, corrupt or incomplete store raises.
+def _chunk_files(store: Path, array: str) -> int:
+    """How many chunk files of ``array`` are on disk."""
+    return sum(name != "zarr.json" for _, _, names in os.walk(store / array) for name in names)
 
-    The arrays are opened from their own metadata and checked against the consolidated listing
-    written when the store was completed, so a damaged or missing array is noticed here.
+
+def _complete(store: Path, nan: dict[str, int]) -> None:
+    """Write the completion record of the finished store at ``store`` and consolidate its
+    metadata (both in the root ``zarr.json``, written last). ``nan``: NaN count by array
+    (arrays not named hold none)."""
+    group = zarr.open_group(store, mode="r+", zarr_format=3)
+    record = {
+        name: {"chunks": _chunk_files(store, name), "nan": nan.get(name, 0)}
+        for name in sorted(group.array_keys())
+    }
+    group.attrs[COMPLETE] = record
+    zarr.consolidate_metadata(store)
+
+
+def open_store(
+    path: str | Path, variables: Sequence[str] = (), *, load: bool = False
+) -> xr.Dataset:
+    """Open a store written by this module, checked (see the module docstring); with ``load``
+    its arrays are read into memory first (checked once they are, so read once).
+
+    A missing, unfinished, damaged store, or one without the ``variables`` its caller needs,
+    raises :class:`~ntk_evolution.recovery.DamagedInput`.
     """
     import xarray as xr
 
     path = Path(path)
     if not path.exists():
-        raise StoreError(f"store {path} does not exist; run the job that writes it")
+        raise damaged("store", path, "does not exist")
     try:
-        listed = set(zarr.open_group(path, mode="r", use_consolidated=True).array_keys())
-        ds = xr.open_zarr(path, consolidated=False)
-        missing = sorted(listed - set(ds.variables))
-        if missing:
-            raise ValueError(f"arrays {missing} are missing or unreadable")
+        record = zarr.open_group(path, mode="r", use_consolidated=True).attrs.get(COMPLETE)
     except Exception as err:
-        raise StoreError(
-            f"store {path} is incomplete or corrupt ({type(err).__name__}: {err}); delete it "
-            "and rerun the job that writes it"
-        ) from err
+        raise damaged("store", path, f"is unreadable ({type(err).__name__}: {err})") from err
+    if not isinstance(record, dict):
+        raise damaged("store", path, "is unfinished (it has no completion record)")
+    lost = {
+        name: entry["chunks"] - _chunk_files(path, name)
+        for name, entry in record.items()
+        if _chunk_files(path, name) != entry["chunks"]
+    }
+    if lost:
+        raise damaged("store", path, f"is damaged (chunk files missing, by array: {lost})")
+    missing = sorted(set(variables) - set(record))
+    if missing:
+        raise damaged("store", path, f"lacks the variable(s) {missing}")
+    try:  # each array from its own metadata, so a damaged one is noticed
+        ds = xr.open_zarr(path, consolidated=False)
+        unreadable = sorted(set(record) - set(ds.variables))
+        if unreadable:
+            raise ValueError(f"arrays {unreadable} are missing or unreadable")
+        if load:
+            ds = ds.load()
+    except Exception as err:
+        raise damaged("store", path, f"is unreadable ({type(err).__name__}: {err})") from err
+    nan = {name: int(ds[name].isnull().sum()) for name in record}
+    changed = {name: nan[name] for name in record if nan[name] != record[name]["nan"]}
+    if changed:
+        raise damaged("store", path, f"is damaged (NaN values, by array: {changed})")
+    ds.attrs.pop(COMPLETE)
     return ds
 
 
 def gather_kernels(
     snapshots: Sequence[str | Path], path: str | Path, *, tile_size: int, attrs: dict[str, Any]
 ) -> None:
-    """Stack kernel snapshots along a new ``epoch`` dim (sorted) into one store at ``path``.
-
-    Every snapshot must be complete: a kernel entry left at the store's fill value (NaN), as a
-    lost chunk reads, raises :class:`StoreError` naming the snapshot.
-    """
+    """Stack kernel snapshots along a new ``epoch`` dim (sorted) into one store at ``path``;
+    each snapshot is checked as :func:`open_store` does (chunk by chunk: memory stays one
+    chunk)."""
     import xarray as xr
 
-    parts = [open_store(p) for p in snapshots]
-    for part, snapshot in zip(parts, snapshots, strict=True):
-        missing = int(part[KERNEL].isnull().sum())  # chunk by chunk: memory stays one chunk
-        if missing:
-            raise StoreError(
-                f"store {snapshot} is incomplete or corrupt ({missing} kernel entries are "
-                "missing); delete it and rerun the job that writes it"
-            )
+    parts = [open_store(p, [KERNEL]) for p in snapshots]
     ds = xr.concat(parts, dim="epoch", coords="minimal", compat="override", join="exact")
     ds = ds.sortby("epoch")
     ds.attrs = _jsonable(attrs | {"snapshots": [dict(p.attrs) for p in parts]})
@@ -176,5 +215,7 @@ def write_dataset(
                 for d in var.dims
             )
     ds.attrs = _jsonable(dict(ds.attrs))
+    nan = {name: int(ds[name].isnull().sum()) for name in ds.variables}
     with atomic_directory(path) as tmp:
-        ds.to_zarr(tmp, mode="w", consolidated=True, zarr_format=3)
+        ds.to_zarr(tmp, mode="w", consolidated=False, zarr_format=3)
+        _complete(tmp, nan)

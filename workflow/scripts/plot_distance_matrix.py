@@ -7,7 +7,7 @@ from ntk_evolution.storage import open_store
 
 setup_logging(snakemake.log[0])
 distance_matrix.plot(
-    [open_store(path).load() for path in snakemake.input.evolutions],
+    [open_store(path, load=True) for path in snakemake.input.evolutions],
     [Run(regime, seed) for regime, seed in snakemake.params.runs],
     snakemake.output[0],
 )

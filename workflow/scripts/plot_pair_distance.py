@@ -5,4 +5,4 @@ from ntk_evolution.joblog import setup_logging
 from ntk_evolution.storage import open_store
 
 setup_logging(snakemake.log[0])
-pair_distance.plot(open_store(snakemake.input.pairs).load(), snakemake.output[0])
+pair_distance.plot(open_store(snakemake.input.pairs, load=True), snakemake.output[0])

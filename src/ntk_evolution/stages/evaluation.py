@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import json
 import logging
-import zipfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -36,6 +35,7 @@ from ntk_evolution.config import Child, Run
 from ntk_evolution.dynamics import child_apply
 from ntk_evolution.evaluation import ApplyFn, Params, craft, evaluate
 from ntk_evolution.provenance import provenance
+from ntk_evolution.recovery import open_npz
 from ntk_evolution.seeding import evaluation_key
 from ntk_evolution.stages.networks import load_network
 
@@ -120,17 +120,8 @@ def save_adversarial(path: str | Path, crafted: Mapping[str, np.ndarray], made: 
 def load_adversarial(path: str | Path, attacks: Sequence[str]) -> dict[str, np.ndarray]:
     """The adversarial test images named ``attacks`` (:func:`adversarial_key`) from
     :func:`save_adversarial`'s file."""
-    try:
-        with np.load(path, allow_pickle=False) as f:
-            missing = [name for name in attacks if name not in f.files]
-            if missing:
-                raise ValueError(f"no images for the attacks {missing}")
-            return {name: f[name] for name in attacks}
-    except (zipfile.BadZipFile, ValueError, OSError, EOFError) as err:
-        raise RuntimeError(
-            f"adversarial images {path} are unreadable or incomplete ({err}); delete the file "
-            "and rerun the phase-1 evaluation that writes it"
-        ) from err
+    with open_npz(path, "adversarial test images", attacks) as f:
+        return {name: f[name] for name in attacks}
 
 
 def evaluate_phase1(

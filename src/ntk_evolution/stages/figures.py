@@ -23,7 +23,7 @@ Settings = Mapping[str, Any]
 
 def stacked_statistics(paths: Sequence[str | Path], runs: Sequence[Run]) -> xr.Dataset:
     """Per-run statistics stores stacked along a ``run`` dim (for figures)."""
-    return statistics.stack_runs([storage.open_store(p).load() for p in paths], runs)
+    return statistics.stack_runs([storage.open_store(p, load=True) for p in paths], runs)
 
 
 def histories(paths: Sequence[str | Path]) -> pd.DataFrame:

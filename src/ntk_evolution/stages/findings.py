@@ -46,9 +46,9 @@ def write_findings(
     ``model``, ``phase1`` and ``attack`` (the evaluation attack the verdicts use).
     """
     thresholds = findings.Thresholds.from_config(settings["thresholds"])
-    pairs = storage.open_store(pairs_path).load() if pairs_path else None
+    pairs = storage.open_store(pairs_path, load=True) if pairs_path else None
     evolutions = {
-        run.name: storage.open_store(path).load()
+        run.name: storage.open_store(path, load=True)
         for run, path in zip(runs, evolution_paths, strict=True)
     }
     table = findings.findings_table(

@@ -20,7 +20,7 @@ Settings = Mapping[str, Any]
 def _kernels(path: str | Path) -> xr.DataArray:
     """A run's kernels, loaded into memory: chunk-wise (lazy) reductions may sum in another
     order from one run to the next, and the statistics must be bitwise reproducible."""
-    return storage.open_store(path)[storage.KERNEL].load()
+    return storage.open_store(path, [storage.KERNEL], load=True)[storage.KERNEL]
 
 
 def kernel_evolution(kernels_path: str | Path, path: str | Path, *, run: Run) -> None:
