@@ -1,4 +1,5 @@
-"""Config helpers: checkpoint schedules, runs and their pairs, cross-value checks."""
+"""Config helpers: checkpoint schedules, runs and their pairs, cross-value checks, how config
+files combine."""
 
 from __future__ import annotations
 
@@ -6,8 +7,10 @@ import copy
 import re
 
 import pytest
+from snakemake.utils import update_config
 
 from ntk_evolution.config import (
+    DATASET_SIZES,
     Child,
     ConfigError,
     Run,
@@ -17,11 +20,13 @@ from ntk_evolution.config import (
     checkpoint_epochs,
     epoch_label,
     phase1_runs,
+    replace_named_tables,
     run_pairs,
+    split_sizes,
 )
 
 VALID = {
-    "dataset": {"name": "digits", "url": None},
+    "dataset": {"name": "digits", "url": None, "test_fraction": 0.25},
     "phase1": {
         "epochs": 4,
         "regimes": ["benign", "adversarial", "flip"],
@@ -37,12 +42,14 @@ VALID = {
         "spawn_epochs": [0, 0.5, 3],
         "dynamics": ["linearized", "centered"],
         "regimes": ["benign", "adversarial"],
+        "batch_size": 32,
         "attack": {"epsilon": 0.1, "step_size": 0.025, "steps": 8, "random_start": True},
     },
     "evaluation": {
+        "batch_size": 500,
         "attacks": {
             "pgd_linf": {"epsilon": 0.1, "step_size": 0.002, "steps": 100, "random_start": True}
-        }
+        },
     },
     "findings": {"attack": "pgd_linf"},
 }
@@ -260,3 +267,121 @@ def test_attack_epsilons_are_sorted_unique_and_hold_the_headline():
     attack = {"epsilon": 0.1, "epsilons": [0.3, 0.05, 0.3, 0.1]}
     assert attack_epsilons(attack) == [0.05, 0.1, 0.3]
     assert attack_epsilons({"epsilon": 0.1}) == [0.1]
+
+
+def test_evaluation_batch_larger_than_the_test_set_is_allowed():
+    """Evaluation cuts a batch to the test set's size: one batch of all 450 test images."""
+    check_config(config_with("evaluation", batch_size=100_000))
+
+
+@pytest.mark.parametrize(
+    ("section", "batch_size", "refused"),
+    [("phase1", 1347, False), ("phase1", 1348, True), ("phase2", 1348, True)],
+)
+def test_training_batch_must_fit_in_the_training_set(section, batch_size, refused):
+    """digits at test_fraction 0.25: 450 of 1797 images held out, 1347 left for training."""
+    config = config_with(section, batch_size=batch_size)
+    if not refused:
+        check_config(config)
+        return
+    with pytest.raises(ConfigError) as info:
+        check_config(config)
+    assert str(info.value) == (
+        f"{section}.batch_size = 1348 exceeds the 1347 training images of digits "
+        "(dataset.test_fraction = 0.25), so an epoch has no batch; use a batch_size from 1 "
+        "to 1347."
+    )
+
+
+def test_cifar_training_batch_is_checked_against_its_fixed_split():
+    config = config_with("dataset", name="cifar10", test_fraction=0.001)  # fraction not used
+    check_config(config)
+    config["phase1"]["batch_size"] = 50_001
+    with pytest.raises(ConfigError, match=r"50000 training images of cifar10, so an epoch"):
+        check_config(config)
+
+
+@pytest.mark.parametrize(
+    ("fraction", "sizes"),
+    [(0.001, "1795 training and 2 test"), (0.9945, "9 training and 1788 test")],
+)
+def test_test_fraction_must_leave_every_class_an_image(fraction, sizes):
+    with pytest.raises(ConfigError) as info:
+        check_config(config_with("dataset", test_fraction=fraction))
+    assert str(info.value) == (
+        f"dataset.test_fraction = {fraction:g} splits the 1797 digits images into {sizes} "
+        "images, but each set needs one image of each of the 10 classes at least; use a "
+        "test_fraction from 0.0056 to 0.9944."
+    )
+
+
+@pytest.mark.parametrize("fraction", [0.005, 0.0051, 0.0056, 0.25, 0.9944, 0.9945])
+def test_split_sizes_are_those_of_the_split(fraction):
+    """split_sizes counts as the real split does, and the check refuses exactly the fractions
+    the split refuses."""
+    from ntk_evolution.data import split_dataset
+
+    config = config_with("dataset", test_fraction=fraction)
+    config["phase1"]["batch_size"] = config["phase2"]["batch_size"] = 1
+    try:
+        split = split_dataset("digits", root=".", test_fraction=fraction, seed=0)
+    except ValueError:
+        with pytest.raises(ConfigError, match=r"dataset\.test_fraction = "):
+            check_config(config)
+        return
+    check_config(config)
+    assert split_sizes(config["dataset"]) == (len(split.train_labels), len(split.test_labels))
+    digits = DATASET_SIZES["digits"]
+    assert (digits.images, digits.classes) == (len(split.train_labels) + len(split.test_labels), 10)
+
+
+DEFAULT = {
+    "evaluation": {
+        "batch_size": 500,
+        "seed": 0,
+        "attacks": {"pgd_linf": {"norm": "linf", "epsilon": 0.2, "steps": 100}},
+    },
+    "findings": {"attack": "pgd_linf"},
+}
+L2 = {"norm": "l2", "epsilon": 1.0, "steps": 10}
+
+
+def combined(*layers):
+    """DEFAULT merged with ``layers`` as Snakemake merges config files, then resolved."""
+    config = copy.deepcopy(DEFAULT)
+    for layer in layers:
+        update_config(config, copy.deepcopy(layer))
+    replace_named_tables(config, layers)
+    return config
+
+
+def test_a_file_replaces_the_attacks_whole_and_merges_the_rest():
+    mine = {"evaluation": {"seed": 3, "attacks": {"pgd_l2": L2}}, "findings": {"attack": "pgd_l2"}}
+    config = combined(mine)
+    assert config["evaluation"] == {"batch_size": 500, "seed": 3, "attacks": {"pgd_l2": L2}}
+    assert config["findings"] == {"attack": "pgd_l2"}
+    assert "pgd_l2" not in DEFAULT["evaluation"]["attacks"]  # the default is not touched
+
+
+def test_an_entry_of_a_file_is_replaced_whole_too():
+    """Settings of an attack the default also names are the file's alone."""
+    config = combined({"evaluation": {"attacks": {"pgd_linf": {"epsilon": 0.1}}}})
+    assert config["evaluation"]["attacks"] == {"pgd_linf": {"epsilon": 0.1}}
+
+
+@pytest.mark.parametrize(
+    ("layers", "attacks"),
+    [
+        ([], ["pgd_linf"]),
+        ([{"evaluation": {"seed": 1}}], ["pgd_linf"]),
+        ([{"evaluation": {"attacks": {"pgd_l2": L2}}}, {"evaluation": {"seed": 1}}], ["pgd_l2"]),
+        (
+            [{"evaluation": {"attacks": {"a": L2}}}, {"evaluation": {"attacks": {"b": L2}}}],
+            ["b"],
+        ),
+        ([{"evaluation": {"attacks": {"a": L2}}}, {"evaluation": {"attacks": {}}}], []),
+    ],
+    ids=["no-file", "file-without-attacks", "last-file-giving-them", "last-file-wins", "empty"],
+)
+def test_the_last_file_that_gives_the_attacks_gives_all_of_them(layers, attacks):
+    assert sorted(combined(*layers)["evaluation"]["attacks"]) == attacks

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import copy
+import re
 from pathlib import Path
 
 import pytest
 import yaml
 
-from ntk_evolution.config import ConfigError, validate_config
+from ntk_evolution.config import NAMED_TABLES, ConfigError, resolve_config, validate_config
 
 from snakemake_run import TINY
 
@@ -20,15 +21,17 @@ PRESETS = {
 }
 
 
-def schema_keys(schema: dict, prefix: str = "") -> set[str]:
-    """Dotted paths of every property the schema defines (following local $refs)."""
+def schema_keys(schema: dict, prefix: str = "", *, tables: bool = False) -> set[str]:
+    """Dotted paths of every property the schema defines (following local $refs); with
+    ``tables``, only those of mappings whose keys the user chooses."""
     root = yaml.safe_load(SCHEMA.read_text())
     keys = set()
     for name, sub in schema.get("properties", {}).items():
         if "$ref" in sub:
             sub = root["$defs"][sub["$ref"].rsplit("/", 1)[-1]]
-        keys.add(prefix + name)
-        keys |= schema_keys(sub, f"{prefix}{name}.")
+        if not tables or isinstance(sub.get("additionalProperties"), dict):
+            keys.add(prefix + name)
+        keys |= schema_keys(sub, f"{prefix}{name}.", tables=tables)
     return keys
 
 
@@ -53,11 +56,17 @@ def test_default_config_sets_every_schema_key(config):
     """config.yaml is the reference for users: it spells out every key the schema knows, and so
     does every preset (a complete configuration on its own).
 
-    ``evaluation.attacks`` maps names of the user's choosing to attack settings, so only the
-    map itself is a schema key.
+    A table of named entries (``evaluation.attacks``) maps names of the user's choosing to
+    settings, so only the table itself is a schema key.
     """
-    keys = {k for k in config_keys(config) if not k.startswith("evaluation.attacks.")}
+    entries = tuple(f"{table}." for table in NAMED_TABLES)
+    keys = {k for k in config_keys(config) if not k.startswith(entries)}
     assert keys == schema_keys(yaml.safe_load(SCHEMA.read_text()))
+
+
+def test_named_tables_are_the_schema_mappings_with_keys_of_the_users_choosing():
+    """A config file replaces exactly these whole (see "How config files combine")."""
+    assert set(NAMED_TABLES) == schema_keys(yaml.safe_load(SCHEMA.read_text()), tables=True)
 
 
 def test_default_run_has_two_seeds_and_both_regimes():
@@ -160,3 +169,34 @@ def test_evaluation_epsilons_are_checked(epsilons, expected):
     config = changed("evaluation.attacks.pgd_linf.epsilons", epsilons)
     with pytest.raises(ConfigError, match=rf"evaluation\.attacks\.pgd_linf\.{expected}"):
         validate_config(config, SCHEMA)
+
+
+def test_exponent_notation_is_read_as_a_number_where_the_schema_wants_one():
+    """PyYAML (YAML 1.1) reads 1e6 and 1.0e6 as text: they become numbers for number keys, in
+    an attack of the named table and in a list too; text elsewhere stays text."""
+    config = yaml.safe_load(
+        yaml.safe_dump(DEFAULT).replace("learning_rate: 0.05", "learning_rate: 1e6")
+    )
+    assert config["phase1"]["optimizer"]["learning_rate"] == "1e6"  # as PyYAML reads it
+    config["phase2"]["optimizer"]["learning_rate"] = "1.0E-2"
+    config["evaluation"]["attacks"]["pgd_linf"]["epsilons"] = ["1e-1", 0.2, "+3e-1"]
+    config["dataset"]["root"] = "1e6"
+    resolve_config(config, [], SCHEMA)
+    assert config["phase1"]["optimizer"]["learning_rate"] == 1e6
+    assert config["phase2"]["optimizer"]["learning_rate"] == 0.01
+    assert config["evaluation"]["attacks"]["pgd_linf"]["epsilons"] == [0.1, 0.2, 0.3]
+    assert config["dataset"]["root"] == "1e6"
+
+
+@pytest.mark.parametrize(
+    ("path", "value", "expected"),
+    [
+        ("phase1.epochs", "1e2", "phase1.epochs: '1e2' is not of type 'integer'"),
+        ("phase1.optimizer.momentum", "0.9", "momentum: '0.9' is not of type 'number'"),
+        ("phase1.optimizer.momentum", "9e-1x", "momentum: '9e-1x' is not of type 'number'"),
+    ],
+    ids=["integer-key", "quoted-decimal", "not-a-number"],
+)
+def test_only_exponent_notation_for_a_number_is_read(path, value, expected):
+    with pytest.raises(ConfigError, match=re.escape(expected)):
+        resolve_config(changed(path, value), [], SCHEMA)

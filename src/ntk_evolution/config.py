@@ -1,15 +1,21 @@
 """Configuration helpers shared by the Snakefile and the library (no JAX import here).
 
-:func:`validate_config` checks a config against the JSON schema in
+:func:`resolve_config` turns the config Snakemake merged from ``config.yaml``, the
+``--configfile`` files and ``--config`` into the run's configuration: each table of named
+entries (:data:`NAMED_TABLES`) is the last file's as a whole, and numbers written in exponent
+notation are read as numbers. :func:`validate_config` checks a config against the JSON schema in
 ``workflow/schemas/config.schema.yaml`` (keys, types, ranges) and then runs the checks a schema
-cannot express (relations between values, :func:`check_config`); every problem is reported with
-its dotted key. The rest derives what the DAG needs from the config: the phase-1 runs and each
-run's checkpoint epochs.
+cannot express (relations between values and with the dataset's size, :func:`check_config`);
+every problem is reported with its dotted key. The rest derives what the DAG needs from the
+config: the phase-1 runs and each run's checkpoint epochs.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import copy
+import math
+import re
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -29,6 +35,78 @@ def _schema_problem(error: Any) -> str:
     if error.validator == "enum":
         return f"{where}: {error.instance!r} is not one of {error.validator_value}"
     return f"{where}: {error.message}"
+
+
+# Mappings whose keys the user chooses (each names an entry): a config file that gives one
+# replaces it as a whole, where every other key merges key by key.
+NAMED_TABLES = ("evaluation.attacks",)
+
+# Numbers in exponent notation that YAML 1.1 (PyYAML, which reads the config files) takes for
+# strings: it wants a dot and a signed exponent (1.0e+6), so 1e6, 1.0e6 and 5E-3 stay text.
+EXPONENT_NUMBER = re.compile(r"[-+]?(\d+(\.\d*)?|\.\d+)[eE][-+]?\d+")
+
+
+def resolve_config(
+    config: dict[str, Any], layers: Sequence[Mapping[str, Any]], schema_path: str | Path
+) -> None:
+    """Make ``config`` the run's configuration, in place, and validate it.
+
+    ``config`` is ``config.yaml`` merged key by key with ``layers`` (the ``--configfile`` files
+    in order, then the ``--config`` values), as Snakemake merges them. Each table of
+    :data:`NAMED_TABLES` becomes the one of the last layer that gives it, whole; a string in
+    exponent notation where the schema wants a number becomes that number.
+    """
+    import yaml
+
+    replace_named_tables(config, layers)
+    schema = yaml.safe_load(Path(schema_path).read_text())
+    config.update(_read_numbers(config, schema, schema["$defs"]))
+    validate_config(config, schema_path)
+
+
+def _section(config: Any, keys: Sequence[str]) -> Any:
+    """``config[keys[0]][keys[1]]...``, or None where a key is missing or a value no mapping."""
+    for key in keys:
+        if not isinstance(config, Mapping):
+            return None
+        config = config.get(key)
+    return config
+
+
+def replace_named_tables(config: dict[str, Any], layers: Sequence[Mapping[str, Any]]) -> None:
+    """Set each table of :data:`NAMED_TABLES` in ``config`` to the last of ``layers``' that
+    gives it (a copy), undoing the key-by-key merge of its entries; in place."""
+    for dotted in NAMED_TABLES:
+        *parents, leaf = dotted.split(".")
+        given = [
+            section[leaf]
+            for section in (_section(layer, parents) for layer in layers)
+            if isinstance(section, Mapping) and leaf in section
+        ]
+        target = _section(config, parents)
+        if given and isinstance(target, dict):
+            target[leaf] = copy.deepcopy(given[-1])
+
+
+def _read_numbers(value: Any, schema: Mapping[str, Any], defs: Mapping[str, Any]) -> Any:
+    """``value`` with every string in exponent notation read as a float where ``schema`` (whose
+    ``$ref``s point into ``defs``) wants a number."""
+    if "$ref" in schema:
+        schema = defs[schema["$ref"].rsplit("/", 1)[-1]]
+    if isinstance(value, Mapping):
+        properties = schema.get("properties", {})
+        entries = schema.get("additionalProperties")
+        entries = entries if isinstance(entries, Mapping) else {}
+        return {
+            key: _read_numbers(item, properties.get(key, entries), defs)
+            for key, item in value.items()
+        }
+    if isinstance(value, list):
+        return [_read_numbers(item, schema.get("items", {}), defs) for item in value]
+    number = schema.get("type") == "number"
+    if number and isinstance(value, str) and EXPONENT_NUMBER.fullmatch(value):
+        return float(value)
+    return value
 
 
 def validate_config(config: Mapping[str, Any], schema_path: str | Path) -> None:
@@ -166,14 +244,72 @@ def run_pairs(runs: Iterable[Run]) -> list[RunPair]:
     return sorted(pairs, key=order)
 
 
+@dataclass(frozen=True)
+class DatasetSize:
+    """How many images and classes a dataset has. ``test`` is the size of a fixed test set
+    (``images`` are then the training images); without one, ``dataset.test_fraction`` of the
+    ``images`` of each class is held out."""
+
+    images: int
+    classes: int
+    test: int | None = None
+
+
+DATASET_SIZES = {
+    "digits": DatasetSize(images=1797, classes=10),
+    "cifar10": DatasetSize(images=50000, classes=10, test=10000),
+    "cifar100": DatasetSize(images=50000, classes=100, test=10000),
+}
+
+
+def split_sizes(dataset: Mapping[str, Any]) -> tuple[int, int]:
+    """Training and test images of the configured dataset. A held-out share is rounded up, as
+    scikit-learn's ``train_test_split`` rounds it."""
+    size = DATASET_SIZES[dataset["name"]]
+    if size.test is not None:
+        return size.images, size.test
+    test = math.ceil(dataset["test_fraction"] * size.images)
+    return size.images - test, test
+
+
+def _check_dataset_size(config: Mapping[str, Any]) -> None:
+    """The split must give every class a training and a test image (scikit-learn's stratified
+    split refuses less), and a training batch must fit in the training set."""
+    dataset = config["dataset"]
+    size = DATASET_SIZES[dataset["name"]]
+    train, test = split_sizes(dataset)
+    if min(train, test) < size.classes:
+        low = math.ceil(size.classes / size.images * 1e4) / 1e4
+        high = math.floor((1 - size.classes / size.images) * 1e4) / 1e4
+        raise ConfigError(
+            f"dataset.test_fraction = {dataset['test_fraction']:g} splits the {size.images} "
+            f"{dataset['name']} images into {train} training and {test} test images, but each "
+            f"set needs one image of each of the {size.classes} classes at least; use a "
+            f"test_fraction from {low:g} to {high:g}."
+        )
+    held_out = (
+        "" if size.test is not None else f" (dataset.test_fraction = {dataset['test_fraction']:g})"
+    )
+    for section in ("phase1", "phase2"):
+        batch_size = config[section]["batch_size"]
+        if batch_size > train:
+            raise ConfigError(
+                f"{section}.batch_size = {batch_size} exceeds the {train} training images of "
+                f"{dataset['name']}{held_out}, so an epoch has no batch; use a batch_size "
+                f"from 1 to {train}."
+            )
+
+
 def check_config(config: Mapping[str, Any]) -> None:
-    """Raise :class:`ConfigError` naming the first inconsistency between config values."""
+    """Raise :class:`ConfigError` naming the first inconsistency between config values or with
+    the dataset's size."""
     dataset = config["dataset"]
     if dataset["url"] is not None and dataset["name"] == "digits":
         raise ConfigError(
             "dataset.url is set, but digits ships with scikit-learn and is never downloaded; "
             "set dataset.url: null."
         )
+    _check_dataset_size(config)
     phase1 = config["phase1"]
     epochs = phase1["epochs"]
     fractional = phase1["checkpoints"].get("fractional", [])

@@ -6,6 +6,7 @@ import re
 import shlex
 from pathlib import Path
 
+from snakemake.common.configfile import load_configfile
 from snakemake.exceptions import WorkflowError
 
 from ntk_evolution.cifar import FORMATS, DatasetMissing, locate
@@ -16,13 +17,20 @@ from ntk_evolution.config import (
     checkpoint_epochs,
     epoch_label,
     phase1_runs,
+    resolve_config,
     run_pairs,
-    validate_config,
 )
 
+# Snakemake merged config.yaml, the --configfile files and --config key by key; a table of
+# named entries (the evaluation attacks) is the last one given, whole.
 try:
-    validate_config(
-        config, Path(workflow.basedir) / "workflow/schemas/config.schema.yaml"
+    resolve_config(
+        config,
+        [
+            *map(load_configfile, workflow.overwrite_configfiles),
+            workflow.config_settings.config,
+        ],
+        Path(workflow.basedir) / "workflow/schemas/config.schema.yaml",
     )
 except ConfigError as err:
     raise WorkflowError(f"invalid configuration: {err}") from None
