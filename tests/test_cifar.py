@@ -13,9 +13,9 @@ import pytest
 from fake_cifar import expected_arrays, fake_members, python2_pickle, write_archive, write_folder
 
 from ntk_evolution import cifar
-from ntk_evolution.atomic import partial_path
 from ntk_evolution.data import split_dataset
 from ntk_evolution.fetch import FetchError, fetch
+from ntk_evolution.recovery import CONFIGFILES_VARIABLE
 
 NAMES = ["cifar10", "cifar100"]
 
@@ -107,13 +107,17 @@ def test_numpy_2_names_are_accepted():
     np.testing.assert_array_equal(cifar.unpickle_arrays(raw, "x"), array)
 
 
-def test_truncated_archive(tmp_path):
+def test_truncated_archive(tmp_path, monkeypatch):
+    """The error names the fix: the workflow fetches only an absent archive, so it is moved aside
+    first, and fetched with the config files of the run (which the workflow passes on)."""
+    monkeypatch.setenv(CONFIGFILES_VARIABLE, "'my config.yaml'")  # as the workflow quotes it
     path = write_archive(tmp_path, "cifar10", fake_members("cifar10"))
     raw = path.read_bytes()
     path.write_bytes(raw[: len(raw) // 2])
     with pytest.raises(cifar.DatasetError, match="truncated or corrupt") as info:
         cifar.read("cifar10", tmp_path)
-    assert str(path) in str(info.value)
+    fix = f"\n  mv {path} {path}.bad\n  uv run snakemake {path} --cores 1 --configfile 'my config.yaml'"
+    assert str(info.value).endswith(fix)
 
 
 def test_archive_missing_a_member(tmp_path):
@@ -147,6 +151,11 @@ def md5(raw: bytes) -> str:
     return hashlib.md5(raw).hexdigest()
 
 
+def partials(path: Path) -> list[Path]:
+    """The hidden partial files of ``path`` beside it."""
+    return sorted(path.parent.glob(f".{path.name}.partial*"))
+
+
 def test_fetch_file_url(tmp_path):
     source = tmp_path / "mirror.tar.gz"
     source.write_bytes(b"archive bytes" * 1000)
@@ -154,7 +163,7 @@ def test_fetch_file_url(tmp_path):
     target.parent.mkdir()
     fetch(source.as_uri(), target, md5(source.read_bytes()))
     assert target.read_bytes() == source.read_bytes()
-    assert not partial_path(target).exists()
+    assert not partials(target)
 
 
 def test_fetch_checksum_mismatch_keeps_nothing(tmp_path):
@@ -164,16 +173,20 @@ def test_fetch_checksum_mismatch_keeps_nothing(tmp_path):
     with pytest.raises(FetchError, match=r"has MD5 .* not the published 0123") as info:
         fetch(source.as_uri(), target, "0123" * 8)
     assert source.as_uri() in str(info.value)
-    assert not target.exists() and not partial_path(target).exists()
+    assert not target.exists() and not partials(target)
 
 
-def test_fetch_keeps_an_existing_file_on_failure(tmp_path):
+@pytest.mark.parametrize("failure", ["cannot fetch", "not the published"])
+def test_fetch_keeps_an_existing_file_on_failure(tmp_path, failure):
+    source = tmp_path / "mirror.tar.gz"
+    if failure == "not the published":
+        source.write_bytes(b"another file")
     target = tmp_path / "archive.tar.gz"
     target.write_bytes(b"previous")
-    with pytest.raises(FetchError, match="cannot fetch"):
-        fetch((tmp_path / "absent").as_uri(), target, "0" * 32)
+    with pytest.raises(FetchError, match=failure):
+        fetch(source.as_uri(), target, "0" * 32)
     assert target.read_bytes() == b"previous"
-    assert not partial_path(target).exists()
+    assert not partials(target)
 
 
 def test_fetch_truncated_http_download(tmp_path):
@@ -201,4 +214,4 @@ def test_fetch_truncated_http_download(tmp_path):
     finally:
         thread.join(10)
         server.server_close()
-    assert not target.exists() and not partial_path(target).exists()
+    assert not target.exists() and not partials(target)

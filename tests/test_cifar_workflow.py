@@ -1,10 +1,17 @@
-"""CIFAR in the workflow, run for real by Snakemake: a missing dataset, the download rule, a tiny
-DAG on a fake CIFAR-10 archive, and the job plans of the presets."""
+"""CIFAR in the workflow, run for real by Snakemake: a missing dataset, the download rule and
+the fetch commands it prints and the docs show, an archive in place, a tiny DAG on a fake
+CIFAR-10 archive, and the job plans of the presets."""
 
 from __future__ import annotations
 
 import copy
+import hashlib
+import re
+import shlex
 import shutil
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -14,15 +21,24 @@ import xarray as xr
 import yaml
 from fake_cifar import expected_arrays, fake_members, write_archive
 
-from ntk_evolution.atomic import partial_path
 from ntk_evolution.cifar import FORMATS
 from ntk_evolution.config import checkpoint_epochs, phase1_runs, run_pairs
 from ntk_evolution.data import load_split
 
-from snakemake_run import ROOT, TINY, make_checkout, planned_jobs, rules_of, snakemake
+from snakemake_run import (
+    ROOT,
+    TINY,
+    make_checkout,
+    planned_jobs,
+    rules_of,
+    snakemake,
+    write_config,
+)
 
 ARCHIVE = "data/cifar-10-python.tar.gz"
-FETCH = f"uv run snakemake --cores 1 {ARCHIVE}"
+FETCH = f"uv run snakemake {ARCHIVE} --cores 1"
+FETCH_LOG = "logs/download_dataset/cifar-10-python.tar.gz.log"
+DOCS = ["README.md", "docs/cifar.md"]
 
 
 def cifar_config(**dataset: Any) -> dict[str, Any]:
@@ -43,17 +59,63 @@ def output(result) -> str:
     return result.stdout + result.stderr
 
 
+def run_printed(checkout: Path, command: str) -> subprocess.CompletedProcess[str]:
+    """Run ``command`` as a user would (``uv run snakemake ...``, as printed or documented) in
+    ``checkout``, with the Snakemake of this interpreter."""
+    words = shlex.split(command)
+    assert words[:3] == ["uv", "run", "snakemake"], command
+    command_line = [sys.executable, "-m", "snakemake", *words[3:]]
+    return subprocess.run(command_line, capture_output=True, text=True, cwd=checkout)
+
+
+def assert_fails_on_checksum(checkout: Path, result, mirror: Path) -> None:
+    """The command ran the download of the fake archive at ``mirror``, which failed only because
+    its MD5 is not the published one (a command that misparses never reaches the job)."""
+    assert result.returncode != 0
+    log = checkout / FETCH_LOG
+    assert log.exists(), output(result)
+    assert f"the file from {mirror.as_uri()}" in log.read_text()
+    assert f"not the published {FORMATS['cifar10'].md5}" in log.read_text()
+    assert not (checkout / ARCHIVE).exists()
+
+
 def test_missing_dataset_stops_the_run_with_the_fetch_command(tmp_path):
-    """Before any job; the command names the configuration in use (without a --configfile,
-    see the next test)."""
-    checkout = make_checkout(tmp_path, cifar_config())
-    (checkout / "mine.yaml").write_text(yaml.safe_dump({"ntk": {"tile_size": 4}}))
+    """Before any job, with the command that fetches the archive with the configuration in use;
+    the command runs as printed."""
+    mirror = write_archive(tmp_path / "mirror", "cifar10", fake_members("cifar10"))
+    checkout = make_checkout(tmp_path / "checkout", cifar_config())
+    mine = {"dataset": {"url": mirror.as_uri()}, "ntk": {"tile_size": 4}}
+    write_config(checkout, mine, "mine.yaml")
     result = snakemake(checkout, "--dry-run", configfile="mine.yaml", check=False)
     assert result.returncode != 0
     message = output(result)
     assert f"CIFAR-10 not found: expected the archive {ARCHIVE}" in message
     assert "or the folder it extracts to, data/cifar-10-batches-py/" in message
-    assert f"uv run snakemake --cores 1 --configfile mine.yaml {ARCHIVE}" in message
+    printed = re.search(r"published MD5\) with:\n +(.+)\n", message).group(1)
+    assert printed == f"{FETCH} --configfile mine.yaml"
+    assert_fails_on_checksum(checkout, run_printed(checkout, printed), mirror)
+
+
+def documented_fetch_commands(doc: str) -> list[str]:
+    """The fetch commands in ``doc``: ``uv run snakemake`` with an archive among its words."""
+    commands = re.findall(r"uv run snakemake [^`#\n]+", (ROOT / doc).read_text())
+    return [command.strip() for command in commands if ".tar.gz" in command]
+
+
+@pytest.mark.parametrize("doc", DOCS)
+def test_documented_fetch_commands_run(tmp_path, doc):
+    """Every fetch command of the docs runs as written, its config files (a preset) included.
+    A config file appended at the end points the fetch at a fake archive."""
+    commands = documented_fetch_commands(doc)
+    assert commands, f"{doc} shows no fetch command"
+    mirror = write_archive(tmp_path / "mirror", "cifar10", fake_members("cifar10"))
+    for i, command in enumerate(commands):
+        checkout = make_checkout(tmp_path / f"checkout{i}", cifar_config())
+        shutil.copytree(ROOT / "presets", checkout / "presets")
+        write_config(checkout, {"dataset": {"url": mirror.as_uri()}}, "mirror.yaml")
+        configfile = "mirror.yaml" if "--configfile" in command else "--configfile mirror.yaml"
+        result = run_printed(checkout, f"{command} {configfile}")
+        assert_fails_on_checksum(checkout, result, mirror)
 
 
 def test_download_rule_refuses_a_checksum_mismatch(tmp_path):
@@ -65,11 +127,63 @@ def test_download_rule_refuses_a_checksum_mismatch(tmp_path):
     assert f"the file from {mirror.as_uri()}" in log
     assert f"not the published {FORMATS['cifar10'].md5}" in log
     assert not (checkout / ARCHIVE).exists()
-    assert not partial_path(checkout / ARCHIVE).exists()
+    assert not list((checkout / "data").glob(".cifar-10-python.tar.gz.partial*"))
     # Nothing looks valid afterwards: the run still stops for the missing archive.
     result = snakemake(checkout, "--dry-run", check=False)
     assert result.returncode != 0
     assert FETCH in output(result)
+
+
+def test_archive_in_place_is_never_deleted(tmp_path):
+    """A fetched archive, with dataset.url then changed to an address that fails, is never
+    fetched again (which would delete it first): not by an ordinary run, nor with --forcerun
+    download_dataset or --forceall, dry or real; asking for it stops, naming it as in place."""
+    mirror = write_archive(tmp_path / "mirror", "cifar10", fake_members("cifar10"))
+    checkout = make_checkout(tmp_path / "checkout", cifar_config(url=mirror.as_uri()))
+    # The copy's rule takes the fake archive's MD5 for the published one: it is fetched as the
+    # official archive would be, and Snakemake records the job.
+    rules = checkout / "workflow/rules/data.smk"
+    published = "ARCHIVES[w.archive].md5"
+    assert published in rules.read_text()
+    fake_md5 = hashlib.md5(mirror.read_bytes()).hexdigest()
+    rules.write_text(rules.read_text().replace(published, repr(fake_md5)))
+    snakemake(checkout, ARCHIVE)
+    archive = (checkout / ARCHIVE).read_bytes()
+    assert archive == mirror.read_bytes()
+
+    write_config(checkout, cifar_config(url=(tmp_path / "gone.tar.gz").as_uri()))
+    split = "results/data/split.npz"
+    for forced in [(), ("--forcerun", "download_dataset"), ("--forceall",)]:
+        assert "download_dataset" not in rules_of(planned_jobs(checkout, split, *forced))
+        snakemake(checkout, split, *forced)
+        assert (checkout / ARCHIVE).read_bytes() == archive
+    for forced in [(), ("--forcerun", ARCHIVE), ("--forceall",)]:
+        result = snakemake(checkout, ARCHIVE, *forced, check=False)
+        assert result.returncode != 0
+        assert f"{ARCHIVE} is in place (move it aside to fetch it again)" in output(result)
+        assert (checkout / ARCHIVE).read_bytes() == archive
+    assert "gone.tar.gz" not in (checkout / FETCH_LOG).read_text()  # never tried
+
+
+def test_corrupt_archive_in_place_names_a_fix_that_runs(tmp_path):
+    """The split job stops naming the archive and two commands, which set it aside and fetch
+    it again with the configuration in use."""
+    mirror = write_archive(tmp_path / "mirror", "cifar10", fake_members("cifar10"))
+    checkout = make_checkout(tmp_path / "checkout", cifar_config())
+    write_config(checkout, {"dataset": {"url": mirror.as_uri()}}, "mine.yaml")
+    corrupt = mirror.read_bytes()[:1000]
+    (checkout / "data").mkdir()
+    (checkout / ARCHIVE).write_bytes(corrupt)
+    split = "results/data/split.npz"
+    result = snakemake(checkout, split, "--configfile", "mine.yaml", check=False)
+    assert result.returncode != 0
+    message = output(result)
+    assert f"{ARCHIVE} is truncated or corrupt" in message
+    move, fetch = re.search(r"\n  (mv .+)\n  (uv run snakemake .+)\n", message).groups()
+    assert fetch == f"{FETCH} --configfile mine.yaml"
+    subprocess.run(shlex.split(move), cwd=checkout, check=True)
+    assert_fails_on_checksum(checkout, run_printed(checkout, fetch), mirror)
+    assert (checkout / f"{ARCHIVE}.bad").read_bytes() == corrupt
 
 
 def test_tiny_dag_on_fake_cifar(tmp_path):

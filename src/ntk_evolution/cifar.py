@@ -15,7 +15,9 @@ that, as the folder it extracts to (``cifar-10-batches-py/``).
 from __future__ import annotations
 
 import io
+import os
 import pickle
+import shlex
 import tarfile
 import zlib
 from collections.abc import Mapping
@@ -24,6 +26,8 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 import numpy as np
+
+from ntk_evolution import recovery
 
 OFFICIAL_SITE = "https://www.cs.toronto.edu/~kriz/"
 SIDE, CHANNELS = 32, 3
@@ -152,6 +156,15 @@ def locate(name: str, root: str | Path) -> Path:
     raise DatasetMissing(fmt, root)
 
 
+def _refetch_advice(archive: Path) -> str:
+    """How to replace a bad ``archive``: move it aside (the workflow fetches only an absent
+    archive), then fetch it with the config files of the run."""
+    configfiles = shlex.split(os.environ.get(recovery.CONFIGFILES_VARIABLE, ""))
+    fetch = recovery.snakemake_command(str(archive), "--cores", "1", configfiles=configfiles)
+    move = shlex.join(["mv", str(archive), f"{archive}.bad"])
+    return f"Move it aside and fetch it again:\n  {move}\n  {fetch}"
+
+
 def read(name: str, root: str | Path) -> CifarArrays:
     """Read dataset ``name`` (``cifar10`` or ``cifar100``) from its archive or folder under ``root``."""
     fmt = FORMATS[name]
@@ -190,13 +203,13 @@ def _read_members(fmt: CifarFormat, source: Path) -> dict[str, bytes]:
                     found[paths[member.name]] = tar.extractfile(member).read()
     except (tarfile.TarError, EOFError, zlib.error, OSError) as err:
         raise DatasetError(
-            f"{source} is truncated or corrupt ({err}); delete it and fetch it again."
+            f"{source} is truncated or corrupt ({err}). {_refetch_advice(source)}"
         ) from err
     missing = [f"{fmt.folder}/{m}" for m in wanted if m not in found]
     if missing:
         raise DatasetError(
             f"{source} lacks the member(s) {missing}; it is not the {fmt.title} python-version "
-            "archive. Delete it and fetch it again."
+            f"archive. {_refetch_advice(source)}"
         )
     return found
 

@@ -9,6 +9,7 @@ from pathlib import Path
 from snakemake.common.configfile import load_configfile
 from snakemake.exceptions import WorkflowError
 
+from ntk_evolution import recovery
 from ntk_evolution.cifar import FORMATS, DatasetMissing, locate
 from ntk_evolution.config import (
     ConfigError,
@@ -104,15 +105,19 @@ DATA_ROOT = os.path.normpath(config["dataset"]["root"])
 ARCHIVES = {fmt.archive: fmt for fmt in FORMATS.values()}
 
 
+CONFIGFILES = [os.path.relpath(f) for f in workflow.overwrite_configfiles]
+# Jobs name these in the command that regenerates a damaged input (ntk_evolution.recovery).
+os.environ[recovery.CONFIGFILES_VARIABLE] = shlex.join(CONFIGFILES)
+
+
+def snakemake_command(*args):
+    """A Snakemake command line with ``args`` and the config files of this run."""
+    return recovery.snakemake_command(*map(str, args), configfiles=CONFIGFILES)
+
+
 def fetch_command(path):
     """The command that fetches the archive at ``path`` with the configuration in use."""
-    configfiles = [
-        f"--configfile {shlex.quote(os.path.relpath(f))}"
-        for f in workflow.overwrite_configfiles
-    ]
-    return " ".join(
-        ["uv run snakemake --cores 1", *configfiles, shlex.quote(str(path))]
-    )
+    return snakemake_command(path, "--cores", "1")
 
 
 def dataset_source(wildcards):
@@ -136,6 +141,17 @@ def archive_url(archive):
     if config["dataset"]["url"] and FORMATS.get(config["dataset"]["name"]) is fmt:
         return config["dataset"]["url"]
     return fmt.url
+
+
+def archive_in_place(wildcards):
+    """No input for an absent archive. For one in place, an input that never exists: no job can
+    then replace the archive, which Snakemake reads as a source file whatever the settings
+    (a changed dataset.url, --forcerun download_dataset, --forceall), and asking for the archive
+    fails with this input's name as the message."""
+    path = os.path.join(DATA_ROOT, wildcards.archive)
+    if os.path.exists(path):
+        return [f"{path} is in place (move it aside to fetch it again)"]
+    return []
 
 
 # Job resources. Memory is sized for the paper's scale (CIFAR-10, ResNet-18). Time limits grow

@@ -1,6 +1,7 @@
 # The dataset: a seeded train/test split and a class-balanced probe set for the kernels.
 # CIFAR archives are fetched only on request (`snakemake <archive path>`), never as a side
-# effect of a run: a missing archive stops the run before any job, naming the command.
+# effect of a run: a missing archive stops the run before any job, naming the command. An
+# archive in place is never fetched again, so never deleted (archive_in_place, common.smk).
 
 
 localrules:
@@ -8,6 +9,8 @@ localrules:
 
 
 rule download_dataset:
+    input:
+        archive_in_place,
     output:
         f"{DATA_ROOT}/{{archive}}",
     log:
