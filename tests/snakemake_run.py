@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import os
 import re
+import shlex
 import shutil
 import subprocess
 import sys
@@ -152,8 +153,9 @@ def snakemake(
     ignores SIGTERM while jobs run), so that it cancels its jobs, and killed 30 s later.
     """
     env = {**os.environ, "JAX_COMPILATION_CACHE_DIR": str(JAX_CACHE)}
+    # Config files last: --configfile takes several values and would swallow a target.
     extra = ["--configfile", configfile] if configfile else []
-    command = [sys.executable, "-m", "snakemake", "--cores", "2", *extra, *args]
+    command = [sys.executable, "-m", "snakemake", "--cores", "2", *args, *extra]
     if timeout is not None:
         command = ["timeout", "-s", "INT", "-k", "30", str(timeout), *command]
     result = subprocess.run(command, capture_output=True, text=True, env=env, cwd=checkout)
@@ -163,6 +165,23 @@ def snakemake(
             f"{result.stdout[-6000:]}\n{result.stderr[-6000:]}"
         )
     return result
+
+
+def run_printed(checkout: Path, command: str, *extra: str) -> subprocess.CompletedProcess[str]:
+    """Run ``command`` as a user would (``uv run snakemake ...``, as printed or documented) in
+    ``checkout`` with the Snakemake of this interpreter; ``extra`` options are appended."""
+    words = shlex.split(command, comments=True)
+    assert words[:3] == ["uv", "run", "snakemake"], command
+    env = {**os.environ, "JAX_COMPILATION_CACHE_DIR": str(JAX_CACHE)}
+    command_line = [sys.executable, "-m", "snakemake", *words[3:], *extra]
+    return subprocess.run(command_line, capture_output=True, text=True, env=env, cwd=checkout)
+
+
+def printed_command(text: str) -> str:
+    """The last ``uv run snakemake`` command line in ``text`` (an error message or a log)."""
+    commands = re.findall(r"^\s*(uv run snakemake .+)$", text, flags=re.MULTILINE)
+    assert commands, f"no command in:\n{text}"
+    return commands[-1]
 
 
 Job = tuple[str, tuple[tuple[str, str], ...]]

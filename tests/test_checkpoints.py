@@ -127,11 +127,15 @@ def _npy_bytes() -> bytes:
     ],
 )
 def test_garbage_file(tmp_path, mlp_params, content):
+    """Named as damaged, with the command that regenerates it; never with numpy's advice to
+    load it with ``allow_pickle`` (which would run code from the file)."""
     path = tmp_path / "ckpt.npz"
     path.write_bytes(content)
     with pytest.raises(DamagedInput) as info:
         load_checkpoint(path, mlp_params)
-    assert str(path) in str(info.value)
+    assert f"checkpoint {path} is truncated or corrupt" in str(info.value)
+    assert f"--forcerun {path}" in str(info.value)
+    assert "pickle" not in str(info.value)
 
 
 def test_archive_without_metadata(tmp_path, mlp_params):

@@ -10,7 +10,6 @@ import re
 import shlex
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +30,7 @@ from snakemake_run import (
     make_checkout,
     planned_jobs,
     rules_of,
+    run_printed,
     snakemake,
     write_config,
 )
@@ -57,15 +57,6 @@ def cifar_config(**dataset: Any) -> dict[str, Any]:
 
 def output(result) -> str:
     return result.stdout + result.stderr
-
-
-def run_printed(checkout: Path, command: str) -> subprocess.CompletedProcess[str]:
-    """Run ``command`` as a user would (``uv run snakemake ...``, as printed or documented) in
-    ``checkout``, with the Snakemake of this interpreter."""
-    words = shlex.split(command)
-    assert words[:3] == ["uv", "run", "snakemake"], command
-    command_line = [sys.executable, "-m", "snakemake", *words[3:]]
-    return subprocess.run(command_line, capture_output=True, text=True, cwd=checkout)
 
 
 def assert_fails_on_checksum(checkout: Path, result, mirror: Path) -> None:

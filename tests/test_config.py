@@ -281,6 +281,8 @@ def test_evaluation_batch_larger_than_the_test_set_is_allowed():
 def test_training_batch_must_fit_in_the_training_set(section, batch_size, refused):
     """digits at test_fraction 0.25: 450 of 1797 images held out, 1347 left for training."""
     config = config_with(section, batch_size=batch_size)
+    config["phase1"]["checkpoints"]["fractional"] = []  # one step per epoch has no fractions
+    config["phase2"]["spawn_epochs"] = [0, 3]
     if not refused:
         check_config(config)
         return
@@ -291,6 +293,19 @@ def test_training_batch_must_fit_in_the_training_set(section, batch_size, refuse
         "(dataset.test_fraction = 0.25), so an epoch has no batch; use a batch_size from 1 "
         "to 1347."
     )
+
+
+def test_checkpoints_on_the_same_step_are_refused_before_any_job():
+    """1347 training images in batches of 700: one step per epoch, so epochs 0.25 and 0.5 would
+    both be saved after step 1."""
+    config = config_with(batch_size=700)
+    with pytest.raises(ConfigError) as info:
+        check_config(config)
+    assert str(info.value) == (
+        "phase1.checkpoints with phase1.batch_size: checkpoint epochs 0.25 and 0.5 fall on the "
+        "same step with 1 steps per epoch; drop one or lower the batch size."
+    )
+    check_config(config_with(batch_size=300))  # four steps per epoch
 
 
 def test_cifar_training_batch_is_checked_against_its_fixed_split():

@@ -5,22 +5,35 @@ from __future__ import annotations
 
 import copy
 import os
+import shlex
 import shutil
 import signal
 import subprocess
 import sys
 import time
 
+import numpy as np
 import psutil
 import pytest
 import xarray as xr
+import zarr
 
 from ntk_evolution.atomic import partials
 from ntk_evolution.checkpoints import load_checkpoint
 from ntk_evolution.models import build_model
 from ntk_evolution.storage import open_store
 
-from snakemake_run import JAX_CACHE, TINY, make_checkout, planned_jobs, rules_of, snakemake
+from snakemake_run import (
+    JAX_CACHE,
+    RESULT_STORES,
+    TINY,
+    assert_same_stores,
+    make_checkout,
+    planned_jobs,
+    printed_command,
+    rules_of,
+    snakemake,
+)
 
 HISTORY = "results/phase1/adversarial/seed0/history.csv"
 CHECKPOINTS = "results/phase1/adversarial/seed0"
@@ -64,6 +77,11 @@ def kill_everything(process) -> None:
     os.killpg(process.pid, signal.SIGKILL)
 
 
+def template():
+    """The parameter shapes of the tiny model on digits."""
+    return build_model(**TINY["model"], num_classes=10).param_shapes((8, 8, 1))
+
+
 def slow_config():
     config = copy.deepcopy(TINY)
     config["phase1"]["regimes"] = ["adversarial"]
@@ -88,16 +106,16 @@ def test_killed_job_is_planned_again(crashed):
 
 def test_rerun_completes(crashed):
     snakemake(crashed, HISTORY)
-    net = build_model(**TINY["model"], num_classes=10)
-    template = net.param_shapes((8, 8, 1))
     for epoch in ("0", "0.5", "2"):
-        _, meta = load_checkpoint(crashed / CHECKPOINTS / f"epoch{epoch}.npz", template)
+        _, meta = load_checkpoint(crashed / CHECKPOINTS / f"epoch{epoch}.npz", template())
         assert meta["epoch"] == float(epoch)
     assert not list(crashed.glob("results/**/.*.partial"))
     assert planned_jobs(crashed, HISTORY) == set()
 
 
-def test_truncated_checkpoint_is_named(crashed):
+def test_truncated_checkpoint_is_named_with_a_command_that_regenerates_it(crashed):
+    """A plain rerun trusts the damaged file (it exists); the printed command reruns the job
+    that writes it and everything downstream."""
     snakemake(crashed, HISTORY)
     path = crashed / CHECKPOINTS / "epoch0.5.npz"
     path.write_bytes(path.read_bytes()[:200])
@@ -106,12 +124,18 @@ def test_truncated_checkpoint_is_named(crashed):
     assert result.returncode != 0
     log = (crashed / "logs/extract_ntk/adversarial-seed0-epoch0.5.log").read_text()
     assert f"checkpoint {CHECKPOINTS}/epoch0.5.npz is truncated or corrupt" in log
-    assert "rerun the training job" in log
     assert not (crashed / target).exists()
+    command = printed_command(log)
+    assert command == f"uv run snakemake --cores all --forcerun {CHECKPOINTS}/epoch0.5.npz"
+    assert "train_phase1" not in rules_of(planned_jobs(crashed))
+    plan = rules_of(planned_jobs(crashed, *shlex.split(command)[3:]))
+    assert plan["train_phase1"] == 1 and plan["extract_ntk"] == 3
+    snakemake(crashed, target, *shlex.split(command)[3:])  # as printed, for one target
+    assert load_checkpoint(path, template())[1]["epoch"] == 0.5
+    assert (crashed / target).exists()
 
 
 def test_damaged_store_is_named(crashed):
-    snakemake(crashed, HISTORY, "--forcerun", "train_phase1")  # heal the truncated checkpoint
     store = "results/kernels/adversarial/seed0/epoch2.zarr"
     snakemake(crashed, store)
     chunk = next(
@@ -122,7 +146,8 @@ def test_damaged_store_is_named(crashed):
     result = snakemake(crashed, target, check=False)
     assert result.returncode != 0
     log = (crashed / "logs/gather_kernels/adversarial-seed0.log").read_text()
-    assert f"store {store} is incomplete or corrupt" in log
+    assert f"store {store} is damaged (chunk files missing, by array: {{'ntk': 1}})" in log
+    assert printed_command(log) == f"uv run snakemake --cores all --forcerun {store}"
 
 
 def test_after_a_hard_kill_unlock_and_rerun(tmp_path):
@@ -207,3 +232,59 @@ def test_an_orphaned_job_and_its_rerun_both_leave_a_complete_store(tmp_path):
     orphans = open_store(tmp_path / "orphans.zarr", load=True)
     xr.testing.assert_identical(kernels.drop_attrs(), orphans.drop_attrs())  # timings differ
     assert kernels.ntk.shape == (10, 600, 600)
+
+
+KERNELS = "results/kernels/benign/seed0/ntk.zarr"
+STATISTICS = {  # the jobs that read a run's kernels: rule -> (output, log)
+    "kernel_evolution": (
+        "results/statistics/benign/seed0/evolution.zarr",
+        "logs/kernel_evolution/benign-seed0.log",
+    ),
+    "kernel_spectrum": (
+        "results/statistics/benign/seed0/spectrum.zarr",
+        "logs/kernel_spectrum/benign-seed0.log",
+    ),
+    "kernel_alignment": (
+        "results/statistics/benign/seed0/alignment.zarr",
+        "logs/kernel_alignment/benign-seed0.log",
+    ),
+    "kernel_pair_distances": (
+        "results/statistics/pair_distances.zarr",
+        "logs/kernel_pair_distances.log",
+    ),
+}
+
+
+def lose_a_chunk(store):
+    next(p for p in (store / "ntk" / "c").rglob("*") if p.is_file()).unlink()
+
+
+def write_a_nan(store):
+    zarr.open_array(store / "ntk", mode="r+")[1, 3, 2, 5] = np.nan
+
+
+@pytest.mark.parametrize(
+    ("damage", "problem"),
+    [(lose_a_chunk, "chunk files missing"), (write_a_nan, "NaN values")],
+    ids=["chunk-lost", "nan-written"],
+)
+def test_damaged_kernels_stop_every_statistic(tiny_run, tmp_path, damage, problem):
+    """Damage to a run's gathered kernels stops every job that reads them, each naming the
+    store and the command that regenerates it; that command, run as printed, restores every
+    result bitwise."""
+    checkout = tmp_path / "run"
+    shutil.copytree(tiny_run, checkout, symlinks=True)
+    damage(checkout / KERNELS)
+    outputs = [output for output, _ in STATISTICS.values()]
+    result = snakemake(checkout, *outputs, "--keep-going", "--forcerun", *STATISTICS, check=False)
+    assert result.returncode != 0
+    command = f"uv run snakemake --cores all --forcerun {KERNELS}"
+    for rule, (output, log) in STATISTICS.items():
+        text = (checkout / log).read_text()
+        assert f"store {KERNELS} is damaged ({problem}" in text, rule
+        assert printed_command(text) == command, rule
+        assert not (checkout / output).exists(), rule
+    if damage is write_a_nan:  # the chunk-lost case heals the same way
+        snakemake(checkout, *shlex.split(command)[3:])
+        for pattern in RESULT_STORES:
+            assert_same_stores(tiny_run, checkout, pattern)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import shutil
 from collections.abc import Callable
 from contextlib import contextmanager
 from pathlib import Path
@@ -76,6 +77,13 @@ def findings_threshold(config):
 def test_nothing_changed_plans_nothing(tiny_run):
     assert planned_jobs(tiny_run) == set()
     assert plan(tiny_run, TINY) == set()
+
+
+def test_a_moved_checkout_plans_nothing(tiny_run, tmp_path):
+    """Results stay valid when the checkout moves (a copy, a renamed folder, a cluster path)."""
+    moved = tmp_path / "moved"
+    shutil.copytree(tiny_run, moved, symlinks=True)
+    assert planned_jobs(moved) == set()
 
 
 @pytest.mark.parametrize(

@@ -453,3 +453,16 @@ def test_a_store_without_an_expected_variable_is_refused(tmp_path):
     write_dataset(xr.Dataset({"v": ("x", [1.0])}), path)
     with pytest.raises(DamagedInput, match=r"lacks the variable\(s\) \['ntk'\]"):
         open_store(path, ["ntk"])
+
+
+def test_snakemakes_folder_marker_does_not_warn(tmp_path):
+    """Snakemake marks a finished folder output with ``.snakemake_timestamp``; opening the store
+    afterwards warns of nothing (as a job sees it: a fresh interpreter, default filters)."""
+    path = tmp_path / "k.zarr"
+    write_snapshot(path, symmetric(52), epoch=0.0)
+    (path / ".snakemake_timestamp").touch()
+    code = f"from ntk_evolution.storage import open_store; open_store({str(path)!r}, load=True)"
+    result = subprocess.run(
+        [sys.executable, "-W", "default", "-c", code], capture_output=True, text=True, check=True
+    )
+    assert "Warning" not in result.stderr, result.stderr

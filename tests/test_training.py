@@ -11,12 +11,12 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
+from ntk_evolution.config import checkpoint_steps
 from ntk_evolution.models import build_model
 from ntk_evolution.training import (
     Attack,
     DivergedError,
     TrainSettings,
-    checkpoint_steps,
     cross_entropy,
     train,
 )

@@ -300,6 +300,20 @@ def _check_dataset_size(config: Mapping[str, Any]) -> None:
             )
 
 
+def checkpoint_steps(epochs: list[float], steps_per_epoch: int) -> dict[int, float]:
+    """Map each checkpoint epoch to the optimiser step after which it is saved."""
+    steps: dict[int, float] = {}
+    for epoch in epochs:
+        step = math.ceil(epoch * steps_per_epoch - 1e-9)
+        if step in steps:
+            raise ValueError(
+                f"checkpoint epochs {steps[step]:g} and {epoch:g} fall on the same step with "
+                f"{steps_per_epoch} steps per epoch; drop one or lower the batch size"
+            )
+        steps[step] = epoch
+    return steps
+
+
 def check_config(config: Mapping[str, Any]) -> None:
     """Raise :class:`ConfigError` naming the first inconsistency between config values or with
     the dataset's size."""
@@ -327,6 +341,10 @@ def check_config(config: Mapping[str, Any]) -> None:
     if len(set(phase1["seeds"])) != len(phase1["seeds"]):
         raise ConfigError(f"phase1.seeds has duplicates: {phase1['seeds']}; list each seed once.")
     available = checkpoint_epochs(phase1)
+    try:
+        checkpoint_steps(available, split_sizes(dataset)[0] // phase1["batch_size"])
+    except ValueError as err:
+        raise ConfigError(f"phase1.checkpoints with phase1.batch_size: {err}.") from None
     unknown = [e for e in config["phase2"]["spawn_epochs"] if float(e) not in available]
     if unknown:
         raise ConfigError(

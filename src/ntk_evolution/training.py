@@ -32,6 +32,7 @@ import numpy as np
 import optax
 
 from ntk_evolution.attacks import Attack
+from ntk_evolution.config import checkpoint_steps
 from ntk_evolution.dynamics import as_pytree
 
 Params = Any
@@ -88,20 +89,6 @@ def cross_entropy(logits: jax.Array, labels: jax.Array) -> jax.Array:
 def accuracy(logits: jax.Array, labels: jax.Array) -> jax.Array:
     """Fraction of rows whose arg-max logit is the label."""
     return jnp.mean(jnp.argmax(logits, axis=-1) == labels)
-
-
-def checkpoint_steps(epochs: list[float], steps_per_epoch: int) -> dict[int, float]:
-    """Map each checkpoint epoch to the optimiser step after which it is saved."""
-    steps: dict[int, float] = {}
-    for epoch in epochs:
-        step = math.ceil(epoch * steps_per_epoch - 1e-9)
-        if step in steps:
-            raise ValueError(
-                f"checkpoint epochs {steps[step]:g} and {epoch:g} fall on the same step with "
-                f"{steps_per_epoch} steps per epoch; drop one or lower the batch size"
-            )
-        steps[step] = epoch
-    return steps
 
 
 def _steps(optimizer: optax.GradientTransformation, attack: Attack | None):

@@ -68,8 +68,9 @@ wildcard_constraints:
 
 
 def code(*modules):
-    """Package modules a rule's results depend on: editing one reruns that rule (by mtime)."""
-    return [str(PACKAGE / module) for module in modules]
+    """Package modules a rule's results depend on: editing one reruns that rule (by mtime).
+    The paths are relative, so a copy of a finished checkout has nothing to rerun."""
+    return [os.path.relpath(PACKAGE / module) for module in modules]
 
 
 def figure_code(name):
