@@ -109,7 +109,7 @@ def test_rerun_completes(crashed):
     for epoch in ("0", "0.5", "2"):
         _, meta = load_checkpoint(crashed / CHECKPOINTS / f"epoch{epoch}.npz", template())
         assert meta["epoch"] == float(epoch)
-    assert not list(crashed.glob("results/**/.*.partial"))
+    assert not list(crashed.glob("results/**/.*.partial*"))
     assert planned_jobs(crashed, HISTORY) == set()
 
 
