@@ -1,4 +1,4 @@
-"""Running the real workflow from tests: a tiny configuration, Snakemake in a subprocess.
+"""Running the real workflow from tests: the tiny preset, Snakemake in a subprocess.
 
 Each test run works in a fresh copy of the workflow (Snakefile, rules, scripts, profiles and the
 package sources its rules list as code inputs) in a temporary folder, as a user works in a clone:
@@ -28,95 +28,8 @@ ROOT = Path(__file__).resolve().parents[1]
 WORKFLOW_FILES = ("Snakefile", "workflow", "profiles", "envs", "src")
 JAX_CACHE = Path(tempfile.gettempdir()) / "ntk-evolution-test-jax-cache"
 
-# The smallest configuration that still exercises every rule: two regimes, two seeds (so the
-# benign-vs-benign yardstick exists), a fractional checkpoint, tiled kernels (20 probes, tiles
-# of 8: a ragged last tile), every dynamics and phase-2 regime from one spawn epoch, and both
-# attack norms at evaluation, the L-inf one at two epsilons.
-TINY: dict[str, Any] = {
-    "dataset": {
-        "name": "digits",
-        "root": "data",
-        "url": None,
-        "test_fraction": 0.25,
-        "probes_per_class": 2,
-        "seed": 0,
-    },
-    "model": {
-        "architecture": "mlp",
-        "width": 16,
-        "depth": 1,
-        "parameterization": "standard",
-        "zero_readout": True,
-    },
-    "phase1": {
-        "regimes": ["benign", "adversarial"],
-        "seeds": [0, 1],
-        "epochs": 2,
-        "batch_size": 128,
-        "optimizer": {"learning_rate": 0.05, "momentum": 0.9},
-        "adversarial_mix": "pure",
-        "flip_epoch": 1,
-        "attack": {
-            "norm": "linf",
-            "epsilon": 0.1,
-            "step_size": 0.05,
-            "steps": 2,
-            "random_start": True,
-        },
-        "checkpoints": {"every": 2, "fractional": [0.5]},
-    },
-    "phase2": {
-        "spawn_epochs": [2],
-        "dynamics": ["linearized", "centered", "standard"],
-        "regimes": ["benign", "adversarial"],
-        "epochs": 1,
-        "batch_size": 128,
-        "optimizer": {"learning_rate": 0.01, "momentum": 0.9},
-        "adversarial_mix": "pure",
-        "attack": {
-            "norm": "linf",
-            "epsilon": 0.1,
-            "step_size": 0.05,
-            "steps": 2,
-            "random_start": True,
-        },
-    },
-    "evaluation": {
-        "batch_size": 256,
-        "seed": 0,
-        "transfer": True,
-        "attacks": {
-            "pgd_linf": {
-                "norm": "linf",
-                "epsilon": 0.1,
-                "step_size": 0.05,
-                "steps": 3,
-                "random_start": True,
-                "epsilons": [0.05, 0.1],
-            },
-            "pgd_l2": {
-                "norm": "l2",
-                "epsilon": 0.5,
-                "step_size": 0.25,
-                "steps": 3,
-                "random_start": True,
-            },
-        },
-    },
-    "ntk": {"implementation": "structured_derivatives", "tile_size": 8},
-    "statistics": {"spectrum": {"top_k": 3}, "alignment": {"centered": True}},
-    "findings": {
-        "kernel_distance": "centered",
-        "distance_ratio": 3.0,
-        "settle_fraction": 0.1,
-        "settle_by": 0.5,
-        "benign_robust_max": 0.1,
-        "robust_margin": 0.3,
-        "masking_tolerance": 0.02,
-        "attack": "pgd_linf",
-    },
-    "gpu": False,
-}
+# The smallest configuration that still exercises every rule; its comments say why.
+TINY: dict[str, Any] = yaml.safe_load((ROOT / "presets/tiny.yaml").read_text())
 
 
 def write_config(checkout: Path, config: dict[str, Any], name: str = "config.yaml") -> Path:

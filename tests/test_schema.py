@@ -11,8 +11,6 @@ import yaml
 
 from ntk_evolution.config import NAMED_TABLES, ConfigError, resolve_config, validate_config
 
-from snakemake_run import TINY
-
 ROOT = Path(__file__).resolve().parents[1]
 SCHEMA = ROOT / "workflow/schemas/config.schema.yaml"
 DEFAULT = yaml.safe_load((ROOT / "config.yaml").read_text())
@@ -44,9 +42,7 @@ def config_keys(config: dict, prefix: str = "") -> set[str]:
     return keys
 
 
-@pytest.mark.parametrize(
-    "config", [DEFAULT, TINY, *PRESETS.values()], ids=["config.yaml", "tiny", *PRESETS]
-)
+@pytest.mark.parametrize("config", [DEFAULT, *PRESETS.values()], ids=["config.yaml", *PRESETS])
 def test_shipped_configs_are_valid(config):
     validate_config(config, SCHEMA)
 
