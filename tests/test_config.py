@@ -25,39 +25,15 @@ from ntk_evolution.config import (
     split_sizes,
 )
 
-VALID = {
-    "dataset": {"name": "digits", "url": None, "test_fraction": 0.25},
-    "phase1": {
-        "epochs": 4,
-        "regimes": ["benign", "adversarial", "flip"],
-        "seeds": [0, 1, 2],
-        "flip_epoch": 2,
-        "batch_size": 32,
-        "optimizer": {"learning_rate": 0.05, "momentum": 0.9},
-        "attack": {"epsilon": 0.1, "step_size": 0.025, "steps": 8, "random_start": True},
-        "adversarial_mix": "pure",
-        "checkpoints": {"every": 1, "fractional": [0.25, 0.5]},
-    },
-    "phase2": {
-        "spawn_epochs": [0, 0.5, 3],
-        "dynamics": ["linearized", "centered"],
-        "regimes": ["benign", "adversarial"],
-        "batch_size": 32,
-        "attack": {"epsilon": 0.1, "step_size": 0.025, "steps": 8, "random_start": True},
-    },
-    "evaluation": {
-        "batch_size": 500,
-        "attacks": {
-            "pgd_linf": {"epsilon": 0.1, "step_size": 0.002, "steps": 100, "random_start": True}
-        },
-    },
-    "findings": {"attack": "pgd_linf"},
-}
+from snakemake_run import TINY
+
+# Every phase-1 regime: the tiny preset has no flip regime, whose flip_epoch is checked.
+FLIP = ["benign", "adversarial", "flip"]
 
 
 def config_with(section_name="phase1", **changes):
-    """A copy of the valid config with keys of one section replaced (``__`` reaches one level in)."""
-    config = copy.deepcopy(VALID)
+    """A copy of the tiny preset with keys of one section replaced (``__`` reaches one level in)."""
+    config = copy.deepcopy(TINY)
     for key, value in changes.items():
         section = config[section_name]
         *parents, leaf = key.split("__")
@@ -117,13 +93,13 @@ def test_run_names_and_paths():
 
 
 def test_phase1_runs():
-    runs = phase1_runs(VALID)
+    runs = phase1_runs(config_with(regimes=FLIP, seeds=[0, 1, 2]))
     assert len(runs) == 9
     assert set(runs) == {Run(r, s) for r in ("benign", "adversarial", "flip") for s in (0, 1, 2)}
 
 
 def test_run_pairs():
-    runs = phase1_runs(VALID)
+    runs = phase1_runs(config_with(regimes=FLIP, seeds=[0, 1, 2]))
     pairs = run_pairs(runs)
     assert run_pairs(reversed(runs)) == pairs  # independent of the order of the runs
     assert len(pairs) == len(runs) * (len(runs) - 1) // 2  # every two runs, once
@@ -159,14 +135,14 @@ def test_run_pairs_of_one_run():
 
 
 def test_findings_attack_must_be_an_evaluation_attack():
-    config = copy.deepcopy(VALID)
-    config["findings"]["attack"] = "pgd_l2"
-    with pytest.raises(ConfigError, match=r"findings\.attack = 'pgd_l2'.*pgd_linf"):
+    config = config_with("findings", attack="pgd_l1")
+    with pytest.raises(ConfigError, match=r"findings\.attack = 'pgd_l1'.*pgd_l2', 'pgd_linf'"):
         check_config(config)
 
 
 def test_valid_config_passes():
-    check_config(VALID)
+    check_config(TINY)
+    check_config(config_with(regimes=FLIP))
 
 
 def test_flip_epoch_is_not_checked_without_flip():
@@ -177,12 +153,12 @@ def test_flip_epoch_is_not_checked_without_flip():
 @pytest.mark.parametrize(
     ("changes", "key"),
     [
-        ({"checkpoints__fractional": [0.5, 4.5]}, "phase1.checkpoints.fractional"),
-        ({"flip_epoch": 4}, "phase1.flip_epoch"),
-        ({"flip_epoch": 0}, "phase1.flip_epoch"),
-        ({"flip_epoch": -1}, "phase1.flip_epoch"),
-        ({"attack__steps": 3}, "phase1.attack"),  # 3 x 0.025 < 0.1
-        ({"attack__step_size": 0.01}, "phase1.attack"),  # 8 x 0.01 < 0.1
+        ({"checkpoints__fractional": [0.5, 2.5]}, "phase1.checkpoints.fractional"),
+        ({"regimes": FLIP, "flip_epoch": 2}, "phase1.flip_epoch"),
+        ({"regimes": FLIP, "flip_epoch": 0}, "phase1.flip_epoch"),
+        ({"regimes": FLIP, "flip_epoch": -1}, "phase1.flip_epoch"),
+        ({"attack__steps": 1}, "phase1.attack"),  # 1 x 0.05 < 0.1
+        ({"attack__step_size": 0.04}, "phase1.attack"),  # 2 x 0.04 < 0.1
         ({"seeds": [0, 1, 0]}, "phase1.seeds"),
     ],
     ids=[
@@ -205,7 +181,7 @@ def test_inconsistent_config(changes, key):
     ("section", "changes", "key"),
     [
         ("phase2", {"spawn_epochs": [0, 0.75]}, "phase2.spawn_epochs [0.75]"),
-        ("phase2", {"attack__steps": 2}, "phase2.attack"),
+        ("phase2", {"attack__steps": 1}, "phase2.attack"),
         (
             "evaluation",
             {"attacks__pgd_linf": {"epsilon": 0.1, "step_size": 0.001, "steps": 10}},
@@ -226,7 +202,7 @@ def test_child_path():
 
 
 def test_fractional_at_the_last_epoch_is_allowed():
-    check_config(config_with(checkpoints__fractional=[0.5, 4.0]))
+    check_config(config_with(checkpoints__fractional=[0.5, 2.0]))
 
 
 def test_pgd_reaching_epsilon_exactly_is_allowed():
@@ -243,7 +219,7 @@ def test_download_url_for_a_shipped_dataset_is_refused():
 @pytest.mark.parametrize(
     ("section", "changes", "key"),
     [
-        ("phase1", {"attack__epsilon": 1.0, "attack__step_size": 0.25}, "phase1.attack.epsilon"),
+        ("phase1", {"attack__epsilon": 1.0, "attack__step_size": 0.5}, "phase1.attack.epsilon"),
         (
             "evaluation",
             {"attacks__pgd_linf__epsilons": [0.05, 1.5]},
@@ -282,7 +258,6 @@ def test_training_batch_must_fit_in_the_training_set(section, batch_size, refuse
     """digits at test_fraction 0.25: 450 of 1797 images held out, 1347 left for training."""
     config = config_with(section, batch_size=batch_size)
     config["phase1"]["checkpoints"]["fractional"] = []  # one step per epoch has no fractions
-    config["phase2"]["spawn_epochs"] = [0, 3]
     if not refused:
         check_config(config)
         return
@@ -298,14 +273,14 @@ def test_training_batch_must_fit_in_the_training_set(section, batch_size, refuse
 def test_checkpoints_on_the_same_step_are_refused_before_any_job():
     """1347 training images in batches of 700: one step per epoch, so epochs 0.25 and 0.5 would
     both be saved after step 1."""
-    config = config_with(batch_size=700)
+    config = config_with(batch_size=700, checkpoints__fractional=[0.25, 0.5])
     with pytest.raises(ConfigError) as info:
         check_config(config)
     assert str(info.value) == (
         "phase1.checkpoints with phase1.batch_size: checkpoint epochs 0.25 and 0.5 fall on the "
         "same step with 1 steps per epoch; drop one or lower the batch size."
     )
-    check_config(config_with(batch_size=300))  # four steps per epoch
+    check_config(config_with(batch_size=300, checkpoints__fractional=[0.25, 0.5]))  # four steps
 
 
 def test_cifar_training_batch_is_checked_against_its_fixed_split():
