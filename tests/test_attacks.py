@@ -7,8 +7,8 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from ntk_evolution.attacks import Attack, pgd_l2, pgd_linf
-from ntk_evolution.training import cross_entropy
+from ntk_evolution.attacks import Attack, pgd
+from ntk_evolution.classifier import cross_entropy
 
 STEPS = 10
 
@@ -30,15 +30,16 @@ def problem(model_and_params):
     return loss, jnp.asarray(images), labels
 
 
-def attack(problem, epsilon, *, key=0, steps=STEPS, random_start=True):
+def attack(problem, epsilon, *, norm="linf", key=0, steps=STEPS, random_start=True, step_size=None):
     loss, images, labels = problem
-    return pgd_linf(
+    return pgd(
         loss,
         images,
         labels,
         jax.random.PRNGKey(key),
+        norm=norm,
         epsilon=epsilon,
-        step_size=2.5 * epsilon / max(steps, 1),
+        step_size=2.5 * epsilon / max(steps, 1) if step_size is None else step_size,
         steps=steps,
         random_start=random_start,
     )
@@ -82,9 +83,11 @@ def test_more_steps_raise_the_loss_further(problem):
     assert many > few
 
 
-def test_no_steps_without_random_start_is_the_identity(problem):
+@pytest.mark.parametrize(("norm", "epsilon"), [("linf", 0.1), ("l2", 0.5)])
+def test_no_steps_without_random_start_is_the_identity(problem, norm, epsilon):
     _, images, _ = problem
-    np.testing.assert_array_equal(attack(problem, 0.1, steps=0, random_start=False), images)
+    adv = attack(problem, epsilon, norm=norm, steps=0, random_start=False)
+    np.testing.assert_array_equal(adv, images)
 
 
 def test_random_start_alone_stays_in_the_ball(problem):
@@ -95,26 +98,13 @@ def test_random_start_alone_stays_in_the_ball(problem):
     assert 0.0 <= start.min() and start.max() <= 1.0
 
 
-def test_same_key_same_result(problem):
-    a = attack(problem, 0.1, key=3)
-    b = attack(problem, 0.1, key=3)
-    c = attack(problem, 0.1, key=4)
+@pytest.mark.parametrize(("norm", "epsilon"), [("linf", 0.1), ("l2", 0.5)])
+def test_same_key_same_result(problem, norm, epsilon):
+    a = attack(problem, epsilon, norm=norm, key=3)
+    b = attack(problem, epsilon, norm=norm, key=3)
+    c = attack(problem, epsilon, norm=norm, key=4)
     np.testing.assert_array_equal(a, b)
     assert not np.array_equal(a, c)
-
-
-def attack_l2(problem, epsilon, *, key=0, steps=STEPS, random_start=True, step_size=None):
-    loss, images, labels = problem
-    return pgd_l2(
-        loss,
-        images,
-        labels,
-        jax.random.PRNGKey(key),
-        epsilon=epsilon,
-        step_size=2.5 * epsilon / max(steps, 1) if step_size is None else step_size,
-        steps=steps,
-        random_start=random_start,
-    )
 
 
 def l2_distances(a, b) -> np.ndarray:
@@ -127,7 +117,7 @@ def l2_distances(a, b) -> np.ndarray:
 @pytest.mark.parametrize("epsilon", [0.1, 0.5, 2.0])
 def test_l2_stays_in_ball_and_pixel_range(problem, epsilon, random_start):
     _, images, _ = problem
-    adv = np.asarray(attack_l2(problem, epsilon, random_start=random_start))
+    adv = np.asarray(attack(problem, epsilon, norm="l2", random_start=random_start))
     assert adv.shape == images.shape
     assert adv.dtype == images.dtype
     distances = l2_distances(adv, images)
@@ -141,7 +131,7 @@ def test_l2_stays_in_ball_and_pixel_range(problem, epsilon, random_start):
 def test_l2_raises_the_loss(problem, epsilon):
     loss, images, labels = problem
     clean = float(loss(images, labels))
-    adversarial = float(loss(attack_l2(problem, epsilon), labels))
+    adversarial = float(loss(attack(problem, epsilon, norm="l2"), labels))
     z = np.asarray(jax.random.normal(jax.random.PRNGKey(11), images.shape))
     noise = epsilon * z / l2_distances(z, np.zeros_like(z)).reshape(-1, 1, 1, 1)
     noisy = float(loss(jnp.clip(images + noise, 0.0, 1.0), labels))
@@ -161,11 +151,12 @@ def test_l2_steps_follow_the_normalised_gradient():
         return jnp.sum(w * x)
 
     def run(steps):
-        return pgd_l2(
+        return pgd(
             linear,
             images,
             labels,
             jax.random.PRNGKey(0),
+            norm="l2",
             epsilon=0.3,
             step_size=0.1,
             steps=steps,
@@ -182,11 +173,12 @@ def test_l2_random_start_is_uniform_in_the_ball():
     # 1/4 (eps * U would give 1/2), and its direction has mean zero.
     n, epsilon = 4000, 0.1
     images = jnp.full((n, 2), 0.5)
-    start = pgd_l2(
+    start = pgd(
         lambda x, y: jnp.sum(x),
         images,
         jnp.zeros(n, jnp.int32),
         jax.random.PRNGKey(13),
+        norm="l2",
         epsilon=epsilon,
         step_size=0.0,
         steps=0,
@@ -200,28 +192,15 @@ def test_l2_random_start_is_uniform_in_the_ball():
 
 def test_l2_zero_epsilon_is_the_identity(problem):
     _, images, _ = problem
-    np.testing.assert_array_equal(attack_l2(problem, 0.0, step_size=0.1), images)
+    np.testing.assert_array_equal(attack(problem, 0.0, norm="l2", step_size=0.1), images)
 
 
-def test_l2_no_steps_without_random_start_is_the_identity(problem):
-    _, images, _ = problem
-    np.testing.assert_array_equal(attack_l2(problem, 0.5, steps=0, random_start=False), images)
-
-
-def test_l2_same_key_same_result(problem):
-    a = attack_l2(problem, 0.5, key=3)
-    b = attack_l2(problem, 0.5, key=3)
-    c = attack_l2(problem, 0.5, key=4)
-    np.testing.assert_array_equal(a, b)
-    assert not np.array_equal(a, c)
-
-
-@pytest.mark.parametrize(("norm", "pgd"), [("linf", pgd_linf), ("l2", pgd_l2)])
-def test_attack_runs_the_pgd_of_its_norm(problem, norm, pgd):
+@pytest.mark.parametrize("norm", ["linf", "l2"])
+def test_attack_runs_the_pgd_of_its_norm(problem, norm):
     loss, images, labels = problem
     settings = Attack(epsilon=0.3, step_size=0.1, steps=3, norm=norm)
     key = jax.random.PRNGKey(5)
-    expected = pgd(loss, images, labels, key, epsilon=0.3, step_size=0.1, steps=3)
+    expected = pgd(loss, images, labels, key, norm=norm, epsilon=0.3, step_size=0.1, steps=3)
     np.testing.assert_array_equal(settings.perturb(loss, images, labels, key), expected)
 
 

@@ -10,10 +10,11 @@ import numpy as np
 import pytest
 
 from ntk_evolution.attacks import Attack
+from ntk_evolution.classifier import cross_entropy
 from ntk_evolution.dynamics import DYNAMICS, child_apply
 from ntk_evolution.models import build_model
 from ntk_evolution.ntk import per_logit_ntk
-from ntk_evolution.training import TrainSettings, cross_entropy, train
+from ntk_evolution.training import TrainSettings, train
 
 ARCHITECTURES = ["mlp", "cnn"]
 FROZEN = ["linearized", "centered"]

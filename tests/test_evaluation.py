@@ -12,6 +12,7 @@ import xarray as xr
 
 from ntk_evolution.attacks import Attack, attack_grid
 from ntk_evolution.checkpoints import save_checkpoint
+from ntk_evolution.classifier import accuracy
 from ntk_evolution.config import Child, Run
 from ntk_evolution.data import Split, load_split, save_split
 from ntk_evolution.evaluation import craft, evaluate
@@ -26,7 +27,7 @@ from ntk_evolution.stages.evaluation import (
     load_adversarial,
     save_adversarial,
 )
-from ntk_evolution.training import TrainSettings, accuracy, train
+from ntk_evolution.training import TrainSettings, train
 
 NUM_TEST, NUM_CLASSES = 50, 4
 MLP = {"architecture": "mlp", "width": 32, "depth": 1}  # the trained model's config section

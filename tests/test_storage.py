@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -446,6 +447,23 @@ def test_nan_written_by_the_job_is_kept(tmp_path):
     zarr.open_array(path / "v", mode="r+")[1] = np.nan
     with pytest.raises(DamagedInput, match=r"NaN values, by array: \{'v': 2\}"):
         open_store(path)
+
+
+def test_values_unverified_stay_unread(tmp_path):
+    """Without verify_values a NaN written into the store goes unnoticed, as no value is read
+    (the kernel stays a lazy dask array); a store without its record or a chunk is refused."""
+    path = tmp_path / "k.zarr"
+    write_snapshot(path, symmetric(53), epoch=0.0)
+    _write_a_nan(path)
+    ds = open_store(path, verify_values=False)
+    assert ds.ntk.chunks is not None
+    assert int(ds.ntk.isnull().sum()) == 1
+    for damage in ("unfinished", "chunk-lost"):
+        path = tmp_path / f"{damage}.zarr"
+        write_snapshot(path, symmetric(53), epoch=0.0)
+        DAMAGE[damage][0](path)
+        with pytest.raises(DamagedInput, match=re.escape(DAMAGE[damage][1])):
+            open_store(path, verify_values=False)
 
 
 def test_a_store_without_an_expected_variable_is_refused(tmp_path):

@@ -11,15 +11,11 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
+from ntk_evolution.attacks import Attack
+from ntk_evolution.classifier import cross_entropy
 from ntk_evolution.config import checkpoint_steps
 from ntk_evolution.models import build_model
-from ntk_evolution.training import (
-    Attack,
-    DivergedError,
-    TrainSettings,
-    cross_entropy,
-    train,
-)
+from ntk_evolution.training import DivergedError, TrainSettings, train
 
 NUM_TRAIN, NUM_CLASSES, BATCH = 64, 4, 16  # 4 steps per epoch
 SCHEDULE = [0.0, 0.25, 1.0, 3.0]

@@ -1,32 +1,30 @@
 """Projected gradient descent (Madry et al. 2018) in an L-infinity or L2 ball, on any loss.
 
-For a loss L(x, y), a clean input x0 and a ball of radius eps around it, each attack takes
-``steps`` steps of size alpha from a start x, and the result stays inside the ball and inside the
-valid pixel range [0, 1].
+For a loss L(x, y), clean inputs x0 in [0, 1] and a ball B of radius eps around them,
+:func:`pgd` starts at x0 (or, with ``random_start``, at P(x0 + r) for a uniform point x0 + r of
+B) and takes ``steps`` steps
 
-L-infinity (:func:`pgd_linf`): with ``random_start`` the attack starts at x0 + U(-eps, eps)^d,
-and every step is
+    x <- P( x + s(grad_x L(x, y)) ),
 
-    x <- clip_[0,1]( clip_[x0-eps, x0+eps]( x + alpha * sign(grad_x L(x, y)) ) ).
+where only the step s of size alpha and the projection P onto B and the pixel range depend on
+the norm (:data:`NORMS`):
 
-L2 (:func:`pgd_l2`), per example: with ``random_start`` the attack starts at a point drawn
-uniformly from the ball, x0 + eps * u^(1/d) * z / ||z||_2 with z ~ N(0, I_d), u ~ U(0, 1), clipped
-to [0, 1]; every step is
-
-    g <- grad_x L(x, y),
-    x <- x + alpha * g / ||g||_2,
-    x <- clip_[0,1]( x0 + (x - x0) * min(1, eps / ||x - x0||_2) ).
+- ``linf``: s(g) = alpha * sign(g), P(x) = clip_[0,1]( clip_[x0-eps, x0+eps](x) ), and
+  r ~ U(-eps, eps)^d;
+- ``l2``, per example: s(g) = alpha * g / ||g||_2,
+  P(x) = clip_[0,1]( x0 + (x - x0) * min(1, eps / ||x - x0||_2) ), and
+  r = eps * u^(1/d) * z / ||z||_2 with z ~ N(0, I_d), u ~ U(0, 1).
 
 Clipping to [0, 1] moves every pixel towards x0's (which lies in [0, 1]), so it never leaves the
-ball. :class:`Attack` holds the settings of either and runs the one its ``norm`` names;
-:func:`attack_grid` expands configured attacks to every radius they are measured at.
+ball. :class:`Attack` holds the settings of an attack; :func:`attack_grid` expands configured
+attacks to every radius they are measured at.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -34,49 +32,31 @@ import jax.numpy as jnp
 from ntk_evolution.config import attack_epsilons
 
 LossFn = Callable[[jax.Array, jax.Array], jax.Array]
-NORMS = ("linf", "l2")
+ArrayMap = Callable[[jax.Array], jax.Array]
 
 
-def pgd_linf(
-    loss_fn: LossFn,
-    images: jax.Array,
-    labels: jax.Array,
-    key: jax.Array,
-    *,
-    epsilon: float,
-    step_size: float,
-    steps: int,
-    random_start: bool = True,
-) -> jax.Array:
-    """Adversarial images maximising ``loss_fn(images, labels)`` within an L-inf ``epsilon``-ball.
+class _Ball(NamedTuple):
+    """What PGD in one norm needs around the clean images x0 (see the module docstring)."""
 
-    Args:
-        loss_fn: scalar loss of a batch, ``loss_fn(images, labels)``; its gradient drives the attack.
-        images: clean images in [0, 1].
-        labels: their labels, passed through to ``loss_fn``.
-        key: PRNG key for the random start.
-        epsilon: radius of the L-inf ball.
-        step_size: size ``alpha`` of each signed-gradient step.
-        steps: number of steps.
-        random_start: start from a uniform point of the ball instead of the clean images.
+    random_offset: ArrayMap  # key -> r, a uniform point of the ball less x0
+    step: ArrayMap  # gradient g -> step s(g)
+    project: ArrayMap  # x -> P(x), in the ball and the pixel range
 
-    Returns:
-        Adversarial images, same shape as ``images``.
-    """
+
+def _linf_ball(images: jax.Array, epsilon: float, step_size: float) -> _Ball:
     lower = jnp.clip(images - epsilon, 0.0, 1.0)
     upper = jnp.clip(images + epsilon, 0.0, 1.0)
-    start = images
-    if random_start:
-        noise = jax.random.uniform(key, images.shape, images.dtype, -epsilon, epsilon)
-        start = jnp.clip(images + noise, lower, upper)
-    grad_fn = jax.grad(loss_fn)
 
-    def step(_, x):
-        x = x + step_size * jnp.sign(grad_fn(x, labels))
+    def random_offset(key: jax.Array) -> jax.Array:
+        return jax.random.uniform(key, images.shape, images.dtype, -epsilon, epsilon)
+
+    def step(g: jax.Array) -> jax.Array:
+        return step_size * jnp.sign(g)
+
+    def project(x: jax.Array) -> jax.Array:
         return jnp.clip(x, lower, upper)
 
-    adversarial = jax.lax.fori_loop(0, steps, step, start)
-    return jax.lax.stop_gradient(adversarial)
+    return _Ball(random_offset, step, project)
 
 
 def _l2_norms(x: jax.Array) -> jax.Array:
@@ -84,60 +64,76 @@ def _l2_norms(x: jax.Array) -> jax.Array:
     return jnp.sqrt(jnp.sum(jnp.square(x), axis=tuple(range(1, x.ndim)), keepdims=True))
 
 
-def pgd_l2(
+def _l2_ball(images: jax.Array, epsilon: float, step_size: float) -> _Ball:
+    def random_offset(key: jax.Array) -> jax.Array:
+        direction_key, radius_key = jax.random.split(key)
+        z = jax.random.normal(direction_key, images.shape, images.dtype)
+        u = jax.random.uniform(radius_key, (len(images),) + (1,) * (images.ndim - 1), images.dtype)
+        radius = epsilon * u ** (1.0 / images[0].size)
+        return radius * z / _l2_norms(z)
+
+    def step(g: jax.Array) -> jax.Array:
+        norm = _l2_norms(g)
+        return step_size * g / jnp.where(norm > 0, norm, 1.0)
+
+    def project(x: jax.Array) -> jax.Array:
+        delta = x - images
+        norm = _l2_norms(delta)
+        scale = jnp.where(norm > epsilon, epsilon / norm, 1.0)
+        return jnp.clip(images + delta * scale, 0.0, 1.0)
+
+    return _Ball(random_offset, step, project)
+
+
+_BALLS: dict[str, Callable[[jax.Array, float, float], _Ball]] = {
+    "linf": _linf_ball,
+    "l2": _l2_ball,
+}
+NORMS = tuple(_BALLS)
+
+
+def pgd(
     loss_fn: LossFn,
     images: jax.Array,
     labels: jax.Array,
     key: jax.Array,
     *,
+    norm: str,
     epsilon: float,
     step_size: float,
     steps: int,
     random_start: bool = True,
 ) -> jax.Array:
-    """Adversarial images maximising ``loss_fn(images, labels)`` within per-example L2 balls.
+    """Adversarial images maximising ``loss_fn(images, labels)`` within a ball around each image.
 
     Args:
         loss_fn: scalar loss of a batch, ``loss_fn(images, labels)``; its gradient drives the attack.
         images: clean images in [0, 1].
         labels: their labels, passed through to ``loss_fn``.
         key: PRNG key for the random start.
-        epsilon: radius of the L2 ball around each image.
-        step_size: L2 length ``alpha`` of each normalised-gradient step.
+        norm: the ball's norm, one of :data:`NORMS`.
+        epsilon: radius of the ball.
+        step_size: size ``alpha`` of each step, in that norm.
         steps: number of steps.
         random_start: start from a uniform point of the ball instead of the clean images.
 
     Returns:
         Adversarial images, same shape as ``images``.
     """
-
-    def project(x):
-        delta = x - images
-        norm = _l2_norms(delta)
-        scale = jnp.where(norm > epsilon, epsilon / norm, 1.0)
-        return jnp.clip(images + delta * scale, 0.0, 1.0)
-
-    start = images
-    if random_start:
-        direction_key, radius_key = jax.random.split(key)
-        z = jax.random.normal(direction_key, images.shape, images.dtype)
-        u = jax.random.uniform(radius_key, (len(images),) + (1,) * (images.ndim - 1), images.dtype)
-        radius = epsilon * u ** (1.0 / images[0].size)
-        start = project(images + radius * z / _l2_norms(z))
+    ball = _BALLS[norm](images, epsilon, step_size)
+    start = ball.project(images + ball.random_offset(key)) if random_start else images
     grad_fn = jax.grad(loss_fn)
 
-    def step(_, x):
-        g = grad_fn(x, labels)
-        norm = _l2_norms(g)
-        return project(x + step_size * g / jnp.where(norm > 0, norm, 1.0))
+    def ascend(_: Any, x: jax.Array) -> jax.Array:
+        return ball.project(x + ball.step(grad_fn(x, labels)))
 
-    adversarial = jax.lax.fori_loop(0, steps, step, start)
+    adversarial = jax.lax.fori_loop(0, steps, ascend, start)
     return jax.lax.stop_gradient(adversarial)
 
 
 @dataclass(frozen=True)
 class Attack:
-    """PGD settings; ``norm`` picks the ball, ``"linf"`` (:func:`pgd_linf`) or ``"l2"`` (:func:`pgd_l2`)."""
+    """Settings of :func:`pgd`; ``norm`` picks the ball, ``"linf"`` or ``"l2"``."""
 
     epsilon: float
     step_size: float
@@ -169,12 +165,12 @@ class Attack:
         self, loss_fn: LossFn, images: jax.Array, labels: jax.Array, key: jax.Array
     ) -> jax.Array:
         """Adversarial images against ``loss_fn(images, labels)`` under these settings."""
-        pgd = pgd_linf if self.norm == "linf" else pgd_l2
         return pgd(
             loss_fn,
             images,
             labels,
             key,
+            norm=self.norm,
             epsilon=self.epsilon,
             step_size=self.step_size,
             steps=self.steps,

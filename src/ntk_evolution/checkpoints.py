@@ -17,8 +17,7 @@ import numpy as np
 
 from ntk_evolution.atomic import atomic_file
 from ntk_evolution.recovery import damaged, open_npz
-
-Params = Any
+from ntk_evolution.type_aliases import Params
 
 
 def save_checkpoint(path: str | Path, params: Params, metadata: dict[str, Any]) -> None:

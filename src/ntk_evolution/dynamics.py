@@ -17,15 +17,13 @@ kernel k_s at every theta. J(x) (theta - theta_s) is one forward-mode Jacobian-v
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from functools import partial
-from typing import Any
 
 import jax
 import jax.numpy as jnp
 
-Params = Any
-ApplyFn = Callable[[Params, jax.Array], jax.Array]
+from ntk_evolution.type_aliases import ApplyFn, Params
+
 DYNAMICS = ("standard", "linearized", "centered")
 
 
@@ -37,12 +35,14 @@ def _expansion(
     return jax.jvp(lambda p: apply(p, images), (spawn_params,), (step,))
 
 
-def _linearized(apply: ApplyFn, spawn_params: Params, params: Params, images: jax.Array):
+def _linearized(
+    apply: ApplyFn, spawn_params: Params, params: Params, images: jax.Array
+) -> jax.Array:
     spawn_logits, change = _expansion(apply, spawn_params, params, images)
     return spawn_logits + change
 
 
-def _centered(apply: ApplyFn, spawn_params: Params, params: Params, images: jax.Array):
+def _centered(apply: ApplyFn, spawn_params: Params, params: Params, images: jax.Array) -> jax.Array:
     return _expansion(apply, spawn_params, params, images)[1]
 
 
@@ -52,7 +52,7 @@ def child_apply(apply: ApplyFn, spawn_params: Params, dynamics: str) -> ApplyFn:
     The child's parameters have the tree structure of ``spawn_params`` and start at
     ``spawn_params`` themselves, so :func:`ntk_evolution.training.train` trains a child as it
     trains any network. Frozen children are returned as a ``jax.tree_util.Partial`` whose leaves
-    are ``spawn_params``: passed to a jitted function (see :func:`as_pytree`), the spawn
+    are ``spawn_params``: passed to a jitted function (see :func:`ntk_evolution.classifier.as_pytree`), the spawn
     parameters are inputs of the compiled program, not constants baked into it, so one program
     serves every child of one architecture and dynamics.
 
@@ -73,10 +73,3 @@ def child_apply(apply: ApplyFn, spawn_params: Params, dynamics: str) -> ApplyFn:
         return apply
     child = _linearized if dynamics == "linearized" else _centered
     return jax.tree_util.Partial(partial(child, apply), spawn_params)
-
-
-def as_pytree(apply: ApplyFn) -> jax.tree_util.Partial:
-    """``apply`` as a pytree that jitted functions take as an argument (see :func:`child_apply`)."""
-    if isinstance(apply, jax.tree_util.Partial):
-        return apply
-    return jax.tree_util.Partial(apply)

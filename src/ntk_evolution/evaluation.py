@@ -30,29 +30,24 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Iterator, Mapping
-from typing import Any
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 from numpy.typing import ArrayLike
 
 from ntk_evolution.attacks import Attack
-from ntk_evolution.dynamics import as_pytree
-from ntk_evolution.training import cross_entropy
-
-Params = Any
-ApplyFn = Callable[[Params, jax.Array], jax.Array]
+from ntk_evolution.classifier import as_pytree, correct, cross_entropy
+from ntk_evolution.type_aliases import ApplyFn, Params
 
 
 @functools.cache
 def _correct_fn() -> Callable[..., jax.Array]:
     """Jitted ``(model, params, images, labels) -> correct``: whether the arg-max is the label."""
 
-    def correct(model, params, images, labels):
-        return jnp.argmax(model(params, images), axis=-1) == labels
+    def model_correct(model, params, images, labels):
+        return correct(model(params, images), labels)
 
-    return jax.jit(correct)
+    return jax.jit(model_correct)
 
 
 @functools.cache
@@ -60,7 +55,7 @@ def _craft_fn(norm: str, steps: int, random_start: bool) -> Callable[..., jax.Ar
     """Jitted ``(model, params, images, labels, key, epsilon, step_size) -> adversarial images``
     against the model, by the PGD attack of ``norm``, ``steps`` and ``random_start``.
 
-    ``model`` is a pytree (:func:`ntk_evolution.dynamics.as_pytree`) and the radius and step
+    ``model`` is a pytree (:func:`ntk_evolution.classifier.as_pytree`) and the radius and step
     size are arguments, so one compiled program serves every model of the same kind and every
     radius of an attack.
     """
@@ -177,14 +172,14 @@ def evaluate(
             raise ValueError(
                 f"adversarial images {name!r} have shape {x.shape}, the test images {images.shape}"
             )
-    model, correct = as_pytree(apply), _correct_fn()
+    model, judge = as_pytree(apply), _correct_fn()
     hits = dict.fromkeys(["clean", *sets], 0)
     names = list(sets)
     for _, size, (x, y, *attacked) in _batches((images, labels, *sets.values()), batch_size):
-        clean = np.asarray(correct(model, params, x, y))[:size]
+        clean = np.asarray(judge(model, params, x, y))[:size]
         hits["clean"] += int(np.count_nonzero(clean))
         for name, a in zip(names, attacked, strict=True):
             hits[name] += int(
-                np.count_nonzero(clean & np.asarray(correct(model, params, a, y))[:size])
+                np.count_nonzero(clean & np.asarray(judge(model, params, a, y))[:size])
             )
     return {name: count / len(images) for name, count in hits.items()}

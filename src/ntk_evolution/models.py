@@ -1,4 +1,4 @@
-"""Model zoo, written with neural-tangents ``stax`` so each network also has its infinite-width kernel.
+"""Model zoo, written with neural-tangents ``stax``.
 
 Initialisation follows He et al. for the ReLU layers (weight variance 2 / fan-in), variance
 1 / fan-in for the readout and zero biases. With ``parameterization="standard"`` (the default,
@@ -14,14 +14,13 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
-from typing import Any
 
 import jax
 import jax.numpy as jnp
 
 from ntk_evolution.compat import stax
+from ntk_evolution.type_aliases import Params
 
-Params = Any
 HIDDEN_W_STD = math.sqrt(2.0)
 READOUT_W_STD = 1.0
 B_STD = 0.0
@@ -29,11 +28,10 @@ B_STD = 0.0
 
 @dataclass(frozen=True)
 class Model:
-    """A ``stax`` network: ``apply(params, images) -> logits`` and its analytic kernel."""
+    """A ``stax`` network: its initialisation and ``apply(params, images) -> logits``."""
 
     init_fn: Callable
     apply_fn: Callable
-    kernel_fn: Callable
     zero_readout: bool
 
     def _init(self, key: jax.Array, image_shape: tuple[int, ...]) -> Params:
@@ -165,5 +163,5 @@ def build_model(
     layers = ARCHITECTURES[architecture](
         width=width, depth=depth, num_classes=num_classes, parameterization=parameterization
     )
-    init_fn, apply_fn, kernel_fn = stax.serial(*layers)
-    return Model(init_fn, apply_fn, kernel_fn, zero_readout)
+    init_fn, apply_fn, _ = stax.serial(*layers)
+    return Model(init_fn, apply_fn, zero_readout)

@@ -20,17 +20,15 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from typing import Any
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
 from ntk_evolution.compat import nt
+from ntk_evolution.type_aliases import ApplyFn, Params
 
 log = logging.getLogger(__name__)
-
-Params = Any
 IMPLEMENTATIONS = {
     "jacobian_contraction": nt.NtkImplementation.JACOBIAN_CONTRACTION,
     "ntk_vector_products": nt.NtkImplementation.NTK_VECTOR_PRODUCTS,
@@ -40,7 +38,7 @@ FALLBACK = "jacobian_contraction"  # works for any differentiable network
 
 
 def per_logit_ntk_fn(
-    apply: Callable[[Params, jax.Array], jax.Array], implementation: str
+    apply: ApplyFn, implementation: str
 ) -> Callable[[jax.Array, jax.Array, Params], jax.Array]:
     """Jitted ``(x1, x2, params) -> K`` with ``K`` of shape (C, len(x1), len(x2)).
 
@@ -79,7 +77,7 @@ class TileKernel:
 
 
 def compile_tile_kernel(
-    apply: Callable[[Params, jax.Array], jax.Array],
+    apply: ApplyFn,
     params: Params,
     image_shape: tuple[int, ...],
     *,
@@ -140,7 +138,7 @@ def per_logit_ntk_tiles(
 
 
 def per_logit_ntk(
-    apply: Callable[[Params, jax.Array], jax.Array],
+    apply: ApplyFn,
     params: Params,
     images: jax.Array,
     *,

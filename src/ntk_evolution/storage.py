@@ -135,10 +135,16 @@ def _complete(store: Path, nan: dict[str, int]) -> None:
 
 
 def open_store(
-    path: str | Path, variables: Sequence[str] = (), *, load: bool = False
+    path: str | Path,
+    variables: Sequence[str] = (),
+    *,
+    load: bool = False,
+    verify_values: bool = True,
 ) -> xr.Dataset:
     """Open a store written by this module, checked (see the module docstring); with ``load``
-    its arrays are read into memory first (checked once they are, so read once).
+    its arrays are read into memory first (checked once they are, so read once). Without
+    ``verify_values`` the NaN counts are not checked, so no array is read until asked: only the
+    completion record, the chunk files and the metadata are.
 
     A missing, unfinished, damaged store, or one without the ``variables`` its caller needs,
     raises :class:`~ntk_evolution.recovery.DamagedInput`.
@@ -173,10 +179,11 @@ def open_store(
             ds = ds.load()
     except Exception as err:
         raise damaged("store", path, f"is unreadable ({type(err).__name__}: {err})") from err
-    nan = {name: int(ds[name].isnull().sum()) for name in record}
-    changed = {name: nan[name] for name in record if nan[name] != record[name]["nan"]}
-    if changed:
-        raise damaged("store", path, f"is damaged (NaN values, by array: {changed})")
+    if verify_values:
+        nan = {name: int(ds[name].isnull().sum()) for name in record}
+        changed = {name: nan[name] for name in record if nan[name] != record[name]["nan"]}
+        if changed:
+            raise damaged("store", path, f"is damaged (NaN values, by array: {changed})")
     ds.attrs.pop(COMPLETE)
     return ds
 

@@ -24,7 +24,7 @@ import math
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -32,12 +32,12 @@ import numpy as np
 import optax
 
 from ntk_evolution.attacks import Attack
+from ntk_evolution.classifier import accuracy, as_pytree, cross_entropy
 from ntk_evolution.config import checkpoint_steps
-from ntk_evolution.dynamics import as_pytree
+from ntk_evolution.type_aliases import ApplyFn, Params
 
-Params = Any
-ApplyFn = Callable[[Params, jax.Array], jax.Array]
 SaveFn = Callable[[float, Params, dict[str, Any]], None]
+Update = Callable[..., tuple[Params, optax.OptState, jax.Array, jax.Array]]
 log = logging.getLogger(__name__)
 
 
@@ -81,20 +81,20 @@ class TrainSettings:
         return True
 
 
-def cross_entropy(logits: jax.Array, labels: jax.Array) -> jax.Array:
-    """Mean softmax cross-entropy of integer labels."""
-    return optax.softmax_cross_entropy_with_integer_labels(logits, labels).mean()
+class _Updates(NamedTuple):
+    """Jitted update steps of ``(apply, params, state, images, labels[, key])``, ``apply`` a
+    pytree (:func:`ntk_evolution.classifier.as_pytree`); each returns ``(params, state, loss,
+    accuracy)``. ``adversarial`` takes a key for the PGD start; with ``benign_then_adversarial``
+    it is a clean step followed by an adversarial one."""
+
+    benign: Update
+    adversarial: Update
 
 
-def accuracy(logits: jax.Array, labels: jax.Array) -> jax.Array:
-    """Fraction of rows whose arg-max logit is the label."""
-    return jnp.mean(jnp.argmax(logits, axis=-1) == labels)
-
-
-def _steps(optimizer: optax.GradientTransformation, attack: Attack | None):
-    """Jitted clean and adversarial update steps of ``(apply, params, state, images, labels[,
-    key])``, ``apply`` a pytree (:func:`ntk_evolution.dynamics.as_pytree`); each returns
-    ``(params, state, loss, accuracy)``."""
+def _updates(
+    optimizer: optax.GradientTransformation, attack: Attack | None, adversarial_mix: str
+) -> _Updates:
+    """The update steps of a run (see :class:`_Updates`)."""
 
     def loss_and_accuracy(params, apply, images, labels):
         logits = apply(params, images)
@@ -118,15 +118,123 @@ def _steps(optimizer: optax.GradientTransformation, attack: Attack | None):
         params, state, _, _ = update(apply, params, state, images, labels)
         return adversarial(apply, params, state, images, labels, key)
 
-    return (
-        jax.jit(update),
-        jax.jit(adversarial),
-        jax.jit(benign_then_adversarial),
-    )
+    both = adversarial_mix == "benign_then_adversarial"
+    return _Updates(jax.jit(update), jax.jit(benign_then_adversarial if both else adversarial))
 
 
 def _all_finite(tree: Params) -> bool:
     return all(bool(jnp.all(jnp.isfinite(leaf))) for leaf in jax.tree_util.tree_leaves(tree))
+
+
+@dataclass(frozen=True)
+class _CheckpointSchedule:
+    """The optimiser steps a run saves at, ``save_at`` (step -> checkpoint epoch), and the saving."""
+
+    save_at: dict[int, float]
+    steps_per_epoch: int
+    save: SaveFn
+    name: str
+    learning_rate: float
+
+    def reached(self, step: int, params: Params) -> None:
+        """Save ``params`` if ``step`` is scheduled; raise :class:`DivergedError` instead if
+        they are not finite."""
+        if step not in self.save_at:
+            return
+        if not _all_finite(params):
+            raise DivergedError(
+                f"{self.name}: parameters became non-finite by epoch "
+                f"{step / self.steps_per_epoch:g} (step {step}); no checkpoint written. Lower "
+                f"the learning rate (now {self.learning_rate:g})."
+            )
+        epoch = self.save_at[step]
+        meta = {"epoch": epoch, "step": step, "steps_per_epoch": self.steps_per_epoch}
+        self.save(epoch, params, meta)
+        log.info("%s: checkpoint at epoch %g (step %d)", self.name, epoch, step)
+
+
+@dataclass(frozen=True)
+class _EpochLoop:
+    """What stays fixed from epoch to epoch of a run: model, data, update steps and schedule."""
+
+    apply: jax.tree_util.Partial
+    train_set: tuple[jax.Array, jax.Array]
+    test_set: tuple[jax.Array, jax.Array]
+    settings: TrainSettings
+    updates: _Updates
+    evaluate: Callable[..., jax.Array]
+    schedule: _CheckpointSchedule
+
+    def run(
+        self, epoch: int, params: Params, state: optax.OptState, key: jax.Array
+    ) -> tuple[Params, optax.OptState, dict[str, Any]]:
+        """Train epoch ``epoch`` (0-based) with its key; returns the new parameters, optimiser
+        state and the epoch's row (see :func:`train`)."""
+        started = time.perf_counter()
+        images, labels = self.train_set
+        size, steps_per_epoch = self.settings.batch_size, self.schedule.steps_per_epoch
+        order = jax.random.permutation(jax.random.fold_in(key, 0), len(images))
+        adversarial = self.settings.adversarial_in(epoch)
+        losses, accuracies = [], []
+        for b in range(steps_per_epoch):
+            batch = order[b * size : (b + 1) * size]
+            x, y = images[batch], labels[batch]
+            if adversarial:
+                batch_key = jax.random.fold_in(key, b + 1)
+                params, state, loss, acc = self.updates.adversarial(
+                    self.apply, params, state, x, y, batch_key
+                )
+            else:
+                params, state, loss, acc = self.updates.benign(self.apply, params, state, x, y)
+            step = epoch * steps_per_epoch + b + 1
+            losses.append(self._finite(float(loss), epoch, step))
+            accuracies.append(float(acc))
+            self.schedule.reached(step, params)
+        row = {
+            "epoch": epoch + 1,
+            "adversarial": adversarial,
+            "train_loss": float(np.mean(losses)),
+            "train_accuracy": float(np.mean(accuracies)),
+            "test_accuracy": float(self.evaluate(self.apply, params, *self.test_set)),
+            "seconds": time.perf_counter() - started,
+        }
+        self._log(row)
+        return params, state, row
+
+    def _finite(self, loss: float, epoch: int, step: int) -> float:
+        """``loss``, checked to be finite."""
+        if not math.isfinite(loss):
+            raise DivergedError(
+                f"{self.schedule.name}: training diverged, loss is {loss} in epoch {epoch + 1} "
+                f"(step {step}); no checkpoint written for this state. Lower the learning rate "
+                f"(now {self.settings.learning_rate:g}) or the attack strength and rerun."
+            )
+        return loss
+
+    def _log(self, row: dict[str, Any]) -> None:
+        log.info(
+            "%s: epoch %d/%d %s loss %.4f train acc %.3f test acc %.3f (%.1f s)",
+            self.schedule.name,
+            row["epoch"],
+            self.settings.epochs,
+            "adversarial" if row["adversarial"] else "benign",
+            row["train_loss"],
+            row["train_accuracy"],
+            row["test_accuracy"],
+            row["seconds"],
+        )
+
+
+def _steps_per_epoch(num_images: int, settings: TrainSettings, name: str) -> int:
+    """Optimiser steps per epoch, ``num_images // batch_size``, once the settings are checked."""
+    steps_per_epoch = num_images // settings.batch_size
+    if steps_per_epoch == 0:
+        raise ValueError(
+            f"batch_size = {settings.batch_size} exceeds the {num_images} training images"
+        )
+    if settings.regime != "benign" and settings.attack is None:
+        raise ValueError(f"{name}: the {settings.regime!r} regime needs attack settings")
+    return steps_per_epoch
 
 
 def train(
@@ -156,90 +264,31 @@ def train(
 
     Returns:
         One dict per epoch with the keys ``epoch, adversarial, train_loss, train_accuracy,
-        test_accuracy, seconds``; train loss and accuracy are on the batches as trained (adversarial ones when
-        the epoch is adversarial), averaged over the epoch.
+        test_accuracy, seconds``; train loss and accuracy are on the batches as trained
+        (adversarial ones when the epoch is adversarial), averaged over the epoch.
 
     Raises:
         DivergedError: the loss or the parameters became non-finite; nothing is saved for that
             state.
     """
     images, labels = (jnp.asarray(a) for a in train_set)
-    test_images, test_labels = (jnp.asarray(a) for a in test_set)
-    steps_per_epoch = len(images) // settings.batch_size
-    if steps_per_epoch == 0:
-        raise ValueError(
-            f"batch_size = {settings.batch_size} exceeds the {len(images)} training images"
-        )
-    if settings.regime != "benign" and settings.attack is None:
-        raise ValueError(f"{name}: the {settings.regime!r} regime needs attack settings")
+    steps_per_epoch = _steps_per_epoch(len(images), settings, name)
     save_at = checkpoint_steps(checkpoints, steps_per_epoch)
+    schedule = _CheckpointSchedule(save_at, steps_per_epoch, save, name, settings.learning_rate)
     optimizer = optax.sgd(settings.learning_rate, momentum=settings.momentum or None)
     state = optimizer.init(params)
-    benign_step, adversarial_step, mixed_step = _steps(optimizer, settings.attack)
-    both = settings.adversarial_mix == "benign_then_adversarial"
-    apply = as_pytree(apply)
-    evaluate = jax.jit(lambda apply, p, x, y: accuracy(apply(p, x), y))
-
-    def checkpoint(step: int, epoch_done: float) -> None:
-        if not _all_finite(params):
-            raise DivergedError(
-                f"{name}: parameters became non-finite by epoch {epoch_done:g} (step {step}); "
-                f"no checkpoint written. Lower the learning rate (now {settings.learning_rate:g})."
-            )
-        epoch = save_at[step]
-        save(epoch, params, {"epoch": epoch, "step": step, "steps_per_epoch": steps_per_epoch})
-        log.info("%s: checkpoint at epoch %g (step %d)", name, epoch, step)
-
-    if 0 in save_at:
-        checkpoint(0, 0.0)
+    loop = _EpochLoop(
+        apply=as_pytree(apply),
+        train_set=(images, labels),
+        test_set=tuple(jnp.asarray(a) for a in test_set),
+        settings=settings,
+        updates=_updates(optimizer, settings.attack, settings.adversarial_mix),
+        evaluate=jax.jit(lambda apply, p, x, y: accuracy(apply(p, x), y)),
+        schedule=schedule,
+    )
+    schedule.reached(0, params)
     rows = []
-    step = 0
     for epoch in range(settings.epochs):
-        started = time.perf_counter()
-        epoch_key = jax.random.fold_in(key, epoch)
-        order = jax.random.permutation(jax.random.fold_in(epoch_key, 0), len(images))
-        adversarial = settings.adversarial_in(epoch)
-        losses, accuracies = [], []
-        for b in range(steps_per_epoch):
-            batch = order[b * settings.batch_size : (b + 1) * settings.batch_size]
-            x, y = images[batch], labels[batch]
-            if adversarial:
-                fn = mixed_step if both else adversarial_step
-                params, state, loss, acc = fn(
-                    apply, params, state, x, y, jax.random.fold_in(epoch_key, b + 1)
-                )
-            else:
-                params, state, loss, acc = benign_step(apply, params, state, x, y)
-            step += 1
-            loss = float(loss)
-            if not math.isfinite(loss):
-                raise DivergedError(
-                    f"{name}: training diverged, loss is {loss} in epoch {epoch + 1} (step {step}); "
-                    f"no checkpoint written for this state. Lower the learning rate (now "
-                    f"{settings.learning_rate:g}) or the attack strength and rerun."
-                )
-            losses.append(loss)
-            accuracies.append(float(acc))
-            if step in save_at:
-                checkpoint(step, step / steps_per_epoch)
-        row = {
-            "epoch": epoch + 1,
-            "adversarial": adversarial,
-            "train_loss": float(np.mean(losses)),
-            "train_accuracy": float(np.mean(accuracies)),
-            "test_accuracy": float(evaluate(apply, params, test_images, test_labels)),
-            "seconds": time.perf_counter() - started,
-        }
+        params, state, row = loop.run(epoch, params, state, jax.random.fold_in(key, epoch))
         rows.append(row)
-        log.info(
-            "%s: epoch %d/%d %s loss %.4f train acc %.3f test acc %.3f (%.1f s)",
-            name,
-            epoch + 1,
-            settings.epochs,
-            "adversarial" if adversarial else "benign",
-            row["train_loss"],
-            row["train_accuracy"],
-            row["test_accuracy"],
-            row["seconds"],
-        )
     return rows

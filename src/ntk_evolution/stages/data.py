@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
 
 from ntk_evolution import data
+from ntk_evolution.type_aliases import Settings
 
 log = logging.getLogger(__name__)
-Settings = Mapping[str, Any]
 
 
 def prepare_split(path: str | Path, dataset: Settings) -> None:

@@ -33,14 +33,14 @@ from ntk_evolution.attacks import Attack, attack_grid
 from ntk_evolution.checkpoints import load_checkpoint
 from ntk_evolution.config import Child, Run
 from ntk_evolution.dynamics import child_apply
-from ntk_evolution.evaluation import ApplyFn, Params, craft, evaluate
+from ntk_evolution.evaluation import craft, evaluate
 from ntk_evolution.provenance import provenance
 from ntk_evolution.recovery import open_npz
 from ntk_evolution.seeding import evaluation_key
 from ntk_evolution.stages.networks import load_network
+from ntk_evolution.type_aliases import ApplyFn, Params, Settings
 
 log = logging.getLogger(__name__)
-Settings = Mapping[str, Any]
 MODEL_COLUMNS = ["phase1_regime", "seed", "spawn_epoch", "dynamics", "phase2_regime"]
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
 
 import pandas as pd
 import xarray as xr
@@ -18,7 +17,6 @@ from ntk_evolution.figures import robustness_vs_epsilon as against_epsilon
 from ntk_evolution.provenance import provenance
 
 log = logging.getLogger(__name__)
-Settings = Mapping[str, Any]
 
 
 def stacked_statistics(paths: Sequence[str | Path], runs: Sequence[Run]) -> xr.Dataset:

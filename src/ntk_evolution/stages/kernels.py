@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 import jax.numpy as jnp
 
@@ -15,9 +14,9 @@ from ntk_evolution.config import Run
 from ntk_evolution.ntk import compile_tile_kernel, per_logit_ntk_tiles
 from ntk_evolution.provenance import provenance
 from ntk_evolution.stages.networks import load_network
+from ntk_evolution.type_aliases import Settings
 
 log = logging.getLogger(__name__)
-Settings = Mapping[str, Any]
 
 
 def extract_kernel(

@@ -9,8 +9,7 @@ from typing import Any
 from ntk_evolution.checkpoints import load_checkpoint
 from ntk_evolution.data import Split
 from ntk_evolution.models import Model, build_model
-
-Params = Any
+from ntk_evolution.type_aliases import Params
 
 
 def load_network(

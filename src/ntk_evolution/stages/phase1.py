@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -15,9 +15,9 @@ from ntk_evolution.models import build_model
 from ntk_evolution.provenance import provenance
 from ntk_evolution.seeding import run_keys
 from ntk_evolution.training import TrainSettings, train
+from ntk_evolution.type_aliases import Settings
 
 log = logging.getLogger(__name__)
-Settings = Mapping[str, Any]
 
 
 def train_phase1(

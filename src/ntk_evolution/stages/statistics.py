@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
 
 import xarray as xr
 
@@ -14,7 +13,6 @@ from ntk_evolution.config import Run, RunPair
 from ntk_evolution.provenance import provenance
 
 log = logging.getLogger(__name__)
-Settings = Mapping[str, Any]
 
 
 def _kernels(path: str | Path) -> xr.DataArray:
