@@ -6,7 +6,6 @@ from collections.abc import Mapping
 from pathlib import Path
 
 import pandas as pd
-import seaborn as sns
 
 from ntk_evolution.figures import style
 
@@ -29,9 +28,8 @@ def plot(table: pd.DataFrame, path: str | Path, headline: Mapping[str, float]) -
         return "clean" if attack == "clean" else f"robust ({attack}, ε = {headline[attack]:g})"
 
     children["attack"] = children.attack.map(label)
-    grid = sns.relplot(
+    grid = style.line_grid(
         children,
-        kind="line",
         x="spawn_epoch",
         y="accuracy",
         hue="phase1_regime",
@@ -42,11 +40,6 @@ def plot(table: pd.DataFrame, path: str | Path, headline: Mapping[str, float]) -
         row_order=[label(a) for a in attacks],
         col="dynamics",
         col_order=[d for d in DYNAMICS_ORDER if d in set(children.dynamics)],
-        errorbar=style.SEED_BAND,
-        marker="o",
-        markersize=4,
-        height=2.8,
-        aspect=1.2,
         facet_kws={"margin_titles": True},
     )
     for ax in grid.axes.flat:

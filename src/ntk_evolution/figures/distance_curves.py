@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import matplotlib.pyplot as plt
-import seaborn as sns
 import xarray as xr
 
 from ntk_evolution.figures import style
@@ -20,18 +19,7 @@ def plot(evolution: xr.Dataset, path: str | Path) -> None:
     order = style.regimes_present(table["regime"])
     fig, axes = plt.subplots(1, len(PANELS), figsize=(12, 3.6))
     for ax, name in zip(axes, PANELS, strict=True):
-        sns.lineplot(
-            table,
-            x="epoch",
-            y=name,
-            hue="regime",
-            hue_order=order,
-            errorbar=style.SEED_BAND,
-            marker="o",
-            markersize=3,
-            ax=ax,
-        )
-        ax.set_ylabel(evolution[name].attrs["long_name"])
+        style.lines(ax, table, name, evolution[name].attrs["long_name"], hue_order=order)
         style.epoch_axis(ax)
         if name == "velocity":
             ax.set_yscale("log")

@@ -26,21 +26,17 @@ def plot(pairs: xr.Dataset, path: str | Path) -> None:
     dashes = {kind: (4, 2) if "yardstick" in kind else "" for kind in kinds}
     fig, axes = plt.subplots(1, len(PANELS), figsize=(11, 4), sharex=True)
     for ax, (name, title) in zip(axes, PANELS.items(), strict=True):
-        sns.lineplot(
+        style.lines(
+            ax,
             table,
-            x="epoch",
-            y=name,
+            name,
+            "kernel distance S",
             hue="kind",
             hue_order=kinds,
             style="kind",
             dashes=dashes,
-            errorbar=style.SEED_BAND,
-            marker="o",
-            markersize=3,
             legend=ax is axes[-1],
-            ax=ax,
         )
-        ax.set_ylabel("kernel distance S")
         ax.set_title(title)
         style.epoch_axis(ax)
     sns.move_legend(axes[-1], "upper left", bbox_to_anchor=(1.02, 1), title="comparison")

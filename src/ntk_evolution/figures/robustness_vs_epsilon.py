@@ -12,7 +12,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pandas as pd
-import seaborn as sns
 
 from ntk_evolution.figures import style
 
@@ -54,9 +53,8 @@ def plot(robustness: pd.DataFrame, path: str | Path) -> None:
 
     last["panel"] = last.dynamics.map(title).where(last.spawn_epoch.notna(), PHASE1_PANEL)
     panels = [PHASE1_PANEL, *map(title, DYNAMICS_ORDER)]
-    grid = sns.relplot(
+    grid = style.line_grid(
         last,
-        kind="line",
         x="epsilon",
         y="accuracy",
         hue="code",
@@ -65,11 +63,6 @@ def plot(robustness: pd.DataFrame, path: str | Path) -> None:
         row_order=list(dict.fromkeys(last.attack)),
         col="panel",
         col_order=[p for p in panels if p in set(last.panel)],
-        errorbar=style.SEED_BAND,
-        marker="o",
-        markersize=4,
-        height=2.8,
-        aspect=1.2,
         facet_kws={"margin_titles": True, "sharex": "row"},
     )
     grid.set_titles(row_template="{row_name}", col_template="{col_name}")

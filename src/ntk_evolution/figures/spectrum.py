@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import matplotlib.pyplot as plt
-import seaborn as sns
 import xarray as xr
 
 from ntk_evolution.figures import style
@@ -20,28 +19,10 @@ def plot(spectra: xr.Dataset, path: str | Path) -> None:
     order = style.regimes_present(per_epoch["regime"])
     fig, axes = plt.subplots(1, 3, figsize=(12, 3.6))
     for ax, name in zip(axes[:2], ("effective_rank", "top_k_share"), strict=True):
-        sns.lineplot(
-            per_epoch,
-            x="epoch",
-            y=name,
-            hue="regime",
-            hue_order=order,
-            errorbar=style.SEED_BAND,
-            marker="o",
-            markersize=3,
-            ax=ax,
-        )
-        ax.set_ylabel(f"{spectra[name].attrs['long_name']} (mean over logits)")
+        ylabel = f"{spectra[name].attrs['long_name']} (mean over logits)"
+        style.lines(ax, per_epoch, name, ylabel, hue_order=order)
         style.epoch_axis(ax)
-    sns.lineplot(
-        final,
-        x="rank",
-        y="eigenvalues",
-        hue="regime",
-        hue_order=order,
-        errorbar=style.SEED_BAND,
-        ax=axes[2],
-    )
+    final_label = "eigenvalue at the final epoch (mean over logits)"
+    style.lines(axes[2], final, "eigenvalues", final_label, hue_order=order, x="rank", dots=False)
     axes[2].set_yscale("log")
-    axes[2].set_ylabel("eigenvalue at the final epoch (mean over logits)")
     style.save(fig, path)

@@ -1,9 +1,10 @@
-"""Shared look of all figures: theme, epoch axis, grid codes, headline rows, saving."""
+"""Shared look of all figures: theme, line plots, epoch axis, grid codes, headline rows, saving."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import matplotlib
 
@@ -30,6 +31,44 @@ CODES = [LETTER[r] for r in REGIME_ORDER] + [
 def setup() -> None:
     """Apply the project's seaborn theme."""
     sns.set_theme(style="whitegrid", context="paper", palette="colorblind")
+
+
+def lines(
+    ax: Axes,
+    table: pd.DataFrame,
+    y: str,
+    ylabel: str,
+    *,
+    hue_order: Sequence[str],
+    x: str = "epoch",
+    hue: str = "regime",
+    dots: bool = True,
+    **options: Any,
+) -> None:
+    """``y`` against ``x`` on ``ax``, one line per ``hue`` value: the mean over the rows of
+    that value (the seeds), in a band of their range (:data:`SEED_BAND`); ``dots`` marks each
+    point. ``options`` go to ``sns.lineplot``."""
+    if dots:
+        options = {"marker": "o", "markersize": 3, **options}
+    sns.lineplot(
+        table, x=x, y=y, hue=hue, hue_order=hue_order, errorbar=SEED_BAND, ax=ax, **options
+    )
+    ax.set_ylabel(ylabel)
+
+
+def line_grid(table: pd.DataFrame, **options: Any) -> sns.FacetGrid:
+    """A grid of line panels (``sns.relplot``) drawn as :func:`lines` draws one, with dotted
+    points; ``options`` name the columns and the panels."""
+    return sns.relplot(
+        table,
+        kind="line",
+        errorbar=SEED_BAND,
+        marker="o",
+        markersize=4,
+        height=2.8,
+        aspect=1.2,
+        **options,
+    )
 
 
 EPOCH_TICKS = [0, 0.25, 0.5, 1, 2, 5, 10, 20, 50, 100, 200, 500, 1000]

@@ -6,7 +6,6 @@ from pathlib import Path
 
 import matplotlib.pyplot as plt
 import pandas as pd
-import seaborn as sns
 
 from ntk_evolution.figures import style
 
@@ -23,14 +22,5 @@ def plot(history: pd.DataFrame, path: str | Path) -> None:
     order = style.regimes_present(history["regime"])
     fig, axes = plt.subplots(1, len(PANELS), figsize=(12, 3.6))
     for ax, (name, label) in zip(axes, PANELS.items(), strict=True):
-        sns.lineplot(
-            history,
-            x="epoch",
-            y=name,
-            hue="regime",
-            hue_order=order,
-            errorbar=style.SEED_BAND,
-            ax=ax,
-        )
-        ax.set_ylabel(label)
+        style.lines(ax, history, name, label, hue_order=order, dots=False)
     style.save(fig, path)
