@@ -64,9 +64,11 @@ class Recorder:
         return [epoch for epoch, _, _ in self.calls]
 
 
-def run(task, train_settings, *, key=0, checkpoints=SCHEDULE):
+def run(task, train_settings, *, key=0, checkpoints=SCHEDULE, save=None, name="test-run"):
+    """Train the task's model; returns the history and the ``save`` callback (a new
+    :class:`Recorder` unless one is given, so that a test can look at it after an error)."""
     model, params, train_set, test_set = task
-    save = Recorder()
+    save = Recorder() if save is None else save
     history = train(
         model.apply,
         params,
@@ -76,7 +78,7 @@ def run(task, train_settings, *, key=0, checkpoints=SCHEDULE):
         key=jax.random.PRNGKey(key),
         checkpoints=list(checkpoints),
         save=save,
-        name="test-run",
+        name=name,
     )
     return history, save
 
@@ -235,14 +237,11 @@ def test_divergence_raises_and_saves_only_finite_params(task, learning_rate, inp
     model, params, (images, labels), test_set = task
     every_step = [k / 4 for k in range(13)]  # a checkpoint after every one of the 12 steps
     save = Recorder()
+    scaled = (model, params, (images * input_scale, labels), test_set)
     with pytest.raises(DivergedError) as info:
-        train(
-            model.apply,
-            params,
-            (images * input_scale, labels),
-            test_set,
-            settings=settings(learning_rate=learning_rate),
-            key=jax.random.PRNGKey(0),
+        run(
+            scaled,
+            settings(learning_rate=learning_rate),
             checkpoints=every_step,
             save=save,
             name="diverging-run",
@@ -259,27 +258,16 @@ def test_divergence_raises_and_saves_only_finite_params(task, learning_rate, inp
 
 @pytest.mark.parametrize("regime", ["adversarial", "flip"])
 def test_attack_regimes_need_attack_settings(task, regime):
-    model, params, train_set, test_set = task
     no_attack = TrainSettings(
         regime=regime, epochs=1, batch_size=BATCH, learning_rate=0.1, momentum=0.0, flip_epoch=0
     )
     save = Recorder()
     with pytest.raises(ValueError, match=regime):
-        train(
-            model.apply,
-            params,
-            train_set,
-            test_set,
-            settings=no_attack,
-            key=jax.random.PRNGKey(0),
-            checkpoints=[0.0],
-            save=save,
-        )
+        run(task, no_attack, checkpoints=[0.0], save=save)
     assert save.calls == []
 
 
 def test_batch_larger_than_the_data(task):
-    model, params, train_set, test_set = task
     too_big = TrainSettings(
         regime="benign",
         epochs=1,
@@ -289,13 +277,4 @@ def test_batch_larger_than_the_data(task):
         attack=ATTACK,
     )
     with pytest.raises(ValueError, match="batch_size"):
-        train(
-            model.apply,
-            params,
-            train_set,
-            test_set,
-            settings=too_big,
-            key=jax.random.PRNGKey(0),
-            checkpoints=[0.0],
-            save=Recorder(),
-        )
+        run(task, too_big, checkpoints=[0.0])
