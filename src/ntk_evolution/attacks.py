@@ -30,6 +30,7 @@ import jax
 import jax.numpy as jnp
 
 from ntk_evolution.config import attack_epsilons
+from ntk_evolution.type_aliases import Settings
 
 LossFn = Callable[[jax.Array, jax.Array], jax.Array]
 ArrayMap = Callable[[jax.Array], jax.Array]
@@ -146,7 +147,7 @@ class Attack:
             raise ValueError(f"unknown attack norm {self.norm!r}; available: {list(NORMS)}")
 
     @classmethod
-    def from_config(cls, attack: Mapping[str, Any]) -> Attack:
+    def from_config(cls, attack: Settings) -> Attack:
         """Settings from an ``attack`` config section; ``norm`` defaults to ``"linf"``."""
         return cls(
             epsilon=float(attack["epsilon"]),
@@ -178,7 +179,7 @@ class Attack:
         )
 
 
-def attack_grid(attacks: Mapping[str, Mapping[str, Any]]) -> dict[tuple[str, float], Attack]:
+def attack_grid(attacks: Mapping[str, Settings]) -> dict[tuple[str, float], Attack]:
     """Every attack of an ``evaluation.attacks`` config section at every radius it is measured
     at (:func:`ntk_evolution.config.attack_epsilons`), keyed by ``(name, epsilon)``: the same
     steps and random start, the step size scaled with the radius (:meth:`Attack.at`)."""

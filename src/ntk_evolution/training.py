@@ -22,7 +22,7 @@ from __future__ import annotations
 import logging
 import math
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
@@ -34,7 +34,7 @@ import optax
 from ntk_evolution.attacks import Attack
 from ntk_evolution.classifier import accuracy, as_pytree, cross_entropy
 from ntk_evolution.config import checkpoint_steps
-from ntk_evolution.type_aliases import ApplyFn, Params
+from ntk_evolution.type_aliases import ApplyFn, Params, Settings
 
 SaveFn = Callable[[float, Params, dict[str, Any]], None]
 Update = Callable[..., tuple[Params, optax.OptState, jax.Array, jax.Array]]
@@ -59,7 +59,7 @@ class TrainSettings:
     flip_epoch: int | None = None
 
     @classmethod
-    def from_config(cls, phase: Mapping[str, Any], regime: str) -> TrainSettings:
+    def from_config(cls, phase: Settings, regime: str) -> TrainSettings:
         """Settings of one regime from a ``phase1``-shaped config section."""
         return cls(
             regime=regime,
