@@ -39,10 +39,9 @@ def kernel_distance(
     return (1.0 - inner / norms).clip(min=0.0)
 
 
-def _flat(ntk: xr.DataArray) -> np.ndarray:
-    """(epoch, everything else) float64 matrix of a kernel series."""
-    values = ntk.transpose("epoch", *KERNEL_DIMS).values
-    return values.reshape(len(ntk.epoch), -1).astype(np.float64)
+def _float64(ntk: xr.DataArray) -> np.ndarray:
+    """The values of a kernel series in float64, dims ``(epoch, logit, probe_i, probe_j)``."""
+    return ntk.transpose("epoch", *KERNEL_DIMS).values.astype(np.float64)
 
 
 def evolution(ntk: xr.DataArray) -> xr.Dataset:
@@ -52,7 +51,7 @@ def evolution(ntk: xr.DataArray) -> xr.Dataset:
     ``distance_to_final`` (epoch), and ``velocity`` (epoch): the distance from the previous
     checkpoint divided by the epochs elapsed, NaN at the first checkpoint.
     """
-    flat = _flat(ntk)
+    flat = _float64(ntk).reshape(len(ntk.epoch), -1)
     gram = flat @ flat.T
     norms = np.sqrt(np.diag(gram))
     matrix = np.clip(1.0 - gram / np.outer(norms, norms), 0.0, None)
@@ -93,7 +92,7 @@ def spectrum(ntk: xr.DataArray, *, top_k: int) -> xr.Dataset:
     ``effective_rank``, ``top_k_share`` (share of the ``top_k`` largest in the trace) and
     ``trace`` (epoch, logit).
     """
-    values = ntk.transpose("epoch", "logit", "probe_i", "probe_j").values.astype(np.float64)
+    values = _float64(ntk)
     eig = np.linalg.eigvalsh(values)[..., ::-1]  # descending
     positive = np.clip(eig, 0.0, None)
     total = positive.sum(-1, keepdims=True)
@@ -125,7 +124,7 @@ def alignment(ntk: xr.DataArray, labels: np.ndarray, *, centered: bool) -> xr.Da
 
     Returns ``alignment`` (epoch, logit) and its mean over logits ``mean_alignment`` (epoch).
     """
-    values = ntk.transpose("epoch", "logit", "probe_i", "probe_j").values.astype(np.float64)
+    values = _float64(ntk)
     logits = ntk.logit.values
     targets = (np.asarray(labels)[None, :] == logits[:, None]).astype(np.float64)  # (logit, n)
     if centered:
