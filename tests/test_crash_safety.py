@@ -164,11 +164,11 @@ def test_after_a_hard_kill_unlock_and_rerun(tmp_path):
 
 
 def orphan_config():
-    """One benign run whose first kernel job writes for about 20 s (600 probes in tiles of 5)."""
+    """One benign run whose first kernel job writes for a few seconds (400 probes, tiles of 5)."""
     config = copy.deepcopy(TINY)
     config["phase1"]["regimes"] = ["benign"]
     config["phase1"]["seeds"] = [0]
-    config["dataset"]["probes_per_class"] = 60
+    config["dataset"]["probes_per_class"] = 40
     config["ntk"]["tile_size"] = 5
     return config
 
@@ -177,7 +177,7 @@ def wait_for(condition, what: str, timeout: float = 300) -> None:
     deadline = time.monotonic() + timeout
     while not condition():
         assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.05)
+        time.sleep(0.01)
 
 
 def start_snakemake(checkout, *args) -> subprocess.Popen:
@@ -191,47 +191,68 @@ def start_snakemake(checkout, *args) -> subprocess.Popen:
     )
 
 
+def kernel_job(snakemake_process: subprocess.Popen) -> psutil.Process:
+    """The ``extract_ntk`` job that ``snakemake_process`` runs."""
+    [job] = [
+        child
+        for child in psutil.Process(snakemake_process.pid).children(recursive=True)
+        if any("extract_ntk" in part for part in child.cmdline())
+    ]
+    return job
+
+
+def alive(process: psutil.Process) -> bool:
+    """Whether ``process`` still runs (a zombie that no one has reaped has ended)."""
+    try:
+        return process.status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
+
+
 def test_an_orphaned_job_and_its_rerun_both_leave_a_complete_store(tmp_path):
     """SIGKILL Snakemake while its kernel job writes: the job lives on as an orphan. Following
     the README (``--unlock``, rerun) starts the same job again while the orphan still writes.
     Neither attempt may spoil the other: the rerun succeeds, and the store in place, first
-    the orphan's and then the rerun's, is complete and identical."""
+    the orphan's and then the rerun's, is complete and identical.
+
+    The jobs are paused and resumed (SIGSTOP, SIGCONT) so that the writes interleave the same
+    way on a fast or a loaded machine: the orphan stops mid-write, the rerun writes, stops, the
+    orphan finishes, then the rerun finishes."""
     checkout = make_checkout(tmp_path / "checkout", orphan_config())
     target = "results/kernels/benign/seed0/epoch0.zarr"
     store = checkout / target
     snakemake(checkout, "results/phase1/benign/seed0/history.csv", "results/data/probes.npz")
     first = start_snakemake(checkout, target)
-    orphan = rerun = None
+    processes = [first]
     try:
         wait_for(lambda: any((p / "ntk").is_dir() for p in partials(store)), "the first write")
-        [orphan] = [
-            child
-            for child in psutil.Process(first.pid).children(recursive=True)
-            if any("extract_ntk" in part for part in child.cmdline())
-        ]
+        orphan = kernel_job(first)
+        processes.append(orphan)
+        orphan.suspend()
         first.kill()  # Snakemake only: its job is orphaned
         first.wait()
-        assert orphan.is_running()
         snakemake(checkout, "--unlock")
         rerun = start_snakemake(checkout, target)
-        wait_for(lambda: len(partials(store)) == 2, "the rerun's write")
-        assert orphan.is_running(), "the orphan ended before the rerun began to write"
-        wait_for(lambda: not orphan.is_running(), "the orphan")
-        assert rerun.poll() is None, "the rerun ended before the orphan"
+        processes.append(rerun)
+        wait_for(lambda: len(partials(store)) == 2, "the rerun's own write", timeout=120)
+        rerun_job = kernel_job(rerun)
+        processes.append(rerun_job)
+        rerun_job.suspend()
+        orphan.resume()
+        wait_for(lambda: not alive(orphan), "the orphan")
         shutil.copytree(store, tmp_path / "orphans.zarr")  # what the orphan put in place
+        rerun_job.resume()
         assert rerun.wait() == 0
     finally:  # nothing outlives a failed test
-        for process in (first, rerun):
-            if process is not None and process.poll() is None:
+        for process in processes:
+            if process.poll() is None if isinstance(process, subprocess.Popen) else alive(process):
                 process.kill()
-        if orphan is not None and orphan.is_running():
-            orphan.kill()
     assert planned_jobs(checkout, target) == set()
     assert partials(store) == []
     kernels = open_store(store, ["ntk"], load=True)
     orphans = open_store(tmp_path / "orphans.zarr", load=True)
     xr.testing.assert_identical(kernels.drop_attrs(), orphans.drop_attrs())  # timings differ
-    assert kernels.ntk.shape == (10, 600, 600)
+    assert kernels.ntk.shape == (10, 400, 400)
 
 
 KERNELS = "results/kernels/benign/seed0/ntk.zarr"
