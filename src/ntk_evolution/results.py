@@ -12,18 +12,19 @@ if TYPE_CHECKING:  # imported where used: ``import ntk_evolution`` stays light
 SNAPSHOT_PREFIX = "epoch"  # kernels/<regime>/seed<seed>/epoch<label>.zarr: one checkpoint
 
 
-def _stores(results: str | Path) -> list[Path]:
-    """The zarr stores under ``results``, sorted, without the kernel snapshots, hidden folders
-    (an attempt's partial) and what lies inside a store."""
+def _stores(results: Path) -> list[Path]:
+    """The zarr stores under ``results``, sorted, but the kernel snapshots, what lies in hidden
+    folders (an attempt's partial) and what lies inside a store."""
     stores = []
     for folder, names, _ in os.walk(results):
-        names[:] = sorted(name for name in names if not name.startswith("."))
         stores += [
             Path(folder, name)
             for name in names
-            if name.endswith(".zarr") and not name.startswith(SNAPSHOT_PREFIX)
+            if name.endswith(".zarr") and not name.startswith((".", SNAPSHOT_PREFIX))
         ]
-        names[:] = [name for name in names if not name.endswith(".zarr")]
+        names[:] = [
+            name for name in names if not name.startswith(".") and not name.endswith(".zarr")
+        ]
     return sorted(stores)
 
 
@@ -40,8 +41,8 @@ def open_results(results: str | Path = "results") -> xr.DataTree:
     Each store is opened by :func:`~ntk_evolution.storage.open_store`: a store that is
     unfinished, lacks chunk files or is unreadable raises
     :class:`~ntk_evolution.recovery.DamagedInput` naming it and the command that regenerates it.
-    Its NaN counts are not checked, as that would read every value; no value is read until
-    asked (``.load()``, ``.values``, a plot).
+    Its NaN counts are not checked, as that would read every value: only the metadata and the
+    index coordinates are read, the rest stays on disk until asked (``.load()``, a plot).
     """
     import xarray as xr
 
