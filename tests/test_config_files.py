@@ -11,6 +11,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 
 from snakemake_run import TINY, make_checkout, planned_jobs, rules_of, snakemake
@@ -83,19 +84,23 @@ def refusal(tmp_path: Path, mine: dict[str, Any]) -> str:
     return result.stdout + result.stderr
 
 
-def test_a_batch_larger_than_the_training_set_is_refused(tmp_path):
-    message = refusal(tmp_path, {"phase1": {"batch_size": 5000}})
-    assert (
-        "invalid configuration: phase1.batch_size = 5000 exceeds the 1347 training images of "
-        "digits (dataset.test_fraction = 0.25), so an epoch has no batch; use a batch_size "
-        "from 1 to 1347." in message
-    )
-
-
-def test_a_test_fraction_too_small_for_every_class_is_refused(tmp_path):
-    message = refusal(tmp_path, {"dataset": {"test_fraction": 0.001}})
-    assert (
-        "invalid configuration: dataset.test_fraction = 0.001 splits the 1797 digits images "
-        "into 1795 training and 2 test images, but each set needs one image of each of the 10 "
-        "classes at least; use a test_fraction from 0.0056 to 0.9944." in message
-    )
+@pytest.mark.parametrize(
+    ("changes", "expected"),
+    [
+        (
+            {"phase1": {"batch_size": 5000}},
+            "invalid configuration: phase1.batch_size = 5000 exceeds the 1347 training images "
+            "of digits (dataset.test_fraction = 0.25), so an epoch has no batch; use a "
+            "batch_size from 1 to 1347.",
+        ),
+        (
+            {"dataset": {"test_fraction": 0.001}},
+            "invalid configuration: dataset.test_fraction = 0.001 splits the 1797 digits images "
+            "into 1795 training and 2 test images, but each set needs one image of each of the "
+            "10 classes at least; use a test_fraction from 0.0056 to 0.9944.",
+        ),
+    ],
+    ids=["batch-larger-than-the-training-set", "test-fraction-too-small-for-every-class"],
+)
+def test_a_size_the_dataset_cannot_meet_is_refused(tmp_path, changes, expected):
+    assert expected in refusal(tmp_path, changes)

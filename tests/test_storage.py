@@ -45,16 +45,17 @@ def symmetric(seed: int, c: int = C, n: int = N) -> np.ndarray:
     return a + np.swapaxes(a, 1, 2)
 
 
-def write_snapshot(path, k, *, epoch, attrs=None, tile_size=TILE):
+def write_snapshot(path, k=None, *, epoch, attrs=None, tile_size=TILE, blocks=None, probes=PROBES):
+    """Write the kernel ``k`` (or the tiles ``blocks`` of a C-logit kernel) as a snapshot."""
     write_kernel_snapshot(
         path,
-        blocks_of(k, tile_size),
-        probes=PROBES,
+        blocks_of(k, tile_size) if blocks is None else blocks,
+        probes=probes,
         labels=LABELS,
-        num_classes=k.shape[0],
+        num_classes=C if k is None else k.shape[0],
         epoch=epoch,
         tile_size=tile_size,
-        attrs=attrs or {},
+        attrs={} if attrs is None else attrs,
     )
 
 
@@ -72,16 +73,7 @@ def test_snapshot_of_a_network_kernel(tmp_path, network, tol):
     )
     blocks = per_logit_ntk_tiles(kernel, params, x)
     path = tmp_path / "epoch0.5.zarr"
-    write_kernel_snapshot(
-        path,
-        blocks,
-        probes=PROBES,
-        labels=LABELS,
-        num_classes=C,
-        epoch=0.5,
-        tile_size=TILE,
-        attrs=attrs,
-    )
+    write_snapshot(path, blocks=blocks, epoch=0.5, attrs=attrs)
     ds = open_store(path)
     ntk = ds["ntk"]
     assert ntk.dims == KERNEL_DIMS
@@ -139,16 +131,7 @@ def test_snapshot_attrs_completed_while_writing(tmp_path):
         attrs["seconds"] = 12.5  # e.g. the time the kernel took, known only at the end
 
     path = tmp_path / "k.zarr"
-    write_kernel_snapshot(
-        path,
-        blocks(),
-        probes=PROBES,
-        labels=LABELS,
-        num_classes=C,
-        epoch=1.0,
-        tile_size=TILE,
-        attrs=attrs,
-    )
+    write_snapshot(path, blocks=blocks(), epoch=1.0, attrs=attrs)
     assert open_store(path).attrs == {"config": {"a": 1}, "seconds": 12.5}
 
 
@@ -159,16 +142,7 @@ def test_failed_snapshot_leaves_nothing(tmp_path):
 
     path = tmp_path / "k.zarr"
     with pytest.raises(RuntimeError, match="out of memory"):
-        write_kernel_snapshot(
-            path,
-            blocks(),
-            probes=PROBES,
-            labels=LABELS,
-            num_classes=C,
-            epoch=0.0,
-            tile_size=TILE,
-            attrs={},
-        )
+        write_snapshot(path, blocks=blocks(), epoch=0.0)
     assert list(tmp_path.iterdir()) == []
 
 
@@ -199,16 +173,7 @@ def test_gather_sorts_epochs(tmp_path):
 def test_gather_rejects_different_probes(tmp_path):
     a, b = tmp_path / "a.zarr", tmp_path / "b.zarr"
     write_snapshot(a, symmetric(20), epoch=0.0)
-    write_kernel_snapshot(
-        b,
-        blocks_of(symmetric(21), TILE),
-        probes=PROBES + 1,
-        labels=LABELS,
-        num_classes=C,
-        epoch=1.0,
-        tile_size=TILE,
-        attrs={},
-    )
+    write_snapshot(b, symmetric(21), epoch=1.0, probes=PROBES + 1)
     with pytest.raises(ValueError):
         gather_kernels([a, b], tmp_path / "out.zarr", tile_size=TILE, attrs={})
     assert not (tmp_path / "out.zarr").exists()
