@@ -31,9 +31,9 @@ import numpy as np
 import yaml
 
 from ntk_evolution.attacks import Attack, attack_grid
-from ntk_evolution.config import checkpoint_epochs, phase1_runs
 from ntk_evolution.dynamics import child_apply
 from ntk_evolution.evaluation import craft, evaluate
+from ntk_evolution.experiment import checkpoint_epochs, phase1_runs
 from ntk_evolution.models import build_model
 from ntk_evolution.ntk import per_logit_ntk_fn
 from ntk_evolution.stages.evaluation import adversarial_key

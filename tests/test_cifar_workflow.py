@@ -21,8 +21,8 @@ import yaml
 from fake_cifar import expected_arrays, fake_members, write_archive
 
 from ntk_evolution.cifar import FORMATS
-from ntk_evolution.config import checkpoint_epochs, phase1_runs, run_pairs
 from ntk_evolution.data import load_split
+from ntk_evolution.experiment import checkpoint_epochs, phase1_runs, run_pairs
 
 from snakemake_run import (
     ROOT,

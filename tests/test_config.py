@@ -1,5 +1,4 @@
-"""Config helpers: checkpoint schedules, runs and their pairs, cross-value checks, how config
-files combine."""
+"""Config reading and validation: the schema, cross-value checks, how config files combine."""
 
 from __future__ import annotations
 
@@ -11,17 +10,10 @@ from snakemake.utils import update_config
 
 from ntk_evolution.config import (
     DATASET_SIZES,
-    Child,
     ConfigError,
-    Run,
-    RunPair,
     attack_epsilons,
     check_config,
-    checkpoint_epochs,
-    epoch_label,
-    phase1_runs,
     replace_named_tables,
-    run_pairs,
     split_sizes,
 )
 
@@ -41,97 +33,6 @@ def config_with(section_name="phase1", **changes):
             section = section[parent]
         section[leaf] = value
     return config
-
-
-@pytest.mark.parametrize(
-    ("epochs", "every", "fractional", "expected"),
-    [
-        (3, 1, [0.5, 0.25], [0, 0.25, 0.5, 1, 2, 3]),
-        (5, 2, [], [0, 2, 4, 5]),
-        (4, 2, [], [0, 2, 4]),
-        (3, 10, [0.125], [0, 0.125, 3]),
-        (
-            2,
-            1,
-            [1.5, 1.0, 0.5],
-            [0, 0.5, 1, 1.5, 2],
-        ),  # a fractional epoch may repeat an integer one
-    ],
-)
-def test_checkpoint_epochs(epochs, every, fractional, expected):
-    phase1 = {"epochs": epochs, "checkpoints": {"every": every, "fractional": fractional}}
-    got = checkpoint_epochs(phase1)
-    assert got == expected
-    assert all(type(e) is float for e in got)
-
-
-def test_checkpoint_epochs_without_fractional():
-    assert checkpoint_epochs({"epochs": 2, "checkpoints": {"every": 1}}) == [0, 1, 2]
-
-
-@pytest.mark.parametrize(
-    ("epoch", "label"),
-    [(3.0, "3"), (3, "3"), (0, "0"), (0.125, "0.125"), (0.5, "0.5"), (12.0, "12"), (2.25, "2.25")],
-)
-def test_epoch_label(epoch, label):
-    assert epoch_label(epoch) == label
-
-
-def test_epoch_labels_of_a_schedule_are_distinct():
-    epochs = checkpoint_epochs(
-        {"epochs": 30, "checkpoints": {"every": 1, "fractional": [0.125, 0.25, 0.5]}}
-    )
-    labels = [epoch_label(e) for e in epochs]
-    assert len(set(labels)) == len(labels)
-    assert [float(s) for s in labels] == epochs
-
-
-def test_run_names_and_paths():
-    run = Run("adversarial", 2)
-    assert run.name == "adversarial-s2"
-    assert run.path == "adversarial/seed2"
-
-
-def test_phase1_runs():
-    runs = phase1_runs(config_with(regimes=FLIP, seeds=[0, 1, 2]))
-    assert len(runs) == 9
-    assert set(runs) == {Run(r, s) for r in ("benign", "adversarial", "flip") for s in (0, 1, 2)}
-
-
-def test_run_pairs():
-    runs = phase1_runs(config_with(regimes=FLIP, seeds=[0, 1, 2]))
-    pairs = run_pairs(runs)
-    assert run_pairs(reversed(runs)) == pairs  # independent of the order of the runs
-    assert len(pairs) == len(runs) * (len(runs) - 1) // 2  # every two runs, once
-    kinds = [pair.kind for pair in pairs]
-    # Two regimes: 3 runs of the same seed, 6 across seeds; one regime: 3 seed pairs.
-    for comparison in ("benign vs adversarial", "benign vs flip", "adversarial vs flip"):
-        assert kinds.count(f"{comparison} (same seed)") == 3
-        assert kinds.count(f"{comparison} (across seeds)") == 6
-    for regime in ("benign", "adversarial", "flip"):
-        assert kinds.count(f"{regime} vs {regime} (yardstick)") == 3
-    # The earlier regime comes first; within a regime, the lower seed.
-    assert RunPair(Run("benign", 1), Run("adversarial", 0)) in pairs
-    assert RunPair(Run("adversarial", 0), Run("benign", 1)) not in pairs
-    assert RunPair(Run("flip", 0), Run("flip", 2)) in pairs
-    # Comparisons come before the yardsticks.
-    assert [pair.yardstick for pair in pairs] == sorted(pair.yardstick for pair in pairs)
-
-
-def test_run_pair_labels():
-    same = RunPair(Run("benign", 0), Run("adversarial", 0))
-    across = RunPair(Run("benign", 0), Run("adversarial", 1))
-    yardstick = RunPair(Run("benign", 0), Run("benign", 1))
-    assert (same.seeds, across.seeds, yardstick.seeds) == ("same", "across", "across")
-    assert same.kind == "benign vs adversarial (same seed)"
-    assert across.kind == "benign vs adversarial (across seeds)"
-    assert yardstick.kind == "benign vs benign (yardstick)"
-    assert not same.yardstick and not across.yardstick and yardstick.yardstick
-    assert across.name == "benign-s0 vs adversarial-s1"
-
-
-def test_run_pairs_of_one_run():
-    assert run_pairs([Run("benign", 0)]) == []
 
 
 def test_findings_attack_must_be_an_evaluation_attack():
@@ -194,11 +95,6 @@ def test_inconsistent_phase2_and_evaluation(section, changes, key):
     with pytest.raises(ConfigError) as info:
         check_config(config_with(section, **changes))
     assert key in str(info.value)
-
-
-def test_child_path():
-    child = Child(Run("adversarial", 1), 0.5, "centered", "adversarial")
-    assert child.path == "adversarial/seed1/spawn0.5/centered/adversarial"
 
 
 def test_fractional_at_the_last_epoch_is_allowed():

@@ -13,9 +13,9 @@ import xarray as xr
 from ntk_evolution.attacks import Attack, attack_grid
 from ntk_evolution.checkpoints import save_checkpoint
 from ntk_evolution.classifier import accuracy
-from ntk_evolution.config import Child, Run
 from ntk_evolution.data import Split, load_split, save_split
 from ntk_evolution.evaluation import craft, evaluate
+from ntk_evolution.experiment import Child, Run
 from ntk_evolution.figures import robustness_vs_epsilon
 from ntk_evolution.models import build_model
 from ntk_evolution.stages.evaluation import (
@@ -23,10 +23,10 @@ from ntk_evolution.stages.evaluation import (
     adversarial_key,
     evaluate_children,
     evaluate_phase1,
-    gather_evaluation,
     load_adversarial,
     save_adversarial,
 )
+from ntk_evolution.stages.gather import gather_evaluation
 from ntk_evolution.training import TrainSettings, train
 
 NUM_TEST, NUM_CLASSES = 50, 4

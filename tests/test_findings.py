@@ -8,7 +8,7 @@ import pytest
 import xarray as xr
 
 from ntk_evolution import findings
-from ntk_evolution.config import Run, run_pairs
+from ntk_evolution.experiment import Run, run_pairs
 
 THRESHOLDS = findings.Thresholds(
     kernel_distance="centered",

@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+import ast
 import copy
+import re
 import shutil
 from collections.abc import Callable
 from contextlib import contextmanager
+from importlib.util import resolve_name
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from snakemake_run import TINY, Job, planned_jobs, rules_of, write_config
+from snakemake_run import TINY, Job, planned_jobs, rules_of, snakemake, write_config
 
-RUNS = [("benign", "0"), ("benign", "1"), ("adversarial", "0"), ("adversarial", "1")]
+PACKAGE = "ntk_evolution"
 FIGURES_OF_RUNS = {  # figures that stack every run (the distance matrix: one per regime)
     "plot_distance_curves": 1,
     "plot_spectrum": 1,
@@ -132,31 +135,114 @@ def test_a_new_seed_runs_only_that_seed_and_what_gathers_it(tiny_run):
 
 
 @contextmanager
-def edited(module: Path):
-    """``module`` with a comment appended (as an edit that changes no behaviour), then restored."""
-    original = module.read_bytes()
-    module.write_bytes(original + b"\n# edited\n")
+def edited(modules: list[Path]):
+    """``modules`` with a comment appended (an edit that changes no behaviour), then restored."""
+    originals = {module: module.read_bytes() for module in modules}
+    for module, original in originals.items():
+        module.write_bytes(original + b"\n# edited\n")
     try:
         yield
     finally:
-        module.write_bytes(original)
+        for module, original in originals.items():
+            module.write_bytes(original)
 
 
-def test_editing_one_figure_reruns_only_that_figure(tiny_run):
-    with edited(tiny_run / "src/ntk_evolution/figures/spectrum.py"):
-        assert rules_of(planned_jobs(tiny_run)) == {"plot_spectrum": 1, "all": 1}
-    assert planned_jobs(tiny_run) == set()
+# The package modules each rule's script reaches, found here with a walk of our own over the
+# sources: every ``import`` and ``from ... import`` naming a package module, anywhere in a
+# module, relative ones included, with the packages above each module.
 
 
-def test_editing_the_statistics_reruns_statistics_and_their_figures(tiny_run):
-    with edited(tiny_run / "src/ntk_evolution/statistics.py"):
-        assert rules_of(planned_jobs(tiny_run)) == {
-            "kernel_evolution": 4,
-            "kernel_spectrum": 4,
-            "kernel_alignment": 4,
-            "kernel_pair_distances": 1,
-            **{k: v for k, v in FIGURES_OF_RUNS.items() if k != "plot_training_curves"},
-            "findings": 1,  # judges the distances
-            "all": 1,
-        }
+def package_index(package: Path) -> dict[str, Path]:
+    """Every module of ``package`` (a folder) by dotted name."""
+    index = {}
+    for path in package.rglob("*.py"):
+        parts = path.relative_to(package.parent).with_suffix("").parts
+        index[".".join(parts[:-1] if parts[-1] == "__init__" else parts)] = path
+    return index
+
+
+def direct_imports(path: Path, name: str, index: dict[str, Path]) -> set[str]:
+    """The package modules the source at ``path`` (module ``name``; "" for a script) imports."""
+    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            targets = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            base = resolve_name("." * node.level + (node.module or ""), package)
+            targets = [base, *(f"{base}.{alias.name}" for alias in node.names)]
+        else:
+            continue
+        for target in targets:
+            parts = target.split(".")
+            found |= {".".join(parts[:end]) for end in range(1, len(parts) + 1)} & index.keys()
+    return found
+
+
+def reached_modules(script: Path, index: dict[str, Path]) -> set[Path]:
+    """The sources of every package module ``script`` imports, directly or through others."""
+    seen: set[str] = set()
+    pending = direct_imports(script, "", index)
+    while pending:
+        name = pending.pop()
+        seen.add(name)
+        pending |= direct_imports(index[name], name, index) - seen
+    return {index[name] for name in seen}
+
+
+def job_files(checkout: Path) -> dict[Job, tuple[list[str], list[str]]]:
+    """Inputs and outputs of every job of the workflow, from a dry run that forces them all."""
+    out = snakemake(checkout, "--dry-run", "--forceall").stdout
+    jobs, files = {}, {}
+    for line in [*out.splitlines(), ""]:
+        if match := re.match(r"^(?:local)?rule (\w+):$", line):
+            rule, wildcards, files = match.group(1), (), {"input": [], "output": []}
+        elif match := re.match(r"^    (input|output|wildcards): (.*)$", line):
+            key, values = match.group(1), match.group(2).split(", ")
+            if key == "wildcards":
+                wildcards = tuple(sorted(tuple(v.split("=", 1)) for v in values))
+            else:
+                files[key] = values
+        elif not line.strip() and files:
+            jobs[(rule, wildcards)] = (files["input"], files["output"])
+            files = {}
+    return jobs
+
+
+def downstream(jobs: dict[Job, tuple[list[str], list[str]]], start: set[Job]) -> set[Job]:
+    """``start`` and every job that reads, directly or not, what one of them writes."""
+    found, pending = set(), set(start)
+    while pending:
+        job = pending.pop()
+        found.add(job)
+        outputs = set(jobs[job][1])
+        pending |= {other for other, (inputs, _) in jobs.items() if outputs & set(inputs)} - found
+    return found
+
+
+def test_every_module_is_an_input_of_exactly_the_rules_whose_script_reaches_it(tiny_run):
+    index = package_index(tiny_run / "src" / PACKAGE)
+    for (rule, _), (inputs, _) in job_files(tiny_run).items():
+        script = tiny_run / "workflow" / "scripts" / f"{rule}.py"
+        expected = set() if rule == "all" else reached_modules(script, index)
+        code = {tiny_run / path for path in inputs if path.startswith(f"src/{PACKAGE}/")}
+        assert code == expected, rule
+
+
+def test_editing_a_module_reruns_the_jobs_that_run_it_and_what_follows(tiny_run):
+    """Each module edited (with the others that plan the same jobs) replans exactly the jobs of
+    the rules whose scripts reach it, and every job downstream of them."""
+    index = package_index(tiny_run / "src" / PACKAGE)
+    jobs = job_files(tiny_run)
+    scripts = tiny_run / "workflow" / "scripts"
+    reaching = {
+        rule: reached_modules(scripts / f"{rule}.py", index) for rule, _ in jobs if rule != "all"
+    }
+    by_plan: dict[frozenset[Job], list[Path]] = {}
+    for module in sorted(index.values()):
+        runs_it = {job for job in jobs if module in reaching.get(job[0], set())}
+        by_plan.setdefault(frozenset(downstream(jobs, runs_it)), []).append(module)
+    for expected, modules in by_plan.items():
+        with edited(modules):
+            assert planned_jobs(tiny_run) == expected, [m.name for m in modules]
     assert planned_jobs(tiny_run) == set()

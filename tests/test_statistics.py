@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from ntk_evolution.config import Run, run_pairs
+from ntk_evolution.experiment import Run, run_pairs
 from ntk_evolution.statistics import (
     KERNEL_DIMS,
     alignment,

@@ -13,9 +13,10 @@ import xarray as xr
 from ntk_evolution import findings
 from ntk_evolution.config import attack_epsilons
 from ntk_evolution.data import load_split
+from ntk_evolution.experiment import MODEL_COLUMNS
 from ntk_evolution.provenance import describe
 from ntk_evolution.provenance import main as provenance_main
-from ntk_evolution.stages.evaluation import MODEL_COLUMNS, adversarial_key, load_adversarial
+from ntk_evolution.stages.evaluation import adversarial_key, load_adversarial
 
 from snakemake_run import TINY, make_checkout, planned_jobs, rules_of, snakemake, write_config
 

@@ -6,8 +6,8 @@ entries (:data:`NAMED_TABLES`) is the last file's as a whole, and numbers writte
 notation are read as numbers. :func:`validate_config` checks a config against the JSON schema in
 ``workflow/schemas/config.schema.yaml`` (keys, types, ranges) and then runs the checks a schema
 cannot express (relations between values and with the dataset's size, :func:`check_config`);
-every problem is reported with its dotted key. The rest derives what the DAG needs from the
-config: the phase-1 runs and each run's checkpoint epochs.
+every problem is reported with its dotted key. What the config makes of the experiment (its
+runs, checkpoint epochs, children) is :mod:`ntk_evolution.experiment`.
 """
 
 from __future__ import annotations
@@ -15,10 +15,12 @@ from __future__ import annotations
 import copy
 import math
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from ntk_evolution.experiment import checkpoint_epochs, epoch_label
 
 
 class ConfigError(ValueError):
@@ -125,123 +127,6 @@ def validate_config(config: Mapping[str, Any], schema_path: str | Path) -> None:
             "describes every key."
         )
     check_config(config)
-
-
-@dataclass(frozen=True, order=True)
-class Run:
-    """One phase-1 training run: a regime and a seed."""
-
-    regime: str
-    seed: int
-
-    @property
-    def name(self) -> str:
-        """Label used in tables and figures, e.g. ``benign-s0``."""
-        return f"{self.regime}-s{self.seed}"
-
-    @property
-    def path(self) -> str:
-        """Directory of this run below ``results/phase1``."""
-        return f"{self.regime}/seed{self.seed}"
-
-
-@dataclass(frozen=True, order=True)
-class Child:
-    """One phase-2 child: spawned from ``run`` at epoch ``spawn``, trained with ``dynamics`` on
-    ``regime`` data (benign or adversarial) while its kernel stays the spawn kernel."""
-
-    run: Run
-    spawn: float
-    dynamics: str
-    regime: str
-
-    @property
-    def path(self) -> str:
-        """Directory of this child below ``results/phase2``."""
-        return f"{self.run.path}/spawn{epoch_label(self.spawn)}/{self.dynamics}/{self.regime}"
-
-
-def epoch_label(epoch: float) -> str:
-    """Canonical text of a checkpoint epoch, used in file names: 0.125 -> '0.125', 3.0 -> '3'."""
-    return f"{float(epoch):g}"
-
-
-def checkpoint_epochs(phase1: Mapping[str, Any]) -> list[float]:
-    """Sorted checkpoint epochs of a phase-1 run.
-
-    The schedule is epoch 0 (the initialisation), every ``checkpoints.every``-th integer epoch up
-    to ``epochs`` (the final epoch always included) and the fractional epochs listed in
-    ``checkpoints.fractional``.
-    """
-    epochs = int(phase1["epochs"])
-    spec = phase1["checkpoints"]
-    every = int(spec["every"])
-    integer = set(range(0, epochs + 1, every)) | {0, epochs}
-    fractional = {float(e) for e in spec.get("fractional", [])}
-    return sorted({float(e) for e in integer} | fractional)
-
-
-def phase1_runs(config: Mapping[str, Any]) -> list[Run]:
-    """All phase-1 runs in the config: every regime crossed with every seed."""
-    phase1 = config["phase1"]
-    return [Run(regime, int(seed)) for regime in phase1["regimes"] for seed in phase1["seeds"]]
-
-
-REGIME_ORDER = ("benign", "adversarial", "flip")
-
-
-@dataclass(frozen=True)
-class RunPair:
-    """Two phase-1 runs whose kernels are compared epoch by epoch, ``a`` in the earlier regime of
-    :data:`REGIME_ORDER` (or the lower seed, for two runs of one regime)."""
-
-    a: Run
-    b: Run
-
-    @property
-    def comparison(self) -> str:
-        """The regimes compared, e.g. ``benign vs adversarial``."""
-        return f"{self.a.regime} vs {self.b.regime}"
-
-    @property
-    def seeds(self) -> str:
-        """``same``: the runs share a seed, hence their initial weights (distance 0 at epoch 0);
-        ``across``: different seeds, no shared start."""
-        return "same" if self.a.seed == self.b.seed else "across"
-
-    @property
-    def yardstick(self) -> bool:
-        """Two seeds of one regime: how far kernels of the same training drift apart by chance."""
-        return self.a.regime == self.b.regime
-
-    @property
-    def kind(self) -> str:
-        """Label of the comparison in tables and figures."""
-        if self.yardstick:
-            return f"{self.comparison} (yardstick)"
-        return f"{self.comparison} ({'same seed' if self.seeds == 'same' else 'across seeds'})"
-
-    @property
-    def name(self) -> str:
-        return f"{self.a.name} vs {self.b.name}"
-
-
-def run_pairs(runs: Iterable[Run]) -> list[RunPair]:
-    """Pairs of runs whose kernels are compared epoch by epoch.
-
-    For every two regimes, every pair of their runs: of the same seed (which share their initial
-    weights) and across seeds (which share nothing, the fair comparison with a yardstick). For
-    every regime, every pair of its seeds: the seed-to-seed yardstick for "different". Pairs
-    come in a fixed order whatever the order of ``runs``.
-    """
-    runs = sorted(set(runs), key=lambda r: (REGIME_ORDER.index(r.regime), r.seed))
-    pairs = [RunPair(a, b) for i, a in enumerate(runs) for b in runs[i + 1 :]]
-
-    def order(p: RunPair) -> tuple:
-        regimes = REGIME_ORDER.index(p.a.regime), REGIME_ORDER.index(p.b.regime)
-        return p.yardstick, regimes, p.seeds, p.a.seed, p.b.seed
-
-    return sorted(pairs, key=order)
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ import argparse
 import base64
 import json
 import platform
+import sys
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
@@ -41,7 +42,11 @@ def package_versions() -> dict[str, str]:
 
 
 def device_description() -> str:
-    """The device JAX computes on, e.g. ``cpu`` or ``gpu:NVIDIA H100 80GB HBM3``."""
+    """The device the job computes on: JAX's first device in a job that uses JAX (e.g.
+    ``cpu:cpu`` or ``gpu:NVIDIA H100 80GB HBM3``), the CPU (``cpu:x86_64``) in a job that never
+    imported it: recording the device costs no JAX import."""
+    if "jax" not in sys.modules:
+        return f"cpu:{platform.machine()}"
     import jax
 
     device = jax.devices()[0]

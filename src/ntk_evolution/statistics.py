@@ -20,7 +20,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import xarray as xr
 
-from ntk_evolution.config import Run, RunPair
+from ntk_evolution.experiment import Run, RunPair
 
 KERNEL_DIMS = ("logit", "probe_i", "probe_j")
 

@@ -1,6 +1,5 @@
 # Config validation and the helpers every rule module uses.
 
-import math
 import os
 import re
 import shlex
@@ -9,53 +8,42 @@ from pathlib import Path
 from snakemake.common.configfile import load_configfile
 from snakemake.exceptions import WorkflowError
 
-from ntk_evolution import recovery
+from ntk_evolution import experiment, recovery
 from ntk_evolution.cifar import FORMATS, DatasetMissing, locate
-from ntk_evolution.config import (
-    ConfigError,
-    Run,
-    attack_epsilons,
-    checkpoint_epochs,
-    epoch_label,
-    phase1_runs,
-    resolve_config,
-    run_pairs,
-)
+from ntk_evolution.config import ConfigError, resolve_config
+from ntk_evolution.imports import package_modules
+from ntk_evolution.time_limits import evaluation_minutes, training_minutes
 
 # Snakemake merged config.yaml, the --configfile files and --config key by key; a table of
 # named entries (the evaluation attacks) is the last one given, whole.
+SCHEMA = Path(workflow.basedir) / "workflow/schemas/config.schema.yaml"
+CONFIGFILES = [os.path.relpath(f) for f in workflow.overwrite_configfiles]
 try:
-    resolve_config(
-        config,
-        [
-            *map(load_configfile, workflow.overwrite_configfiles),
-            workflow.config_settings.config,
-        ],
-        Path(workflow.basedir) / "workflow/schemas/config.schema.yaml",
-    )
+    layers = [*map(load_configfile, CONFIGFILES), workflow.config_settings.config]
+    resolve_config(config, layers, SCHEMA)
 except ConfigError as err:
     raise WorkflowError(f"invalid configuration: {err}") from None
 
-# Jobs share JAX's compiled programs through a persistent cache (a set value is kept).
-os.environ.setdefault(
-    "JAX_COMPILATION_CACHE_DIR", str(Path(".snakemake/jax-cache").resolve())
-)
+# Jobs name the config files in the command that regenerates a damaged input (recovery.py),
+# and share JAX's compiled programs through a persistent cache (a set value is kept).
+os.environ[recovery.CONFIGFILES_VARIABLE] = shlex.join(CONFIGFILES)
+JAX_CACHE = str(Path(".snakemake/jax-cache").resolve())
+os.environ.setdefault("JAX_COMPILATION_CACHE_DIR", JAX_CACHE)
 os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", "0")
 
-PACKAGE = Path(workflow.basedir) / "src" / "ntk_evolution"
-ENV = "../../envs/ntk-evolution.yaml"
-RUNS = phase1_runs(config)
-EPOCHS = [epoch_label(epoch) for epoch in checkpoint_epochs(config["phase1"])]
+SOURCES = Path(workflow.basedir) / "src"
+SCRIPTS = Path(workflow.basedir) / "workflow" / "scripts"
+ENV = "../../envs/ntk-evolution.yaml"  # every job's conda environment; every job: 1 thread
+RUNS = experiment.phase1_runs(config)
+CHECKPOINT_EPOCHS = experiment.checkpoint_epochs(config["phase1"])
+EPOCHS = [experiment.epoch_label(epoch) for epoch in CHECKPOINT_EPOCHS]
 FINAL_EPOCH = EPOCHS[-1]
 REGIMES = sorted({run.regime for run in RUNS})
-RUN_KEYS = [[run.regime, run.seed] for run in RUNS]  # how scripts receive the runs
-PAIRS = run_pairs(RUNS)  # runs whose kernels are compared (none with a single run)
-SPAWNS = [epoch_label(epoch) for epoch in config["phase2"]["spawn_epochs"]]
-CHILD_KINDS = [  # (dynamics, phase-2 regime) of the children of every spawn point
-    [dynamics, regime]
-    for dynamics in config["phase2"]["dynamics"]
-    for regime in config["phase2"]["regimes"]
-]
+PAIRS = experiment.run_pairs(RUNS)  # runs whose kernels are compared (none for one run)
+SPAWNS = [experiment.epoch_label(e) for e in config["phase2"]["spawn_epochs"]]
+CHILD_KINDS = experiment.child_kinds(config["phase2"])  # (dynamics, phase2_regime)
+PER_RUN = "{regime}-seed{seed}"  # a job of one run, in log and benchmark paths
+PHASE1_RUN = "results/phase1/{regime}/seed{seed}/"  # the folder of a phase-1 run
 
 
 wildcard_constraints:
@@ -67,58 +55,89 @@ wildcard_constraints:
     spawn=r"\d+(\.\d+)?",
 
 
-def code(*modules):
-    """Package modules a rule's results depend on: editing one reruns that rule (by mtime).
-    The paths are relative, so a copy of a finished checkout has nothing to rerun."""
-    return [os.path.relpath(PACKAGE / module) for module in modules]
+def code_of(script):
+    """The package modules ``workflow/scripts/<script>.py`` runs (ntk_evolution.imports): an
+    edited one reruns the rule's jobs. Relative: a moved checkout reruns nothing."""
+    modules = package_modules(SCRIPTS / f"{script}.py", SOURCES)
+    return [os.path.relpath(module) for module in modules]
 
 
-def figure_code(name):
-    """A figure's own plotting module and the shared style: editing one reruns that figure."""
-    return code(f"figures/{name}.py", "figures/style.py")
+def logs(rule, *job):
+    """The log of a rule's job, named by the parts of ``job`` joined by ``-``."""
+    name = f"{rule}/{'-'.join(job)}" if job else rule
+    return f"logs/{name}.log"
 
 
-def run_paths(pattern, runs=None):
-    """``pattern`` with ``{run}`` filled in for every phase-1 run (or for ``runs``)."""
-    return [pattern.format(run=run.path) for run in (runs or RUNS)]
+def benchmarks(rule, *job):
+    """The benchmark of a rule's job, named as its log (:func:`logs`)."""
+    name = f"{rule}/{'-'.join(job)}" if job else rule
+    return f"logs/benchmarks/{name}.tsv"
 
 
-def training_settings(section, regime, keys):
-    """The settings of ``config[section]`` a run of ``regime`` depends on (and nothing more)."""
+def phase1_checkpoint(epoch):
+    """A phase-1 run's checkpoint at ``epoch`` (a label or a wildcard)."""
+    return f"{PHASE1_RUN}epoch{epoch}.npz"
+
+
+def job_resources(mem_mb, runtime, gpu=False):
+    """A rule's ``resources``: memory in MB (sized for CIFAR-10 and ResNet-18), a time limit in
+    minutes (ntk_evolution.time_limits) and, for a job that can use one and with ``gpu: true``
+    in the config, one GPU. Site-specific values belong in a profile."""
+    resources = {"mem_mb": mem_mb, "runtime": runtime}
+    if gpu and config.get("gpu", False):
+        resources["gpu"] = 1
+    return resources
+
+
+def each_run(pattern, regime=None):
+    """``pattern`` for every phase-1 run (of ``regime``, if given); other wildcards stay."""
+    runs = [run for run in RUNS if regime in (None, run.regime)]
+    regimes, seeds = [run.regime for run in runs], [run.seed for run in runs]
+    return expand(pattern, zip, regime=regimes, seed=seeds, allow_missing=True)
+
+
+def each_child(pattern):
+    """``pattern`` for every child of a spawn point, in the order a job's script reads the
+    children from these paths (ntk_evolution.experiment.JobSubject); other wildcards stay.
+    """
+    dynamics, regimes = zip(*CHILD_KINDS)
+    return expand(
+        pattern, zip, dynamics=dynamics, phase2_regime=regimes, allow_missing=True
+    )
+
+
+def training_settings(section, regimes, keys=()):
+    """The settings of ``config[section]`` a job training models of ``regimes`` depends on
+    (and nothing more)."""
     keys = [*keys, "epochs", "batch_size", "optimizer"]
-    if regime != "benign":
+    if set(regimes) != {"benign"}:
         keys += ["attack", "adversarial_mix"]
-    if regime == "flip":
+    if "flip" in regimes:
         keys += ["flip_epoch"]
     return {key: config[section][key] for key in keys}
 
 
-def child_paths(pattern):
-    """``pattern`` with ``{dynamics}`` and ``{phase2_regime}`` filled in for every child of a
-    spawn point (the other wildcards are left to the job)."""
-    return [
-        pattern.replace("{dynamics}", dynamics).replace("{phase2_regime}", regime)
-        for dynamics, regime in CHILD_KINDS
-    ]
+def figure(name, category, label, caption=None, **labels):
+    """``results/figures/<name>`` in the report: in ``category``, labelled ``figure: label`` (and
+    ``labels``), with the caption ``workflow/report/<caption>.rst`` (by default ``name``'s).
+    """
+    caption = f"../report/{caption or Path(name).stem}.rst"
+    labels = {"figure": label, **labels}
+    return report(
+        f"results/figures/{name}", caption=caption, category=category, labels=labels
+    )
 
 
+# The dataset's files (data.smk).
 DATA_ROOT = os.path.normpath(config["dataset"]["root"])
 ARCHIVES = {fmt.archive: fmt for fmt in FORMATS.values()}
 
 
-CONFIGFILES = [os.path.relpath(f) for f in workflow.overwrite_configfiles]
-# Jobs name these in the command that regenerates a damaged input (ntk_evolution.recovery).
-os.environ[recovery.CONFIGFILES_VARIABLE] = shlex.join(CONFIGFILES)
-
-
-def snakemake_command(*args):
-    """A Snakemake command line with ``args`` and the config files of this run."""
-    return recovery.snakemake_command(*map(str, args), configfiles=CONFIGFILES)
-
-
 def fetch_command(path):
     """The command that fetches the archive at ``path`` with the configuration in use."""
-    return snakemake_command(path, "--cores", "1")
+    return recovery.snakemake_command(
+        str(path), "--cores", "1", configfiles=CONFIGFILES
+    )
 
 
 def dataset_source(wildcards):
@@ -153,54 +172,3 @@ def archive_in_place(wildcards):
     if os.path.exists(path):
         return [f"{path} is in place (move it aside to fetch it again)"]
     return []
-
-
-# Job resources. Memory is sized for the paper's scale (CIFAR-10, ResNet-18). Time limits grow
-# with the passes over the data a job makes: at most TRAIN_PASS_MINUTES per pass over the
-# training set and TEST_PASS_MINUTES per pass over the test set, upper bounds for ResNet-18 on
-# CIFAR-10 on one GPU (the default digits run needs seconds per job). Site-specific values
-# (partition, account, other limits) belong in a profile, not here.
-TRAIN_PASS_MINUTES = 0.5
-TEST_PASS_MINUTES = 0.1
-
-
-def job_resources(mem_mb, runtime, gpu=False):
-    """A rule's ``resources``: memory in MB, a time limit in minutes (a number or a function of
-    the wildcards) and, for a job that can use one and with ``gpu: true`` in the config, one GPU.
-    """
-    resources = {"mem_mb": mem_mb, "runtime": runtime}
-    if gpu and config.get("gpu", False):
-        resources["gpu"] = 1
-    return resources
-
-
-def passes_per_epoch(section, regime):
-    """Forward-backward passes over the data one epoch of ``regime`` takes (flip: its
-    adversarial epochs)."""
-    if regime == "benign":
-        return 1
-    benign_steps = (
-        2 if config[section]["adversarial_mix"] == "benign_then_adversarial" else 1
-    )
-    return config[section]["attack"]["steps"] + benign_steps
-
-
-def training_minutes(section, regimes, weight=1):
-    """Time limit of a job that trains one model per entry of ``regimes`` with the settings of
-    ``config[section]``; ``weight`` is the cost of one model's pass relative to the network's.
-    """
-    passes = weight * sum(passes_per_epoch(section, regime) for regime in regimes)
-    return math.ceil(10 + TRAIN_PASS_MINUTES * config[section]["epochs"] * passes)
-
-
-def evaluation_minutes(models):
-    """Time limit of a job that evaluates ``models`` models clean and under every attack at
-    every epsilon it is measured at."""
-    attacks = config["evaluation"]["attacks"].values()
-    passes = models * (
-        1
-        + sum(
-            (attack["steps"] + 1) * len(attack_epsilons(attack)) for attack in attacks
-        )
-    )
-    return math.ceil(10 + TEST_PASS_MINUTES * passes)

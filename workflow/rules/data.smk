@@ -1,7 +1,11 @@
 # The dataset: a seeded train/test split and a class-balanced probe set for the kernels.
 # CIFAR archives are fetched only on request (`snakemake <archive path>`), never as a side
 # effect of a run: a missing archive stops the run before any job, naming the command. An
-# archive in place is never fetched again, so never deleted (archive_in_place, common.smk).
+# archive in place is never fetched again, so never deleted (archive_in_place); so that an
+# edited module does not ask for it again either, download_dataset lists no code.
+
+
+SPLIT_SETTINGS = ("name", "root", "test_fraction", "seed")  # what the split depends on
 
 
 localrules:
@@ -14,17 +18,15 @@ rule download_dataset:
     output:
         f"{DATA_ROOT}/{{archive}}",
     log:
-        "logs/download_dataset/{archive}.log",
+        logs("download_dataset", "{archive}"),
     benchmark:
-        "logs/benchmarks/download_dataset/{archive}.tsv"
+        benchmarks("download_dataset", "{archive}")
     wildcard_constraints:
         archive="|".join(re.escape(name) for name in ARCHIVES),
     conda:
         ENV
-    threads: 1
     resources:
-        mem_mb=500,
-        runtime=60,
+        **job_resources(mem_mb=500, runtime=60),
     params:
         url=lambda w: archive_url(w.archive),
         md5=lambda w: ARCHIVES[w.archive].md5,
@@ -35,40 +37,35 @@ rule download_dataset:
 rule split_dataset:
     input:
         dataset=dataset_source,
-        code=code("data.py", "cifar.py"),
+        code=code_of("split_dataset"),
     output:
         "results/data/split.npz",
     log:
-        "logs/split_dataset.log",
+        logs("split_dataset"),
     benchmark:
-        "logs/benchmarks/split_dataset.tsv"
+        benchmarks("split_dataset")
     conda:
         ENV
-    threads: 1
     resources:
         **job_resources(mem_mb=4000, runtime=10),
     params:
-        dataset={
-            key: config["dataset"][key]
-            for key in ("name", "root", "test_fraction", "seed")
-        },
+        dataset={key: config["dataset"][key] for key in SPLIT_SETTINGS},
     script:
         "../scripts/split_dataset.py"
 
 
 rule select_probes:
     input:
-        split="results/data/split.npz",
-        code=code("data.py"),
+        split=rules.split_dataset.output[0],
+        code=code_of("select_probes"),
     output:
         "results/data/probes.npz",
     log:
-        "logs/select_probes.log",
+        logs("select_probes"),
     benchmark:
-        "logs/benchmarks/select_probes.tsv"
+        benchmarks("select_probes")
     conda:
         ENV
-    threads: 1
     resources:
         **job_resources(mem_mb=4000, runtime=10),
     params:

@@ -5,28 +5,28 @@
 # `epsilons`; results and stored images are keyed by attack and epsilon.
 
 # Each attack's own epsilon: figures and tables that show one number per attack use it.
-HEADLINE_EPSILONS = {
-    name: attack["epsilon"] for name, attack in config["evaluation"]["attacks"].items()
-}
+ATTACKS = config["evaluation"]["attacks"]
+HEADLINE = {"headline": {name: attack["epsilon"] for name, attack in ATTACKS.items()}}
 
 
 rule evaluate_phase1:
     input:
-        checkpoint=f"results/phase1/{{regime}}/seed{{seed}}/epoch{FINAL_EPOCH}.npz",
-        split="results/data/split.npz",
-        code=code("models.py", "evaluation.py", "attacks.py", "checkpoints.py"),
+        checkpoint=phase1_checkpoint(FINAL_EPOCH),
+        split=rules.split_dataset.output[0],
+        code=code_of("evaluate_phase1"),
     output:
         table="results/evaluation/{regime}/seed{seed}/phase1.csv",
         adversarial="results/evaluation/{regime}/seed{seed}/phase1_adversarial.npz",
     log:
-        "logs/evaluate_phase1/{regime}-seed{seed}.log",
+        logs("evaluate_phase1", PER_RUN),
     benchmark:
-        "logs/benchmarks/evaluate_phase1/{regime}-seed{seed}.tsv"
+        benchmarks("evaluate_phase1", PER_RUN)
     conda:
         ENV
-    threads: 1
     resources:
-        **job_resources(mem_mb=8000, runtime=evaluation_minutes(1), gpu=True),
+        **job_resources(
+            mem_mb=8000, runtime=evaluation_minutes(config["evaluation"], 1), gpu=True
+        ),
     params:
         model=config["model"],
         evaluation=config["evaluation"],
@@ -36,32 +36,26 @@ rule evaluate_phase1:
 
 rule evaluate_children:
     input:
-        children=child_paths(
-            "results/phase2/{regime}/seed{seed}/spawn{spawn}/{dynamics}/{phase2_regime}/params.npz"
-        ),
-        spawn="results/phase1/{regime}/seed{seed}/epoch{spawn}.npz",
-        parent_adversarial="results/evaluation/{regime}/seed{seed}/phase1_adversarial.npz",
-        split="results/data/split.npz",
-        code=code(
-            "models.py", "dynamics.py", "evaluation.py", "attacks.py", "checkpoints.py"
-        ),
+        children=rules.train_children.output.children,
+        spawn=phase1_checkpoint("{spawn}"),
+        parent_adversarial=rules.evaluate_phase1.output.adversarial,
+        split=rules.split_dataset.output[0],
+        code=code_of("evaluate_children"),
     output:
         "results/evaluation/{regime}/seed{seed}/spawn{spawn}.csv",
     log:
-        "logs/evaluate_children/{regime}-seed{seed}-spawn{spawn}.log",
+        logs("evaluate_children", PER_RUN, "spawn{spawn}"),
     benchmark:
-        "logs/benchmarks/evaluate_children/{regime}-seed{seed}-spawn{spawn}.tsv"
+        benchmarks("evaluate_children", PER_RUN, "spawn{spawn}")
     conda:
         ENV
-    threads: 1
     resources:
         **job_resources(
             mem_mb=8000,
-            runtime=evaluation_minutes(len(CHILD_KINDS)),
+            runtime=evaluation_minutes(config["evaluation"], len(CHILD_KINDS)),
             gpu=True,
         ),
     params:
-        children=CHILD_KINDS,
         model=config["model"],
         evaluation=config["evaluation"],
     script:
@@ -70,25 +64,18 @@ rule evaluate_children:
 
 rule gather_evaluation:
     input:
-        tables=[
-            *run_paths("results/evaluation/{run}/phase1.csv"),
-            *[
-                f"results/evaluation/{run.path}/spawn{spawn}.csv"
-                for run in RUNS
-                for spawn in SPAWNS
-            ],
-        ],
-        code=code("stages/evaluation.py"),
+        phase1=each_run(rules.evaluate_phase1.output.table),
+        children=expand(each_run(rules.evaluate_children.output[0]), spawn=SPAWNS),
+        code=code_of("gather_evaluation"),
     output:
         table="results/evaluation/accuracy.csv",
         store=directory("results/evaluation/accuracy.zarr"),
     log:
-        "logs/gather_evaluation.log",
+        logs("gather_evaluation"),
     benchmark:
-        "logs/benchmarks/gather_evaluation.tsv"
+        benchmarks("gather_evaluation")
     conda:
         ENV
-    threads: 1
     resources:
         **job_resources(mem_mb=2000, runtime=10),
     params:

@@ -1,258 +1,140 @@
-# Figures for the report, one rule per figure; each depends on its own plotting module only.
+# Figures and tables for the report, one rule per figure, each drawn by stages/figures.py.
 
-FIGURES = [
-    *expand("results/figures/distance_matrix_{regime}.png", regime=REGIMES),
-    "results/figures/distance_curves.png",
-    "results/figures/spectrum.png",
-    "results/figures/alignment.png",
-    "results/figures/training_curves.png",
-    *(["results/figures/pair_distance.png"] if PAIRS else []),
-    "results/figures/accuracy_vs_spawn.png",
-    "results/figures/fixed_kernel.png",
-    "results/figures/fixed_kernel.csv",
-    "results/figures/robustness_vs_epsilon.png",
-    "results/figures/robustness_vs_epsilon.csv",
-]
+EVOLUTION = "Kernel evolution"  # the report's categories
+SPECTRA = "Kernel spectra"
+CHILDREN = "Children on frozen kernels"
 
 
 rule plot_distance_matrix:
     input:
-        evolutions=lambda w: run_paths(
-            "results/statistics/{run}/evolution.zarr",
-            [run for run in RUNS if run.regime == w.regime],
-        ),
-        code=figure_code("distance_matrix"),
+        runs=lambda w: each_run(rules.kernel_evolution.output[0], w.regime),
+        code=code_of("plot_distance_matrix"),
     output:
-        report(
-            "results/figures/distance_matrix_{regime}.png",
-            caption="../report/distance_matrix.rst",
-            category="Kernel evolution",
-            labels={"figure": "distance matrix", "regime": "{regime}"},
+        figure(
+            "distance_matrix_{regime}.png",
+            EVOLUTION,
+            "distance matrix",
+            caption="distance_matrix",
+            regime="{regime}",
         ),
     log:
-        "logs/plot_distance_matrix/{regime}.log",
+        logs("plot_distance_matrix", "{regime}"),
     benchmark:
-        "logs/benchmarks/plot_distance_matrix/{regime}.tsv"
+        benchmarks("plot_distance_matrix", "{regime}")
     conda:
         ENV
-    threads: 1
     resources:
         **job_resources(mem_mb=2000, runtime=10),
-    params:
-        runs=lambda w: [key for key in RUN_KEYS if key[0] == w.regime],
     script:
         "../scripts/plot_distance_matrix.py"
 
 
-rule plot_distance_curves:
-    input:
-        evolutions=run_paths("results/statistics/{run}/evolution.zarr"),
-        code=figure_code("distance_curves"),
-    output:
-        report(
-            "results/figures/distance_curves.png",
-            caption="../report/distance_curves.rst",
-            category="Kernel evolution",
-            labels={"figure": "distance to init / final, velocity"},
-        ),
-    log:
-        "logs/plot_distance_curves.log",
-    benchmark:
-        "logs/benchmarks/plot_distance_curves.tsv"
-    conda:
-        ENV
-    threads: 1
-    resources:
-        **job_resources(mem_mb=2000, runtime=10),
-    params:
-        runs=RUN_KEYS,
-    script:
-        "../scripts/plot_distance_curves.py"
-
-
 rule plot_pair_distance:
     input:
-        pairs="results/statistics/pair_distances.zarr",
-        code=figure_code("pair_distance"),
+        pairs=rules.kernel_pair_distances.output[0],
+        code=code_of("plot_pair_distance"),
     output:
-        report(
-            "results/figures/pair_distance.png",
-            caption="../report/pair_distance.rst",
-            category="Kernel evolution",
-            labels={"figure": "benign vs adversarial kernels"},
-        ),
+        figure("pair_distance.png", EVOLUTION, "benign vs adversarial kernels"),
     log:
-        "logs/plot_pair_distance.log",
+        logs("plot_pair_distance"),
     benchmark:
-        "logs/benchmarks/plot_pair_distance.tsv"
+        benchmarks("plot_pair_distance")
     conda:
         ENV
-    threads: 1
     resources:
         **job_resources(mem_mb=2000, runtime=10),
     script:
         "../scripts/plot_pair_distance.py"
 
 
-rule plot_spectrum:
-    input:
-        spectra=run_paths("results/statistics/{run}/spectrum.zarr"),
-        code=figure_code("spectrum"),
-    output:
-        report(
-            "results/figures/spectrum.png",
-            caption="../report/spectrum.rst",
-            category="Kernel spectra",
-            labels={"figure": "spectrum"},
-        ),
-    log:
-        "logs/plot_spectrum.log",
-    benchmark:
-        "logs/benchmarks/plot_spectrum.tsv"
-    conda:
-        ENV
-    threads: 1
-    resources:
-        **job_resources(mem_mb=2000, runtime=10),
-    params:
-        runs=RUN_KEYS,
-    script:
-        "../scripts/plot_spectrum.py"
+# Figures of one result of every run, plot_<figure>: the rule of that result (its first
+# output), the report's category and label.
+RUN_FIGURES = {
+    "distance_curves": (
+        rules.kernel_evolution,
+        EVOLUTION,
+        "distance to init / final, velocity",
+    ),
+    "spectrum": (rules.kernel_spectrum, SPECTRA, "spectrum"),
+    "alignment": (rules.kernel_alignment, SPECTRA, "kernel-target alignment"),
+    "training_curves": (rules.train_phase1, "Training", "phase-1 training curves"),
+}
 
+for name, (result, category, label) in RUN_FIGURES.items():
 
-rule plot_alignment:
-    input:
-        alignments=run_paths("results/statistics/{run}/alignment.zarr"),
-        code=figure_code("alignment"),
-    output:
-        report(
-            "results/figures/alignment.png",
-            caption="../report/alignment.rst",
-            category="Kernel spectra",
-            labels={"figure": "kernel-target alignment"},
-        ),
-    log:
-        "logs/plot_alignment.log",
-    benchmark:
-        "logs/benchmarks/plot_alignment.tsv"
-    conda:
-        ENV
-    threads: 1
-    resources:
-        **job_resources(mem_mb=2000, runtime=10),
-    params:
-        runs=RUN_KEYS,
-    script:
-        "../scripts/plot_alignment.py"
-
-
-rule plot_training_curves:
-    input:
-        histories=run_paths("results/phase1/{run}/history.csv"),
-        code=figure_code("training_curves"),
-    output:
-        report(
-            "results/figures/training_curves.png",
-            caption="../report/training_curves.rst",
-            category="Training",
-            labels={"figure": "phase-1 training curves"},
-        ),
-    log:
-        "logs/plot_training_curves.log",
-    benchmark:
-        "logs/benchmarks/plot_training_curves.tsv"
-    conda:
-        ENV
-    threads: 1
-    resources:
-        **job_resources(mem_mb=2000, runtime=10),
-    script:
-        "../scripts/plot_training_curves.py"
+    rule:
+        name:
+            f"plot_{name}"
+        input:
+            runs=each_run(result.output[0]),
+            code=code_of(f"plot_{name}"),
+        output:
+            figure(f"{name}.png", category, label),
+        log:
+            logs(f"plot_{name}"),
+        benchmark:
+            benchmarks(f"plot_{name}")
+        conda:
+            ENV
+        resources:
+            **job_resources(mem_mb=2000, runtime=10),
+        params:
+            script=f"plot_{name}",
+        script:
+            "../scripts/{params.script}.py"
 
 
 rule plot_accuracy_vs_spawn:
     input:
-        table="results/evaluation/accuracy.csv",
-        code=figure_code("accuracy_vs_spawn"),
+        table=rules.gather_evaluation.output.table,
+        code=code_of("plot_accuracy_vs_spawn"),
     output:
-        report(
-            "results/figures/accuracy_vs_spawn.png",
-            caption="../report/accuracy_vs_spawn.rst",
-            category="Children on frozen kernels",
-            labels={"figure": "accuracy vs spawn epoch"},
-        ),
+        figure("accuracy_vs_spawn.png", CHILDREN, "accuracy vs spawn epoch"),
     log:
-        "logs/plot_accuracy_vs_spawn.log",
+        logs("plot_accuracy_vs_spawn"),
     benchmark:
-        "logs/benchmarks/plot_accuracy_vs_spawn.tsv"
+        benchmarks("plot_accuracy_vs_spawn")
     conda:
         ENV
-    threads: 1
     resources:
         **job_resources(mem_mb=2000, runtime=10),
     params:
-        headline=HEADLINE_EPSILONS,
+        **HEADLINE,
     script:
         "../scripts/plot_accuracy_vs_spawn.py"
 
 
-rule fixed_kernel_table:
-    input:
-        table="results/evaluation/accuracy.csv",
-        code=figure_code("fixed_kernel_table"),
-    output:
-        table=report(
-            "results/figures/fixed_kernel.csv",
-            caption="../report/fixed_kernel.rst",
-            category="Children on frozen kernels",
-            labels={"figure": "fixed-kernel grid (table)"},
-        ),
-        figure=report(
-            "results/figures/fixed_kernel.png",
-            caption="../report/fixed_kernel.rst",
-            category="Children on frozen kernels",
-            labels={"figure": "fixed-kernel grid"},
-        ),
-    log:
-        "logs/fixed_kernel_table.log",
-    benchmark:
-        "logs/benchmarks/fixed_kernel_table.tsv"
-    conda:
-        ENV
-    threads: 1
-    resources:
-        **job_resources(mem_mb=2000, runtime=10),
-    params:
-        headline=HEADLINE_EPSILONS,
-    script:
-        "../scripts/fixed_kernel_table.py"
+# Tables of the accuracies, each with its figure: rule -> (file name, report label, settings).
+ACCURACY_TABLES = {
+    "fixed_kernel_table": ("fixed_kernel", "fixed-kernel grid", HEADLINE),
+    "plot_robustness_vs_epsilon": (
+        "robustness_vs_epsilon",
+        "robustness vs epsilon",
+        {},
+    ),
+}
 
+for name, (file, label, settings) in ACCURACY_TABLES.items():
 
-rule plot_robustness_vs_epsilon:
-    input:
-        table="results/evaluation/accuracy.csv",
-        code=figure_code("robustness_vs_epsilon"),
-    output:
-        table=report(
-            "results/figures/robustness_vs_epsilon.csv",
-            caption="../report/robustness_vs_epsilon.rst",
-            category="Children on frozen kernels",
-            labels={"figure": "robustness vs epsilon (table)"},
-        ),
-        figure=report(
-            "results/figures/robustness_vs_epsilon.png",
-            caption="../report/robustness_vs_epsilon.rst",
-            category="Children on frozen kernels",
-            labels={"figure": "robustness vs epsilon"},
-        ),
-    log:
-        "logs/plot_robustness_vs_epsilon.log",
-    benchmark:
-        "logs/benchmarks/plot_robustness_vs_epsilon.tsv"
-    conda:
-        ENV
-    threads: 1
-    resources:
-        **job_resources(mem_mb=2000, runtime=10),
-    script:
-        "../scripts/plot_robustness_vs_epsilon.py"
+    rule:
+        name:
+            name
+        input:
+            table=rules.gather_evaluation.output.table,
+            code=code_of(name),
+        output:
+            table=figure(f"{file}.csv", CHILDREN, f"{label} (table)"),
+            figure=figure(f"{file}.png", CHILDREN, label),
+        log:
+            logs(name),
+        benchmark:
+            benchmarks(name)
+        conda:
+            ENV
+        resources:
+            **job_resources(mem_mb=2000, runtime=10),
+        params:
+            **settings,
+            script=name,
+        script:
+            "../scripts/{params.script}.py"

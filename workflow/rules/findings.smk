@@ -1,15 +1,13 @@
 # The paper's findings judged on this run's own statistics and accuracies, with the thresholds
 # of the config's `findings` section: results/findings.csv and .md, first in the report.
 
-FINDINGS_ATTACK = config["evaluation"]["attacks"][config["findings"]["attack"]]
-
 
 rule findings:
     input:
-        pairs=["results/statistics/pair_distances.zarr"] if PAIRS else [],
-        evolutions=run_paths("results/statistics/{run}/evolution.zarr"),
-        evaluation="results/evaluation/accuracy.csv",
-        code=code("findings.py", "stages/findings.py"),
+        pairs=rules.kernel_pair_distances.output if PAIRS else [],
+        runs=each_run(rules.kernel_evolution.output[0]),
+        evaluation=rules.gather_evaluation.output.table,
+        code=code_of("findings"),
     output:
         table=report(
             "results/findings.csv",
@@ -19,22 +17,20 @@ rule findings:
         ),
         markdown="results/findings.md",
     log:
-        "logs/findings.log",
+        logs("findings"),
     benchmark:
-        "logs/benchmarks/findings.tsv"
+        benchmarks("findings")
     conda:
         ENV
-    threads: 1
     resources:
         **job_resources(mem_mb=2000, runtime=10),
     params:
-        runs=RUN_KEYS,
         settings={
             "thresholds": config["findings"],
             "dataset": config["dataset"]["name"],
             "model": config["model"],
             "phase1": config["phase1"],
-            "attack": FINDINGS_ATTACK,
+            "attack": config["evaluation"]["attacks"][config["findings"]["attack"]],
         },
     script:
         "../scripts/findings.py"

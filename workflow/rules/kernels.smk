@@ -3,19 +3,18 @@
 
 rule extract_ntk:
     input:
-        checkpoint="results/phase1/{regime}/seed{seed}/epoch{epoch}.npz",
-        split="results/data/split.npz",
-        probes="results/data/probes.npz",
-        code=code("ntk.py", "compat.py", "storage.py"),
+        checkpoint=phase1_checkpoint("{epoch}"),
+        split=rules.split_dataset.output[0],
+        probes=rules.select_probes.output[0],
+        code=code_of("extract_ntk"),
     output:
         directory("results/kernels/{regime}/seed{seed}/epoch{epoch}.zarr"),
     log:
-        "logs/extract_ntk/{regime}-seed{seed}-epoch{epoch}.log",
+        logs("extract_ntk", PER_RUN, "epoch{epoch}"),
     benchmark:
-        "logs/benchmarks/extract_ntk/{regime}-seed{seed}-epoch{epoch}.tsv"
+        benchmarks("extract_ntk", PER_RUN, "epoch{epoch}")
     conda:
         ENV
-    threads: 1
     resources:
         **job_resources(mem_mb=8000, runtime=60, gpu=True),
     params:
@@ -27,20 +26,16 @@ rule extract_ntk:
 
 rule gather_kernels:
     input:
-        snapshots=expand(
-            "results/kernels/{{regime}}/seed{{seed}}/epoch{epoch}.zarr",
-            epoch=EPOCHS,
-        ),
-        code=code("storage.py"),
+        snapshots=expand(rules.extract_ntk.output[0], epoch=EPOCHS, allow_missing=True),
+        code=code_of("gather_kernels"),
     output:
         directory("results/kernels/{regime}/seed{seed}/ntk.zarr"),
     log:
-        "logs/gather_kernels/{regime}-seed{seed}.log",
+        logs("gather_kernels", PER_RUN),
     benchmark:
-        "logs/benchmarks/gather_kernels/{regime}-seed{seed}.tsv"
+        benchmarks("gather_kernels", PER_RUN)
     conda:
         ENV
-    threads: 1
     resources:
         **job_resources(mem_mb=4000, runtime=30),
     params:

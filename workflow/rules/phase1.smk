@@ -1,35 +1,31 @@
 # Phase 1: standard dynamics from a random initialisation, benign, adversarial or flip,
 # keeping a checkpoint at every scheduled (possibly fractional) epoch.
 
+CHECKPOINTS = [os.path.basename(phase1_checkpoint(epoch)) for epoch in EPOCHS]
+
 
 rule train_phase1:
     input:
-        split="results/data/split.npz",
-        code=code("models.py", "training.py", "attacks.py", "checkpoints.py"),
+        split=rules.split_dataset.output[0],
+        code=code_of("train_phase1"),
     output:
         # One multiext output (the history, its provenance, then a checkpoint per epoch) lets
         # Snakemake's between-workflow cache store the whole run (and rules out a benchmark).
-        multiext(
-            "results/phase1/{regime}/seed{seed}/",
-            "history.csv",
-            "history.provenance.json",
-            *[f"epoch{epoch}.npz" for epoch in EPOCHS],
-        ),
+        multiext(PHASE1_RUN, "history.csv", "history.provenance.json", *CHECKPOINTS),
     log:
-        "logs/train_phase1/{regime}-seed{seed}.log",
+        logs("train_phase1", PER_RUN),
     cache: "omit-software"
     conda:
         ENV
-    threads: 1
     resources:
         **job_resources(
             mem_mb=8000,
-            runtime=lambda w: training_minutes("phase1", [w.regime]),
+            runtime=lambda w: training_minutes(config["phase1"], [w.regime]),
             gpu=True,
         ),
     params:
         model=config["model"],
-        phase1=lambda w: training_settings("phase1", w.regime, ["checkpoints"]),
-        checkpoint_epochs=checkpoint_epochs(config["phase1"]),
+        phase1=lambda w: training_settings("phase1", [w.regime], ["checkpoints"]),
+        checkpoint_epochs=CHECKPOINT_EPOCHS,
     script:
         "../scripts/train_phase1.py"

@@ -2,47 +2,33 @@
 # (linearized, centered) or not (standard, the control), on benign or adversarial data.
 # The children of one spawn point are trained in one job.
 
+CHILD = "results/phase2/{regime}/seed{seed}/spawn{spawn}/{dynamics}/{phase2_regime}/"
+
 
 rule train_children:
     input:
-        spawn="results/phase1/{regime}/seed{seed}/epoch{spawn}.npz",
-        split="results/data/split.npz",
-        code=code(
-            "models.py", "dynamics.py", "training.py", "attacks.py", "checkpoints.py"
-        ),
+        spawn=phase1_checkpoint("{spawn}"),
+        split=rules.split_dataset.output[0],
+        code=code_of("train_children"),
     output:
-        params=child_paths(
-            "results/phase2/{regime}/seed{seed}/spawn{spawn}/{dynamics}/{phase2_regime}/params.npz"
-        ),
-        histories=child_paths(
-            "results/phase2/{regime}/seed{seed}/spawn{spawn}/{dynamics}/{phase2_regime}/history.csv"
-        ),
+        children=each_child(f"{CHILD}params.npz"),
+        histories=each_child(f"{CHILD}history.csv"),
     log:
-        "logs/train_children/{regime}-seed{seed}-spawn{spawn}.log",
+        logs("train_children", PER_RUN, "spawn{spawn}"),
     benchmark:
-        "logs/benchmarks/train_children/{regime}-seed{seed}-spawn{spawn}.tsv"
+        benchmarks("train_children", PER_RUN, "spawn{spawn}")
     conda:
         ENV
-    threads: 1
     resources:
         **job_resources(
             mem_mb=8000,
             runtime=training_minutes(
-                "phase2", [regime for _, regime in CHILD_KINDS], weight=2
+                config["phase2"], [regime for _, regime in CHILD_KINDS], weight=2
             ),
             gpu=True,
         ),
     params:
-        children=CHILD_KINDS,
         model=config["model"],
-        phase2=training_settings(
-            "phase2",
-            (
-                "adversarial"
-                if "adversarial" in config["phase2"]["regimes"]
-                else "benign"
-            ),
-            [],
-        ),
+        phase2=training_settings("phase2", config["phase2"]["regimes"]),
     script:
         "../scripts/train_children.py"

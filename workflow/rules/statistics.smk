@@ -1,84 +1,52 @@
 # Kernel-evolution statistics: per run (distances across epochs, spectra, alignment) and
 # across runs (benign vs adversarial kernels, with benign vs benign as the yardstick).
 
+# One rule per statistic of a run's kernels, kernel_<statistic>, with the settings it takes.
+# A rule made in a loop names its script in params: Snakemake fills the path in as a job runs.
+RUN_STATISTICS = {
+    "evolution": {},
+    "spectrum": {"top_k": config["statistics"]["spectrum"]["top_k"]},
+    "alignment": {"centered": config["statistics"]["alignment"]["centered"]},
+}
 
-rule kernel_evolution:
-    input:
-        kernels="results/kernels/{regime}/seed{seed}/ntk.zarr",
-        code=code("statistics.py"),
-    output:
-        directory("results/statistics/{regime}/seed{seed}/evolution.zarr"),
-    log:
-        "logs/kernel_evolution/{regime}-seed{seed}.log",
-    benchmark:
-        "logs/benchmarks/kernel_evolution/{regime}-seed{seed}.tsv"
-    conda:
-        ENV
-    threads: 1
-    resources:
-        **job_resources(mem_mb=4000, runtime=20),
-    script:
-        "../scripts/kernel_evolution.py"
+for statistic, settings in RUN_STATISTICS.items():
 
-
-rule kernel_spectrum:
-    input:
-        kernels="results/kernels/{regime}/seed{seed}/ntk.zarr",
-        code=code("statistics.py"),
-    output:
-        directory("results/statistics/{regime}/seed{seed}/spectrum.zarr"),
-    log:
-        "logs/kernel_spectrum/{regime}-seed{seed}.log",
-    benchmark:
-        "logs/benchmarks/kernel_spectrum/{regime}-seed{seed}.tsv"
-    conda:
-        ENV
-    threads: 1
-    resources:
-        **job_resources(mem_mb=4000, runtime=20),
-    params:
-        top_k=config["statistics"]["spectrum"]["top_k"],
-    script:
-        "../scripts/kernel_spectrum.py"
-
-
-rule kernel_alignment:
-    input:
-        kernels="results/kernels/{regime}/seed{seed}/ntk.zarr",
-        code=code("statistics.py"),
-    output:
-        directory("results/statistics/{regime}/seed{seed}/alignment.zarr"),
-    log:
-        "logs/kernel_alignment/{regime}-seed{seed}.log",
-    benchmark:
-        "logs/benchmarks/kernel_alignment/{regime}-seed{seed}.tsv"
-    conda:
-        ENV
-    threads: 1
-    resources:
-        **job_resources(mem_mb=4000, runtime=20),
-    params:
-        centered=config["statistics"]["alignment"]["centered"],
-    script:
-        "../scripts/kernel_alignment.py"
+    rule:
+        name:
+            f"kernel_{statistic}"
+        input:
+            kernels=rules.gather_kernels.output[0],
+            code=code_of(f"kernel_{statistic}"),
+        output:
+            directory(f"results/statistics/{{regime}}/seed{{seed}}/{statistic}.zarr"),
+        log:
+            logs(f"kernel_{statistic}", PER_RUN),
+        benchmark:
+            benchmarks(f"kernel_{statistic}", PER_RUN)
+        conda:
+            ENV
+        resources:
+            **job_resources(mem_mb=4000, runtime=20),
+        params:
+            **settings,
+            script=f"kernel_{statistic}",
+        script:
+            "../scripts/{params.script}.py"
 
 
 rule kernel_pair_distances:
     input:
-        kernels=run_paths("results/kernels/{run}/ntk.zarr"),
-        code=code("statistics.py"),
+        runs=each_run(rules.gather_kernels.output[0]),
+        code=code_of("kernel_pair_distances"),
     output:
         directory("results/statistics/pair_distances.zarr"),
     log:
-        "logs/kernel_pair_distances.log",
+        logs("kernel_pair_distances"),
     benchmark:
-        "logs/benchmarks/kernel_pair_distances.tsv"
+        benchmarks("kernel_pair_distances")
     conda:
         ENV
-    threads: 1
     resources:
         **job_resources(mem_mb=4000, runtime=20),
-    params:
-        runs=RUN_KEYS,
     script:
         "../scripts/kernel_pair_distances.py"

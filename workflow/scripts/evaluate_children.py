@@ -4,20 +4,18 @@ Writes a CSV with one row per (child, attack, epsilon, source): phase1_regime, s
 dynamics, phase2_regime, attack, epsilon (0 for "clean"), source ("self" or "parent"), accuracy.
 """
 
-from ntk_evolution.config import Child, Run
+from ntk_evolution.experiment import JobSubject
 from ntk_evolution.joblog import setup_logging
 from ntk_evolution.stages.evaluation import evaluate_children
 
 setup_logging(snakemake.log[0])
-w = snakemake.wildcards
-run = Run(w.regime, int(w.seed))
 evaluate_children(
     snakemake.input.children,
     snakemake.input.spawn,
     snakemake.input.parent_adversarial,
     snakemake.input.split,
     snakemake.output[0],
-    children=[Child(run, float(w.spawn), d, r) for d, r in snakemake.params.children],
+    children=JobSubject(snakemake).children,
     model=snakemake.params.model,
     evaluation=snakemake.params.evaluation,
 )

@@ -6,7 +6,7 @@ and the network's adversarial test images, one array per attack and epsilon (``p
 the transfer attack on the run's children.
 """
 
-from ntk_evolution.config import Run
+from ntk_evolution.experiment import JobSubject
 from ntk_evolution.joblog import setup_logging
 from ntk_evolution.stages.evaluation import evaluate_phase1
 
@@ -16,7 +16,7 @@ evaluate_phase1(
     snakemake.input.split,
     snakemake.output.table,
     snakemake.output.adversarial,
-    run=Run(snakemake.wildcards.regime, int(snakemake.wildcards.seed)),
+    run=JobSubject(snakemake).run,
     model=snakemake.params.model,
     evaluation=snakemake.params.evaluation,
 )

@@ -5,18 +5,19 @@ set indices), label_i/label_j, logit and epoch, and provenance attrs (config sub
 device, the implementation used, compile and compute seconds).
 """
 
-from ntk_evolution.config import Run
+from ntk_evolution.experiment import JobSubject
 from ntk_evolution.joblog import setup_logging
 from ntk_evolution.stages.kernels import extract_kernel
 
 setup_logging(snakemake.log[0])
+job = JobSubject(snakemake)
 extract_kernel(
     snakemake.input.checkpoint,
     snakemake.input.split,
     snakemake.input.probes,
     snakemake.output[0],
-    run=Run(snakemake.wildcards.regime, int(snakemake.wildcards.seed)),
-    epoch=float(snakemake.wildcards.epoch),
+    run=job.run,
+    epoch=job.epoch,
     model=snakemake.params.model,
     ntk=snakemake.params.ntk,
 )

@@ -7,11 +7,11 @@ spawn_epoch, dynamics, phase2_regime, attack, epsilon, source) and ``parent_accu
 """
 
 from ntk_evolution.joblog import setup_logging
-from ntk_evolution.stages.evaluation import gather_evaluation
+from ntk_evolution.stages.gather import gather_evaluation
 
 setup_logging(snakemake.log[0])
 gather_evaluation(
-    snakemake.input.tables,
+    [*snakemake.input.phase1, *snakemake.input.children],
     snakemake.output.table,
     snakemake.output.store,
     config=snakemake.params.config,

@@ -3,7 +3,7 @@
 Writes a zarr store with ``alignment`` (epoch, logit) and ``mean_alignment`` (epoch).
 """
 
-from ntk_evolution.config import Run
+from ntk_evolution.experiment import JobSubject
 from ntk_evolution.joblog import setup_logging
 from ntk_evolution.stages.statistics import kernel_alignment
 
@@ -11,6 +11,6 @@ setup_logging(snakemake.log[0])
 kernel_alignment(
     snakemake.input.kernels,
     snakemake.output[0],
-    run=Run(snakemake.wildcards.regime, int(snakemake.wildcards.seed)),
+    run=JobSubject(snakemake).run,
     centered=snakemake.params.centered,
 )

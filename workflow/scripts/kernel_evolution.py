@@ -4,7 +4,7 @@ Writes a zarr store with ``distance_matrix`` (epoch, other_epoch), ``distance_to
 ``distance_to_final`` and ``velocity`` (epoch).
 """
 
-from ntk_evolution.config import Run
+from ntk_evolution.experiment import JobSubject
 from ntk_evolution.joblog import setup_logging
 from ntk_evolution.stages.statistics import kernel_evolution
 
@@ -12,5 +12,5 @@ setup_logging(snakemake.log[0])
 kernel_evolution(
     snakemake.input.kernels,
     snakemake.output[0],
-    run=Run(snakemake.wildcards.regime, int(snakemake.wildcards.seed)),
+    run=JobSubject(snakemake).run,
 )

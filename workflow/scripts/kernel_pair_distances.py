@@ -5,14 +5,14 @@ kind, comparison, seeds, run_a, run_b on pair: every two runs of different regim
 across seeds) and every two seeds of one regime (the yardsticks).
 """
 
-from ntk_evolution.config import Run, run_pairs
+from ntk_evolution.experiment import JobSubject, run_pairs
 from ntk_evolution.joblog import setup_logging
 from ntk_evolution.stages.statistics import kernel_pair_distances
 
 setup_logging(snakemake.log[0])
-runs = [Run(regime, seed) for regime, seed in snakemake.params.runs]
+runs = JobSubject(snakemake).runs
 kernel_pair_distances(
-    dict(zip(runs, snakemake.input.kernels, strict=True)),
+    dict(zip(runs, snakemake.input.runs, strict=True)),
     snakemake.output[0],
     pairs=run_pairs(runs),
 )

@@ -4,7 +4,7 @@ Writes a zarr store with ``eigenvalues`` (epoch, logit, rank), ``effective_rank`
 ``top_k_share`` and ``trace`` (epoch, logit).
 """
 
-from ntk_evolution.config import Run
+from ntk_evolution.experiment import JobSubject
 from ntk_evolution.joblog import setup_logging
 from ntk_evolution.stages.statistics import kernel_spectrum
 
@@ -12,6 +12,6 @@ setup_logging(snakemake.log[0])
 kernel_spectrum(
     snakemake.input.kernels,
     snakemake.output[0],
-    run=Run(snakemake.wildcards.regime, int(snakemake.wildcards.seed)),
+    run=JobSubject(snakemake).run,
     top_k=snakemake.params.top_k,
 )

@@ -5,7 +5,7 @@ code, attack, epsilon, accuracy; epsilon 0: clean accuracy) and its figure (PNG)
 """
 
 from ntk_evolution.joblog import setup_logging
-from ntk_evolution.stages.figures import robustness_vs_epsilon
+from ntk_evolution.stages.figures import plot_robustness_vs_epsilon
 
 setup_logging(snakemake.log[0])
-robustness_vs_epsilon(snakemake.input.table, snakemake.output.table, snakemake.output.figure)
+plot_robustness_vs_epsilon(snakemake.input.table, snakemake.output.table, snakemake.output.figure)

@@ -5,19 +5,17 @@ Writes, per child, ``params.npz`` (final parameters, pickle-free, same tree as t
 phase2_regime, epoch, adversarial, train_loss, train_accuracy, test_accuracy, seconds.
 """
 
-from ntk_evolution.config import Child, Run
+from ntk_evolution.experiment import JobSubject
 from ntk_evolution.joblog import setup_logging
 from ntk_evolution.stages.phase2 import train_children
 
 setup_logging(snakemake.log[0])
-w = snakemake.wildcards
-run = Run(w.regime, int(w.seed))
 train_children(
     snakemake.input.spawn,
     snakemake.input.split,
-    snakemake.output.params,
+    snakemake.output.children,
     snakemake.output.histories,
-    children=[Child(run, float(w.spawn), d, r) for d, r in snakemake.params.children],
+    children=JobSubject(snakemake).children,
     model=snakemake.params.model,
     phase2=snakemake.params.phase2,
 )

@@ -6,7 +6,7 @@ has one row per epoch: regime, seed, epoch, adversarial, train_loss, train_accur
 test_accuracy, seconds.
 """
 
-from ntk_evolution.config import Run
+from ntk_evolution.experiment import JobSubject
 from ntk_evolution.joblog import setup_logging
 from ntk_evolution.stages.phase1 import train_phase1
 
@@ -16,7 +16,7 @@ train_phase1(
     snakemake.input.split,
     checkpoints,
     history,
-    run=Run(snakemake.wildcards.regime, int(snakemake.wildcards.seed)),
+    run=JobSubject(snakemake).run,
     model=snakemake.params.model,
     phase1=snakemake.params.phase1,
     checkpoint_epochs=snakemake.params.checkpoint_epochs,

@@ -9,7 +9,7 @@ import matplotlib.pyplot as plt
 import seaborn as sns
 import xarray as xr
 
-from ntk_evolution.config import Run, epoch_label
+from ntk_evolution.experiment import Run, epoch_label
 from ntk_evolution.figures import style
 
 

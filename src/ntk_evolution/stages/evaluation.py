@@ -1,9 +1,10 @@
 """Evaluation stages: clean, robust and transfer accuracy of phase-1 models and children.
 
 Every evaluation job writes a tidy table, one row per (model, attack, epsilon, source) with the
-columns :data:`MODEL_COLUMNS`, ``attack``, ``epsilon``, ``source`` and ``accuracy``;
-``gather_evaluation`` stacks them into one CSV and one xarray dataset.
-A phase-1 model has ``spawn_epoch`` NaN, ``dynamics`` "standard" and ``phase2_regime`` "none".
+columns :data:`ntk_evolution.experiment.MODEL_COLUMNS`, ``attack``, ``epsilon``, ``source`` and
+``accuracy``; :func:`ntk_evolution.stages.gather.gather_evaluation` stacks them into one CSV and
+one xarray dataset. A phase-1 model has ``spawn_epoch`` NaN, ``dynamics`` "standard" and
+``phase2_regime`` "none".
 Every attack of ``evaluation.attacks`` is measured at each radius of
 :func:`ntk_evolution.config.attack_epsilons` (:func:`ntk_evolution.attacks.attack_grid`); the
 clean row has ``attack`` "clean" and ``epsilon`` 0 (a ball of radius 0 holds the clean image
@@ -27,13 +28,13 @@ from typing import Any
 
 import numpy as np
 
-from ntk_evolution import data, storage
+from ntk_evolution import data
 from ntk_evolution.atomic import atomic_file, write_table
 from ntk_evolution.attacks import Attack, attack_grid
 from ntk_evolution.checkpoints import load_checkpoint
-from ntk_evolution.config import Child, Run
 from ntk_evolution.dynamics import child_apply
 from ntk_evolution.evaluation import craft, evaluate
+from ntk_evolution.experiment import MODEL_COLUMNS, Child, Run
 from ntk_evolution.provenance import provenance
 from ntk_evolution.recovery import open_npz
 from ntk_evolution.seeding import evaluation_key
@@ -41,7 +42,6 @@ from ntk_evolution.stages.networks import load_network
 from ntk_evolution.type_aliases import ApplyFn, Params, Settings
 
 log = logging.getLogger(__name__)
-MODEL_COLUMNS = ["phase1_regime", "seed", "spawn_epoch", "dynamics", "phase2_regime"]
 
 
 def adversarial_key(name: str, epsilon: float) -> str:
@@ -175,57 +175,10 @@ def evaluate_children(
         apply = child_apply(net.apply, spawn_params, child.dynamics)
         _, results = _judge(apply, params, test, evaluation, transfer)
         log.info("%s: %s", child.path, {k: round(v, 4) for k, v in results.items()})
-        rows += _rows(child.run, child.spawn, child.dynamics, child.regime, results)
+        rows += _rows(child.run, child.spawn, child.dynamics, child.phase2_regime, results)
     config = {
         "children": [child.path for child in children],
         "model": dict(model),
         "evaluation": dict(evaluation),
     }
     write_table(rows, path, provenance=provenance(config))
-
-
-def gather_evaluation(
-    paths: Sequence[str | Path], csv_path: str | Path, store_path: str | Path, *, config: Settings
-) -> None:
-    """One tidy CSV of every evaluation, and the same as an xarray dataset.
-
-    The dataset holds ``accuracy`` of the children with dims (phase1_regime, seed, spawn_epoch,
-    dynamics, phase2_regime, attack, epsilon, source) and ``parent_accuracy`` of the phase-1
-    models with dims (phase1_regime, seed, attack, epsilon); an attack not measured at a radius
-    is NaN there (``clean`` is measured at radius 0 only).
-    """
-    import pandas as pd  # only the gather needs it; it costs every other job a second to import
-
-    table = pd.concat([pd.read_csv(p) for p in paths], ignore_index=True)
-    made = provenance(dict(config))
-    write_table(table.to_dict("records"), csv_path, provenance=made)
-    parents = table[table.spawn_epoch.isna()]
-    children = table[table.spawn_epoch.notna()]
-    ds = (
-        children.set_index([*MODEL_COLUMNS, "attack", "epsilon", "source"])
-        .accuracy.to_xarray()
-        .to_dataset(name="accuracy")
-    )
-    ds["parent_accuracy"] = (
-        parents[parents.source == "self"]
-        .set_index(["phase1_regime", "seed", "attack", "epsilon"])
-        .accuracy.to_xarray()
-    )
-    ds.accuracy.attrs = {
-        "long_name": "test accuracy of the child",
-        "units": "1",
-        "description": "attack 'clean': no attack; source 'self': white-box PGD against the "
-        "child; source 'parent': PGD examples crafted against the final phase-1 network",
-    }
-    ds.parent_accuracy.attrs = {
-        "long_name": "test accuracy of the final phase-1 network",
-        "units": "1",
-    }
-    ds.spawn_epoch.attrs = {"long_name": "spawn epoch", "units": "epochs"}
-    ds.epsilon.attrs = {
-        "long_name": "radius of the attack's ball",
-        "units": "1",
-        "description": "pixels lie in [0, 1]; 0 for attack 'clean'",
-    }
-    ds.attrs = made
-    storage.write_dataset(ds, store_path)

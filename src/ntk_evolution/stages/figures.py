@@ -1,4 +1,5 @@
-"""Loaders that assemble the inputs of the figures."""
+"""Figure stages: each loads a figure's inputs, draws it (with its table, where it has one) and
+writes it. One function per figure rule, of the same name."""
 
 from __future__ import annotations
 
@@ -11,22 +12,74 @@ import xarray as xr
 
 from ntk_evolution import statistics, storage
 from ntk_evolution.atomic import write_table
-from ntk_evolution.config import Run
+from ntk_evolution.experiment import Run
+from ntk_evolution.figures import (
+    accuracy_vs_spawn,
+    alignment,
+    distance_curves,
+    distance_matrix,
+    pair_distance,
+    robustness_vs_epsilon,
+    spectrum,
+    training_curves,
+)
 from ntk_evolution.figures import fixed_kernel_table as grid
-from ntk_evolution.figures import robustness_vs_epsilon as against_epsilon
 from ntk_evolution.provenance import provenance
 
 log = logging.getLogger(__name__)
 
 
-def stacked_statistics(paths: Sequence[str | Path], runs: Sequence[Run]) -> xr.Dataset:
-    """Per-run statistics stores stacked along a ``run`` dim (for figures)."""
+def _stacked(paths: Sequence[str | Path], runs: Sequence[Run]) -> xr.Dataset:
+    """Per-run statistics stores stacked along a ``run`` dim."""
     return statistics.stack_runs([storage.open_store(p, load=True) for p in paths], runs)
 
 
-def histories(paths: Sequence[str | Path]) -> pd.DataFrame:
-    """All runs' training histories in one table."""
-    return pd.concat([pd.read_csv(p) for p in paths], ignore_index=True)
+def plot_distance_matrix(
+    evolution_paths: Sequence[str | Path], png_path: str | Path, *, runs: Sequence[Run]
+) -> None:
+    """Heat maps of the epoch x epoch kernel distances of ``runs``, one panel per run."""
+    evolutions = [storage.open_store(path, load=True) for path in evolution_paths]
+    distance_matrix.plot(evolutions, runs, png_path)
+
+
+def plot_distance_curves(
+    evolution_paths: Sequence[str | Path], png_path: str | Path, *, runs: Sequence[Run]
+) -> None:
+    """Distance to the initial and final kernel and kernel velocity against epoch."""
+    distance_curves.plot(_stacked(evolution_paths, runs), png_path)
+
+
+def plot_pair_distance(pairs_path: str | Path, png_path: str | Path) -> None:
+    """Distances between paired runs' kernels against epoch, with the yardsticks."""
+    pair_distance.plot(storage.open_store(pairs_path, load=True), png_path)
+
+
+def plot_spectrum(
+    spectrum_paths: Sequence[str | Path], png_path: str | Path, *, runs: Sequence[Run]
+) -> None:
+    """Effective rank, top-k share and final eigenvalue decay."""
+    spectrum.plot(_stacked(spectrum_paths, runs), png_path)
+
+
+def plot_alignment(
+    alignment_paths: Sequence[str | Path], png_path: str | Path, *, runs: Sequence[Run]
+) -> None:
+    """Kernel-target alignment against epoch."""
+    alignment.plot(_stacked(alignment_paths, runs), png_path)
+
+
+def plot_training_curves(history_paths: Sequence[str | Path], png_path: str | Path) -> None:
+    """Phase-1 loss and accuracy per epoch of every run."""
+    histories = pd.concat([pd.read_csv(p) for p in history_paths], ignore_index=True)
+    training_curves.plot(histories, png_path)
+
+
+def plot_accuracy_vs_spawn(
+    evaluation_path: str | Path, png_path: str | Path, *, headline: Mapping[str, float]
+) -> None:
+    """Children's clean and robust accuracy against spawn epoch, each attack at its
+    ``headline`` epsilon (attack name -> epsilon)."""
+    accuracy_vs_spawn.plot(pd.read_csv(evaluation_path), png_path, headline=headline)
 
 
 def fixed_kernel_table(
@@ -45,11 +98,11 @@ def fixed_kernel_table(
     log.info("fixed-kernel grid:\n%s", summary.to_string(index=False))
 
 
-def robustness_vs_epsilon(
+def plot_robustness_vs_epsilon(
     evaluation_path: str | Path, table_path: str | Path, png_path: str | Path
 ) -> None:
     """White-box accuracy against epsilon of every model as a CSV table, and its figure."""
-    robustness = against_epsilon.table(pd.read_csv(evaluation_path))
+    robustness = robustness_vs_epsilon.table(pd.read_csv(evaluation_path))
     made_from = {"table": "robustness vs epsilon", "evaluation": str(evaluation_path)}
     write_table(robustness.to_dict("records"), table_path, provenance=provenance(made_from))
-    against_epsilon.plot(robustness, png_path)
+    robustness_vs_epsilon.plot(robustness, png_path)

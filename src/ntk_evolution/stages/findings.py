@@ -11,7 +11,7 @@ import pandas as pd
 
 from ntk_evolution import findings, storage
 from ntk_evolution.atomic import atomic_file, write_table
-from ntk_evolution.config import Run
+from ntk_evolution.experiment import Run
 from ntk_evolution.provenance import provenance
 
 log = logging.getLogger(__name__)

@@ -1,16 +1,15 @@
-"""Kernel stages: one NTK snapshot per checkpoint, then one store per run."""
+"""Kernel stage: the per-logit NTK of the probe set at one checkpoint."""
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Sequence
 from pathlib import Path
 
 import jax.numpy as jnp
 
 from ntk_evolution import data, storage
-from ntk_evolution.config import Run
+from ntk_evolution.experiment import Run
 from ntk_evolution.ntk import compile_tile_kernel, per_logit_ntk_tiles
 from ntk_evolution.provenance import provenance
 from ntk_evolution.stages.networks import load_network
@@ -77,12 +76,3 @@ def extract_kernel(
         attrs["device"],
         kernel.implementation,
     )
-
-
-def gather_kernels(
-    snapshots: Sequence[str | Path], path: str | Path, *, run: Run, tile_size: int
-) -> None:
-    """Stack a run's kernel snapshots into one store with an ``epoch`` dim."""
-    attrs = provenance({"run": run.name, "tile_size": tile_size})
-    storage.gather_kernels(snapshots, path, tile_size=tile_size, attrs=attrs)
-    log.info("%s: gathered %d snapshots into %s", run.name, len(snapshots), path)

@@ -10,7 +10,7 @@ from typing import Any
 from ntk_evolution import data
 from ntk_evolution.atomic import write_table
 from ntk_evolution.checkpoints import save_checkpoint
-from ntk_evolution.config import Run, epoch_label
+from ntk_evolution.experiment import Run, epoch_label
 from ntk_evolution.models import build_model
 from ntk_evolution.provenance import provenance
 from ntk_evolution.seeding import run_keys

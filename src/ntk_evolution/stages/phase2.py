@@ -10,8 +10,8 @@ from typing import Any
 from ntk_evolution import data
 from ntk_evolution.atomic import write_table
 from ntk_evolution.checkpoints import save_checkpoint
-from ntk_evolution.config import Child
 from ntk_evolution.dynamics import child_apply
+from ntk_evolution.experiment import Child
 from ntk_evolution.provenance import provenance
 from ntk_evolution.seeding import run_keys
 from ntk_evolution.stages.networks import load_network
@@ -55,7 +55,7 @@ def _train_child(
     model: Settings,
     phase2: Settings,
 ) -> None:
-    settings = TrainSettings.from_config(phase2, child.regime)
+    settings = TrainSettings.from_config(phase2, child.phase2_regime)
     config = {"child": child.path, "model": dict(model), "phase2": dict(phase2)}
 
     def save(epoch: float, params: Any, meta: dict[str, Any]) -> None:
@@ -77,7 +77,7 @@ def _train_child(
         "seed": child.run.seed,
         "spawn_epoch": child.spawn,
         "dynamics": child.dynamics,
-        "phase2_regime": child.regime,
+        "phase2_regime": child.phase2_regime,
     }
     rows = [{**identity, **row} for row in history]
     write_table(rows, history_path, provenance=provenance(config))

@@ -9,7 +9,7 @@ from pathlib import Path
 import xarray as xr
 
 from ntk_evolution import statistics, storage
-from ntk_evolution.config import Run, RunPair
+from ntk_evolution.experiment import Run, RunPair
 from ntk_evolution.provenance import provenance
 
 log = logging.getLogger(__name__)

@@ -1,0 +1,73 @@
+"""Gathering stages: a run's kernel snapshots into one store, every evaluation table into one
+table and one dataset. They stack files (numpy, pandas, xarray, zarr), computing nothing, so
+they import no JAX."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+
+from ntk_evolution import storage
+from ntk_evolution.atomic import write_table
+from ntk_evolution.experiment import MODEL_COLUMNS, Run
+from ntk_evolution.provenance import provenance
+from ntk_evolution.type_aliases import Settings
+
+log = logging.getLogger(__name__)
+
+
+def gather_kernels(
+    snapshots: Sequence[str | Path], path: str | Path, *, run: Run, tile_size: int
+) -> None:
+    """Stack a run's kernel snapshots into one store with an ``epoch`` dim."""
+    attrs = provenance({"run": run.name, "tile_size": tile_size})
+    storage.gather_kernels(snapshots, path, tile_size=tile_size, attrs=attrs)
+    log.info("%s: gathered %d snapshots into %s", run.name, len(snapshots), path)
+
+
+def gather_evaluation(
+    paths: Sequence[str | Path], csv_path: str | Path, store_path: str | Path, *, config: Settings
+) -> None:
+    """One tidy CSV of every evaluation, and the same as an xarray dataset.
+
+    The dataset holds ``accuracy`` of the children with dims (phase1_regime, seed, spawn_epoch,
+    dynamics, phase2_regime, attack, epsilon, source) and ``parent_accuracy`` of the phase-1
+    models with dims (phase1_regime, seed, attack, epsilon); an attack not measured at a radius
+    is NaN there (``clean`` is measured at radius 0 only).
+    """
+    import pandas as pd  # here, not above: gathering kernels needs no pandas
+
+    table = pd.concat([pd.read_csv(p) for p in paths], ignore_index=True)
+    made = provenance(dict(config))
+    write_table(table.to_dict("records"), csv_path, provenance=made)
+    parents = table[table.spawn_epoch.isna()]
+    children = table[table.spawn_epoch.notna()]
+    ds = (
+        children.set_index([*MODEL_COLUMNS, "attack", "epsilon", "source"])
+        .accuracy.to_xarray()
+        .to_dataset(name="accuracy")
+    )
+    ds["parent_accuracy"] = (
+        parents[parents.source == "self"]
+        .set_index(["phase1_regime", "seed", "attack", "epsilon"])
+        .accuracy.to_xarray()
+    )
+    ds.accuracy.attrs = {
+        "long_name": "test accuracy of the child",
+        "units": "1",
+        "description": "attack 'clean': no attack; source 'self': white-box PGD against the "
+        "child; source 'parent': PGD examples crafted against the final phase-1 network",
+    }
+    ds.parent_accuracy.attrs = {
+        "long_name": "test accuracy of the final phase-1 network",
+        "units": "1",
+    }
+    ds.spawn_epoch.attrs = {"long_name": "spawn epoch", "units": "epochs"}
+    ds.epsilon.attrs = {
+        "long_name": "radius of the attack's ball",
+        "units": "1",
+        "description": "pixels lie in [0, 1]; 0 for attack 'clean'",
+    }
+    ds.attrs = made
+    storage.write_dataset(ds, store_path)

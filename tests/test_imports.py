@@ -1,0 +1,88 @@
+"""What a job imports: the package modules its script reaches (read from the sources, the code
+inputs of its rule), and no JAX in a job that computes without it."""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from ntk_evolution.imports import package_modules
+
+ROOT = Path(__file__).resolve().parents[1]
+SCRIPTS = ROOT / "workflow" / "scripts"
+# The jobs that compute with JAX: training, kernels and evaluation.
+JAX_JOBS = {"train_phase1", "train_children", "extract_ntk", "evaluate_phase1", "evaluate_children"}
+JAX_PACKAGES = ("jax", "neural_tangents", "optax")
+
+
+def write(root: Path, files: dict[str, str]) -> None:
+    for name, source in files.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(source)
+
+
+def test_imports_are_followed_through_the_package(tmp_path):
+    write(
+        tmp_path,
+        {
+            "ntk_evolution/__init__.py": "",
+            "ntk_evolution/top.py": "from ntk_evolution import near\nimport numpy\n",
+            "ntk_evolution/near.py": "def f():\n    from .deep import leaf\n",
+            "ntk_evolution/deep/__init__.py": "from . import inner\n",
+            "ntk_evolution/deep/inner.py": "",
+            "ntk_evolution/deep/leaf.py": "from ..far import name\n",
+            "ntk_evolution/far.py": "name = 1\n",
+            "ntk_evolution/unused.py": "",
+            "script.py": "from ntk_evolution.top import something\n",
+        },
+    )
+    found = package_modules(tmp_path / "script.py", tmp_path)
+    assert [str(p.relative_to(tmp_path / "ntk_evolution")) for p in found] == [
+        "__init__.py",
+        "deep/__init__.py",
+        "deep/inner.py",
+        "deep/leaf.py",
+        "far.py",
+        "near.py",
+        "top.py",
+    ]
+
+
+def script_imports(script: Path) -> str:
+    """The import statements of a script, as source."""
+    tree = ast.parse(script.read_text())
+    imports = [node for node in tree.body if isinstance(node, (ast.Import, ast.ImportFrom))]
+    return "\n".join(map(ast.unparse, imports))
+
+
+def jax_imported(code: str) -> list[str]:
+    """The JAX packages imported after running ``code`` in a fresh interpreter."""
+    check = f"import sys\nprint([m for m in {JAX_PACKAGES!r} if m in sys.modules])"
+    result = subprocess.run(
+        [sys.executable, "-c", f"{code}\n{check}"], capture_output=True, text=True, check=True
+    )
+    return ast.literal_eval(result.stdout.strip().splitlines()[-1])
+
+
+@pytest.mark.parametrize(
+    "job", sorted(p.stem for p in SCRIPTS.glob("*.py") if p.stem not in JAX_JOBS)
+)
+def test_a_job_that_computes_without_jax_imports_none(job):
+    assert jax_imported(script_imports(SCRIPTS / f"{job}.py")) == []
+
+
+def test_a_job_that_computes_with_jax_imports_it():
+    assert "jax" in jax_imported(script_imports(SCRIPTS / "extract_ntk.py"))
+
+
+def test_recording_provenance_imports_no_jax():
+    code = (
+        "from ntk_evolution.provenance import provenance\n"
+        "assert provenance({})['device'].startswith('cpu:')"
+    )
+    assert jax_imported(code) == []
