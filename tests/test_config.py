@@ -54,22 +54,18 @@ def test_flip_epoch_is_not_checked_without_flip():
 @pytest.mark.parametrize(
     ("changes", "key"),
     [
-        ({"checkpoints__fractional": [0.5, 2.5]}, "phase1.checkpoints.fractional"),
-        ({"regimes": FLIP, "flip_epoch": 2}, "phase1.flip_epoch"),
-        ({"regimes": FLIP, "flip_epoch": 0}, "phase1.flip_epoch"),
-        ({"regimes": FLIP, "flip_epoch": -1}, "phase1.flip_epoch"),
-        ({"attack__steps": 1}, "phase1.attack"),  # 1 x 0.05 < 0.1
-        ({"attack__step_size": 0.04}, "phase1.attack"),  # 2 x 0.04 < 0.1
-        ({"seeds": [0, 1, 0]}, "phase1.seeds"),
-    ],
-    ids=[
-        "fractional-past-end",
-        "flip-at-end",
-        "flip-at-start",
-        "flip-negative",
-        "pgd-too-few-steps",
-        "pgd-too-small-steps",
-        "duplicate-seeds",
+        pytest.param(
+            {"checkpoints__fractional": [0.5, 2.5]},
+            "phase1.checkpoints.fractional",
+            id="fractional-past-end",
+        ),
+        pytest.param({"regimes": FLIP, "flip_epoch": 2}, "phase1.flip_epoch", id="flip-at-end"),
+        pytest.param({"regimes": FLIP, "flip_epoch": 0}, "phase1.flip_epoch", id="flip-at-start"),
+        pytest.param({"regimes": FLIP, "flip_epoch": -1}, "phase1.flip_epoch", id="flip-negative"),
+        # 1 x 0.05 < 0.1 and 2 x 0.04 < 0.1: PGD cannot reach epsilon
+        pytest.param({"attack__steps": 1}, "phase1.attack", id="pgd-too-few-steps"),
+        pytest.param({"attack__step_size": 0.04}, "phase1.attack", id="pgd-too-small-steps"),
+        pytest.param({"seeds": [0, 1, 0]}, "phase1.seeds", id="duplicate-seeds"),
     ],
 )
 def test_inconsistent_config(changes, key):
