@@ -424,25 +424,14 @@ def evaluated(tmp_path_factory, task, trained):
         "attacks": {"linf": {**SETTINGS["linf"], "epsilons": [0.0001, 0.3]}, "l2": SETTINGS["l2"]},
     }
     run = Run("benign", 0)
-    evaluate_phase1(
-        path / "network.npz",
-        path / "split.npz",
-        path / "phase1.csv",
-        path / "phase1_adversarial.npz",
-        run=run,
-        model=model,
-        evaluation=evaluation,
-    )
+    names = ("network.npz", "split.npz", "phase1_adversarial.npz")
+    network, split, adversarial = (path / name for name in names)
+    settings = {"model": model, "evaluation": evaluation}
+    evaluate_phase1(network, split, path / "phase1.csv", adversarial, run=run, **settings)
     children = [Child(run, 4.0, "linearized", "benign"), Child(run, 4.0, "standard", "adversarial")]
+    spawn4 = path / "spawn4.csv"
     evaluate_children(
-        [path / "network.npz"] * 2,
-        path / "network.npz",
-        path / "phase1_adversarial.npz",
-        path / "split.npz",
-        path / "spawn4.csv",
-        children=children,
-        model=model,
-        evaluation=evaluation,
+        [network] * 2, network, adversarial, split, spawn4, children=children, **settings
     )
     tables = [path / "phase1.csv", path / "spawn4.csv"]
     gather_evaluation(tables, path / "accuracy.csv", path / "accuracy.zarr", config={})
