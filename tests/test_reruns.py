@@ -220,28 +220,34 @@ def downstream(jobs: dict[Job, tuple[list[str], list[str]]], start: set[Job]) ->
     return found
 
 
-def test_every_module_is_an_input_of_exactly_the_rules_whose_script_reaches_it(tiny_run):
+@pytest.fixture(scope="module")
+def every_job(tiny_run) -> dict[Job, tuple[list[str], list[str]]]:
+    return job_files(tiny_run)
+
+
+def test_every_module_is_an_input_of_exactly_the_rules_whose_script_reaches_it(tiny_run, every_job):
     index = package_index(tiny_run / "src" / PACKAGE)
-    for (rule, _), (inputs, _) in job_files(tiny_run).items():
+    for (rule, _), (inputs, _) in every_job.items():
         script = tiny_run / "workflow" / "scripts" / f"{rule}.py"
         expected = set() if rule == "all" else reached_modules(script, index)
         code = {tiny_run / path for path in inputs if path.startswith(f"src/{PACKAGE}/")}
         assert code == expected, rule
 
 
-def test_editing_a_module_reruns_the_jobs_that_run_it_and_what_follows(tiny_run):
+def test_editing_a_module_reruns_the_jobs_that_run_it_and_what_follows(tiny_run, every_job):
     """Each module edited (with the others that plan the same jobs) replans exactly the jobs of
     the rules whose scripts reach it, and every job downstream of them."""
     index = package_index(tiny_run / "src" / PACKAGE)
-    jobs = job_files(tiny_run)
     scripts = tiny_run / "workflow" / "scripts"
     reaching = {
-        rule: reached_modules(scripts / f"{rule}.py", index) for rule, _ in jobs if rule != "all"
+        rule: reached_modules(scripts / f"{rule}.py", index)
+        for rule, _ in every_job
+        if rule != "all"
     }
     by_plan: dict[frozenset[Job], list[Path]] = {}
     for module in sorted(index.values()):
-        runs_it = {job for job in jobs if module in reaching.get(job[0], set())}
-        by_plan.setdefault(frozenset(downstream(jobs, runs_it)), []).append(module)
+        runs_it = {job for job in every_job if module in reaching.get(job[0], set())}
+        by_plan.setdefault(frozenset(downstream(every_job, runs_it)), []).append(module)
     for expected, modules in by_plan.items():
         with edited(modules):
             assert planned_jobs(tiny_run) == expected, [m.name for m in modules]
