@@ -128,6 +128,16 @@ def rules_of(jobs: set[Job]) -> dict[str, int]:
     return counts
 
 
+# The jobs after the evaluation of any network: its table, figures and the findings.
+AFTER_EVALUATION = {
+    "gather_evaluation": 1,
+    "plot_accuracy_vs_spawn": 1,
+    "fixed_kernel_table": 1,
+    "plot_robustness_vs_epsilon": 1,
+    "findings": 1,  # judges the accuracies
+}
+
+
 # Seconds taken are the only recorded values allowed to differ between two runs.
 TIMINGS = {"seconds"}
 RESULT_STORES = (

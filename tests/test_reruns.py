@@ -14,7 +14,15 @@ from typing import Any
 
 import pytest
 
-from snakemake_run import TINY, Job, planned_jobs, rules_of, snakemake, write_config
+from snakemake_run import (
+    AFTER_EVALUATION,
+    TINY,
+    Job,
+    planned_jobs,
+    rules_of,
+    snakemake,
+    write_config,
+)
 
 PACKAGE = "ntk_evolution"
 FIGURES_OF_RUNS = {  # figures that stack every run (the distance matrix: one per regime)
@@ -24,13 +32,6 @@ FIGURES_OF_RUNS = {  # figures that stack every run (the distance matrix: one pe
     "plot_training_curves": 1,
     "plot_pair_distance": 1,
     "plot_distance_matrix": 2,
-}
-AFTER_EVALUATION = {
-    "gather_evaluation": 1,
-    "plot_accuracy_vs_spawn": 1,
-    "fixed_kernel_table": 1,
-    "plot_robustness_vs_epsilon": 1,
-    "findings": 1,  # judges the accuracies
 }
 
 

@@ -18,7 +18,15 @@ from ntk_evolution.provenance import describe
 from ntk_evolution.provenance import main as provenance_main
 from ntk_evolution.stages.evaluation import adversarial_key, load_adversarial
 
-from snakemake_run import TINY, make_checkout, planned_jobs, rules_of, snakemake, write_config
+from snakemake_run import (
+    AFTER_EVALUATION,
+    TINY,
+    make_checkout,
+    planned_jobs,
+    rules_of,
+    snakemake,
+    write_config,
+)
 
 RUNS = [f"{regime}/seed{seed}" for regime in ("benign", "adversarial") for seed in (0, 1)]
 EPOCHS = [0.0, 0.5, 2.0]  # epoch 0, the fractional 0.5 and the last epoch (every: 2)
@@ -66,11 +74,7 @@ def test_plan_of_a_fresh_run(tmp_path):
         "train_children": 4,
         "evaluate_phase1": 4,
         "evaluate_children": 4,
-        "gather_evaluation": 1,
-        "plot_accuracy_vs_spawn": 1,
-        "fixed_kernel_table": 1,
-        "plot_robustness_vs_epsilon": 1,
-        "findings": 1,
+        **AFTER_EVALUATION,
     }
 
 
@@ -305,11 +309,7 @@ def test_new_spawn_epoch_schedules_only_its_children(finished):
     assert rules_of(jobs) == {
         "train_children": 4,
         "evaluate_children": 4,
-        "gather_evaluation": 1,
-        "plot_accuracy_vs_spawn": 1,
-        "fixed_kernel_table": 1,
-        "plot_robustness_vs_epsilon": 1,
-        "findings": 1,
+        **AFTER_EVALUATION,
         "all": 1,
     }
     for rule in ("train_children", "evaluate_children"):
