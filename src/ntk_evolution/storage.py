@@ -160,10 +160,11 @@ def open_store(
         raise damaged("store", path, f"is unreadable ({type(err).__name__}: {err})") from err
     if not isinstance(record, dict):
         raise damaged("store", path, "is unfinished (it has no completion record)")
+    on_disk = {name: _chunk_files(path, name) for name in record}
     lost = {
-        name: entry["chunks"] - _chunk_files(path, name)
+        name: entry["chunks"] - on_disk[name]
         for name, entry in record.items()
-        if _chunk_files(path, name) != entry["chunks"]
+        if on_disk[name] != entry["chunks"]
     }
     if lost:
         raise damaged("store", path, f"is damaged (chunk files missing, by array: {lost})")
