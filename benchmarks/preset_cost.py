@@ -30,14 +30,15 @@ import jax
 import numpy as np
 import yaml
 
-from ntk_evolution.attacks import Attack, attack_grid
+from ntk_evolution.attacks import attack_grid
+from ntk_evolution.classifier import cross_entropy
 from ntk_evolution.dynamics import child_apply
 from ntk_evolution.evaluation import craft, evaluate
-from ntk_evolution.experiment import checkpoint_epochs, phase1_runs
 from ntk_evolution.models import build_model
 from ntk_evolution.ntk import per_logit_ntk_fn
+from ntk_evolution.settings import Attack, Config, Phase, Training
 from ntk_evolution.stages.evaluation import adversarial_key
-from ntk_evolution.training import TrainSettings, cross_entropy, train
+from ntk_evolution.training import train
 
 TRAIN_IMAGES, TEST_IMAGES, SHAPE = 50000, 10000, (32, 32, 3)
 NUM_CLASSES = {"cifar10": 10, "cifar100": 100}
@@ -49,20 +50,20 @@ def images(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     return x, np.arange(n, dtype=np.int32) % 10
 
 
-def seconds_per_step(apply: Callable, params: Any, section: dict, regime: str, steps: int) -> float:
+def seconds_per_step(apply: Callable, params: Any, phase: Phase, regime: str, steps: int) -> float:
     """Seconds of one optimiser step of ``train`` (its second epoch, after compilation); NaN
     when ``steps`` is 0 (not timed)."""
     if not steps:
         return math.nan
-    batch = section["batch_size"]
-    data = images(steps * batch, 0)
-    settings = TrainSettings.from_config({**section, "epochs": 2}, regime)
+    data = images(steps * phase.batch_size, 0)
+    settings = phase.training([regime]).model_copy(update={"epochs": 2})
     rows = train(
         apply,
         params,
         data,
-        images(batch, 1),
+        images(phase.batch_size, 1),
         settings=settings,
+        regime=regime,
         key=jax.random.PRNGKey(2),
         checkpoints=[],
         save=lambda *_: None,
@@ -85,12 +86,12 @@ class Counts:
         self.step = flops(jax.value_and_grad(lambda p: cross_entropy(apply(p, x), y)), params)
         self.input_gradient = flops(jax.grad(lambda x: cross_entropy(apply(params, x), y)), x)
 
-    def training_step(self, section: dict, regime: str) -> float:
+    def training_step(self, phase: Phase, regime: str) -> float:
         """One optimiser step of ``regime`` (adversarial: the PGD attack, then the update(s))."""
         if regime == "benign":
             return self.step
-        updates = 2 if section["adversarial_mix"] == "benign_then_adversarial" else 1
-        return section["attack"]["steps"] * self.input_gradient + updates * self.step
+        updates = 2 if phase.adversarial_mix == "benign_then_adversarial" else 1
+        return phase.attack.steps * self.input_gradient + updates * self.step
 
     def attack(self, attack: Attack) -> float:
         """One PGD attack against this model."""
@@ -110,19 +111,19 @@ def seconds_of(fn: Callable[[], Any], timed: bool) -> float:
 Row = tuple[str, int, float, float]  # stage, how many, seconds each, operations each
 
 
-def phase1_rows(config: dict, net: Any, params: Any, steps: int) -> list[Row]:
+def phase1_rows(config: Config, net: Any, params: Any, steps: int) -> list[Row]:
     """Optimiser steps of every phase-1 run, benign and adversarial epochs apart."""
-    phase1 = config["phase1"]
-    counts = Counts(net.apply, params, phase1["batch_size"])
+    phase1 = config.phase1
+    counts = Counts(net.apply, params, phase1.batch_size)
     rows = []
     for kind in ("benign", "adversarial"):
         epochs = 0
-        for run in phase1_runs(config):
-            settings = TrainSettings.from_config(phase1, run.regime)
-            adversarial = [settings.adversarial_in(e) for e in range(phase1["epochs"])]
+        for run in phase1.runs:
+            settings: Training = phase1.training([run.regime])
+            adversarial = [settings.adversarial_in(run.regime, e) for e in range(phase1.epochs)]
             epochs += adversarial.count(kind == "adversarial")
         if epochs:
-            count = epochs * (TRAIN_IMAGES // phase1["batch_size"])
+            count = epochs * (TRAIN_IMAGES // phase1.batch_size)
             seconds = seconds_per_step(net.apply, params, phase1, kind, steps)
             rows.append(
                 (f"phase 1, {kind} steps", count, seconds, counts.training_step(phase1, kind))
@@ -130,55 +131,55 @@ def phase1_rows(config: dict, net: Any, params: Any, steps: int) -> list[Row]:
     return rows
 
 
-def kernel_rows(config: dict, net: Any, params: Any, timed: bool) -> list[Row]:
+def kernel_rows(config: Config, net: Any, params: Any, timed: bool) -> list[Row]:
     """The upper triangle of kernel tiles at every checkpoint of every run."""
-    tile = config["ntk"]["tile_size"]
-    probes = config["dataset"]["probes_per_class"] * NUM_CLASSES[config["dataset"]["name"]]
-    kernel = per_logit_ntk_fn(net.apply, config["ntk"]["implementation"])
+    tile = config.ntk.tile_size
+    probes = config.dataset.probes_per_class * NUM_CLASSES[config.dataset.name]
+    kernel = per_logit_ntk_fn(net.apply, config.ntk.implementation)
     x = images(tile, 3)[0]
     tiles = math.ceil(probes / tile)
-    snapshots = len(phase1_runs(config)) * len(checkpoint_epochs(config["phase1"]))
+    snapshots = len(config.phase1.runs) * len(config.phase1.checkpoint_epochs)
     count = snapshots * tiles * (tiles + 1) // 2
     seconds = seconds_of(lambda: kernel(x, x, params), timed)
     return [("kernel tiles", count, seconds, flops(kernel, x, x, params))]
 
 
-def phase2_rows(config: dict, net: Any, params: Any, steps: int) -> list[Row]:
+def phase2_rows(config: Config, net: Any, params: Any, steps: int) -> list[Row]:
     """Optimiser steps of every child of every spawn point of every run."""
-    phase2 = config["phase2"]
-    spawns = len(phase1_runs(config)) * len(phase2["spawn_epochs"])
-    count = spawns * phase2["epochs"] * (TRAIN_IMAGES // phase2["batch_size"])
+    phase2 = config.phase2
+    spawns = len(config.phase1.runs) * len(phase2.spawn_epochs)
+    count = spawns * phase2.epochs * (TRAIN_IMAGES // phase2.batch_size)
     rows = []
-    for dynamics in phase2["dynamics"]:
+    for dynamics in phase2.dynamics:
         child = child_apply(net.apply, params, dynamics)
-        counts = Counts(child, params, phase2["batch_size"])
-        for regime in phase2["regimes"]:
+        counts = Counts(child, params, phase2.batch_size)
+        for regime in phase2.regimes:
             seconds = seconds_per_step(child, params, phase2, regime, steps)
             operations = counts.training_step(phase2, regime)
             rows.append((f"phase 2, {dynamics} {regime} steps", count, seconds, operations))
     return rows
 
 
-def evaluation_rows(config: dict, net: Any, params: Any, n: int, timed: bool) -> list[Row]:
+def evaluation_rows(config: Config, net: Any, params: Any, n: int, timed: bool) -> list[Row]:
     """Test images of every final phase-1 network and every child: clean, attacked, transfer.
 
     A phase-1 network's adversarial images are crafted once and stored; a child is judged on
     them (the transfer attack), which costs one forward pass per attack. The timing judges the
     child's own images a second time in their place: the same shapes, the same work.
     """
-    evaluation, phase2 = config["evaluation"], config["phase2"]
-    grid = attack_grid(evaluation["attacks"])
+    evaluation, phase2 = config.evaluation, config.phase2
+    grid = attack_grid(evaluation.attacks)
     attacks = {adversarial_key(*cell): attack for cell, attack in grid.items()}
-    runs = len(phase1_runs(config))
+    runs = len(config.phase1.runs)
     test = images(n, 4)
     rows = []
-    for dynamics in ("phase 1", *phase2["dynamics"]):
+    for dynamics in ("phase 1", *phase2.dynamics):
         if dynamics == "phase 1":
             apply, models, transfer = net.apply, runs, False
         else:
             apply = child_apply(net.apply, params, dynamics)
-            models = runs * len(phase2["spawn_epochs"]) * len(phase2["regimes"])
-            transfer = evaluation["transfer"]
+            models = runs * len(phase2.spawn_epochs) * len(phase2.regimes)
+            transfer = evaluation.transfer
         counts = Counts(apply, params, n)
         operations = counts.forward
         for attack in attacks.values():
@@ -212,8 +213,8 @@ def main() -> None:
     parser.add_argument("--eval-images", type=int, default=100, help="images per timed evaluation")
     parser.add_argument("--tflops", type=float, default=10.0, help="assumed sustained TFLOP/s")
     args = parser.parse_args()
-    config = yaml.safe_load(open(args.preset))
-    net = build_model(**config["model"], num_classes=NUM_CLASSES[config["dataset"]["name"]])
+    config = Config.model_validate(yaml.safe_load(open(args.preset)))
+    net = build_model(**config.model.model_dump(), num_classes=NUM_CLASSES[config.dataset.name])
     params = net.init(jax.random.PRNGKey(0), SHAPE)
     print(f"device: {jax.devices()[0].device_kind}; preset {args.preset}", flush=True)
     rows = [

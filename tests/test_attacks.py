@@ -7,8 +7,11 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from ntk_evolution.attacks import Attack, pgd
+from ntk_evolution.attacks import pgd
 from ntk_evolution.classifier import cross_entropy
+from ntk_evolution.settings import Attack
+
+from pgd_settings import pgd_attack
 
 STEPS = 10
 
@@ -32,17 +35,9 @@ def problem(model_and_params):
 
 def attack(problem, epsilon, *, norm="linf", key=0, steps=STEPS, random_start=True, step_size=None):
     loss, images, labels = problem
-    return pgd(
-        loss,
-        images,
-        labels,
-        jax.random.PRNGKey(key),
-        norm=norm,
-        epsilon=epsilon,
-        step_size=2.5 * epsilon / max(steps, 1) if step_size is None else step_size,
-        steps=steps,
-        random_start=random_start,
-    )
+    step_size = 2.5 * epsilon / max(steps, 1) if step_size is None else step_size
+    settings = pgd_attack(epsilon, step_size, steps, random_start, norm)
+    return pgd(loss, images, labels, jax.random.PRNGKey(key), settings)
 
 
 @pytest.mark.parametrize("random_start", [True, False])
@@ -151,17 +146,8 @@ def test_l2_steps_follow_the_normalised_gradient():
         return jnp.sum(w * x)
 
     def run(steps):
-        return pgd(
-            linear,
-            images,
-            labels,
-            jax.random.PRNGKey(0),
-            norm="l2",
-            epsilon=0.3,
-            step_size=0.1,
-            steps=steps,
-            random_start=False,
-        )
+        settings = pgd_attack(0.3, 0.1, steps, random_start=False, norm="l2")
+        return pgd(linear, images, labels, jax.random.PRNGKey(0), settings)
 
     np.testing.assert_allclose(run(1), 0.5 + 0.1 * direction, rtol=1e-6, atol=1e-6)
     np.testing.assert_allclose(run(2), 0.5 + 0.2 * direction, rtol=1e-6, atol=1e-6)
@@ -178,10 +164,7 @@ def test_l2_random_start_is_uniform_in_the_ball():
         images,
         jnp.zeros(n, jnp.int32),
         jax.random.PRNGKey(13),
-        norm="l2",
-        epsilon=epsilon,
-        step_size=0.0,
-        steps=0,
+        pgd_attack(epsilon, 0.0, 0, norm="l2"),
     )
     offsets = np.asarray(start, np.float64) - 0.5
     radii = np.linalg.norm(offsets, axis=1)
@@ -195,22 +178,15 @@ def test_l2_zero_epsilon_is_the_identity(problem):
     np.testing.assert_array_equal(attack(problem, 0.0, norm="l2", step_size=0.1), images)
 
 
-@pytest.mark.parametrize("norm", ["linf", "l2"])
-def test_attack_runs_the_pgd_of_its_norm(problem, norm):
-    loss, images, labels = problem
-    settings = Attack(epsilon=0.3, step_size=0.1, steps=3, norm=norm)
-    key = jax.random.PRNGKey(5)
-    expected = pgd(loss, images, labels, key, norm=norm, epsilon=0.3, step_size=0.1, steps=3)
-    np.testing.assert_array_equal(settings.perturb(loss, images, labels, key), expected)
-
-
 def test_attack_rejects_an_unknown_norm():
+    section = {"norm": "l1", "epsilon": 0.1, "step_size": 0.1, "steps": 1, "random_start": True}
     with pytest.raises(ValueError, match="'l1'") as info:
-        Attack(epsilon=0.1, step_size=0.1, steps=1, norm="l1")
-    assert "linf" in str(info.value) and "l2" in str(info.value)
+        Attack.model_validate(section)
+    assert "'linf'" in str(info.value) and "'l2'" in str(info.value)
 
 
-def test_attack_from_config():
-    section = {"epsilon": 0.25, "step_size": 0.05, "steps": 10, "random_start": False}
-    assert Attack.from_config(section) == Attack(0.25, 0.05, 10, False, "linf")
-    assert Attack.from_config({**section, "norm": "l2"}).norm == "l2"
+def test_attack_is_read_from_its_config_section():
+    section = {"norm": "l2", "epsilon": 0.25, "step_size": 0.05, "steps": 10, "random_start": False}
+    assert Attack.model_validate(section) == pgd_attack(0.25, 0.05, 10, False, "l2")
+    with pytest.raises(ValueError, match="norm"):
+        Attack.model_validate({k: v for k, v in section.items() if k != "norm"})

@@ -22,7 +22,8 @@ from fake_cifar import expected_arrays, fake_members, write_archive
 
 from ntk_evolution.cifar import FORMATS
 from ntk_evolution.data import load_split
-from ntk_evolution.experiment import checkpoint_epochs, phase1_runs, run_pairs
+from ntk_evolution.experiment import run_pairs
+from ntk_evolution.settings import Config
 
 from snakemake_run import (
     ROOT,
@@ -203,8 +204,9 @@ def test_tiny_dag_on_fake_cifar(tmp_path):
 
 def expected_jobs(config: dict[str, Any]) -> dict[str, int]:
     """The jobs a fresh run of ``config`` needs, rule by rule, counted from the config."""
-    runs = phase1_runs(config)
-    checkpoints = len(checkpoint_epochs(config["phase1"]))
+    phase1 = Config.model_validate(config).phase1
+    runs = phase1.runs
+    checkpoints = len(phase1.checkpoint_epochs)
     spawns = len(config["phase2"]["spawn_epochs"])
     per_run = {"train_phase1": 1, "gather_kernels": 1, "kernel_evolution": 1}
     per_run |= {"kernel_spectrum": 1, "kernel_alignment": 1, "evaluate_phase1": 1}

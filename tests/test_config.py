@@ -8,19 +8,22 @@ import re
 import pytest
 from snakemake.utils import update_config
 
-from ntk_evolution.config import (
-    DATASET_SIZES,
-    ConfigError,
-    attack_epsilons,
-    check_config,
-    replace_named_tables,
-    split_sizes,
-)
+from ntk_evolution import config as checks
+from ntk_evolution.config import DATASET_SIZES, ConfigError, replace_named_tables, split_sizes
+from ntk_evolution.settings import Config, EvaluationAttack
 
-from snakemake_run import TINY
+from snakemake_run import ROOT, TINY
 
+SCHEMA = ROOT / "workflow/schemas/config.schema.yaml"
+
+LINF = {"norm": "linf", "random_start": True}
 # Every phase-1 regime: the tiny preset has no flip regime, whose flip_epoch is checked.
 FLIP = ["benign", "adversarial", "flip"]
+
+
+def check_config(config: dict) -> None:
+    """The whole validation: the schema, the typed description, the cross-value checks."""
+    checks.validate_config(config, SCHEMA)
 
 
 def config_with(section_name="phase1", **changes):
@@ -81,7 +84,7 @@ def test_inconsistent_config(changes, key):
         ("phase2", {"attack__steps": 1}, "phase2.attack"),
         (
             "evaluation",
-            {"attacks__pgd_linf": {"epsilon": 0.1, "step_size": 0.001, "steps": 10}},
+            {"attacks__pgd_linf": {**LINF, "epsilon": 0.1, "step_size": 0.001, "steps": 10}},
             "evaluation.attacks.pgd_linf",
         ),
     ],
@@ -131,10 +134,11 @@ def test_l2_radius_of_one_or_more_is_allowed():
     check_config(config_with("evaluation", attacks__pgd_l2={**l2, "epsilons": [0.5, 4.0]}))
 
 
-def test_attack_epsilons_are_sorted_unique_and_hold_the_headline():
-    attack = {"epsilon": 0.1, "epsilons": [0.3, 0.05, 0.3, 0.1]}
-    assert attack_epsilons(attack) == [0.05, 0.1, 0.3]
-    assert attack_epsilons({"epsilon": 0.1}) == [0.1]
+def test_attack_radii_are_sorted_unique_and_hold_the_headline():
+    settings = {"norm": "linf", "step_size": 0.01, "steps": 10, "random_start": True}
+    attack = EvaluationAttack(epsilon=0.1, epsilons=[0.3, 0.05, 0.3, 0.1], **settings)
+    assert attack.radii == [0.05, 0.1, 0.3]
+    assert EvaluationAttack(epsilon=0.1, **settings).radii == [0.1]
 
 
 def test_evaluation_batch_larger_than_the_test_set_is_allowed():
@@ -212,7 +216,8 @@ def test_split_sizes_are_those_of_the_split(fraction):
             check_config(config)
         return
     check_config(config)
-    assert split_sizes(config["dataset"]) == (len(split.train_labels), len(split.test_labels))
+    sizes = split_sizes(Config.model_validate(config).dataset)
+    assert sizes == (len(split.train_labels), len(split.test_labels))
     digits = DATASET_SIZES["digits"]
     assert (digits.images, digits.classes) == (len(split.train_labels) + len(split.test_labels), 10)
 

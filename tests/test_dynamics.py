@@ -9,12 +9,14 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from ntk_evolution.attacks import Attack
 from ntk_evolution.classifier import cross_entropy
 from ntk_evolution.dynamics import DYNAMICS, child_apply
 from ntk_evolution.models import build_model
 from ntk_evolution.ntk import per_logit_ntk
-from ntk_evolution.training import TrainSettings, train
+from ntk_evolution.settings import Optimizer, Training
+from ntk_evolution.training import train
+
+from pgd_settings import pgd_attack
 
 ARCHITECTURES = ["mlp", "cnn"]
 FROZEN = ["linearized", "centered"]
@@ -102,13 +104,12 @@ def test_children_learn_with_the_training_loop(dynamics, regime):
     model = build_model("mlp", num_classes=4, width=32, depth=1)
     spawn = model.init(kp, (8, 8, 1))
     child = child_apply(model.apply, spawn, dynamics)
-    settings = TrainSettings(
-        regime=regime,
+    settings = Training(
         epochs=3,
         batch_size=16,
-        learning_rate=0.1,
-        momentum=0.9,
-        attack=Attack(epsilon=0.2, step_size=0.1, steps=3, norm="l2"),
+        optimizer=Optimizer(learning_rate=0.1, momentum=0.9),
+        adversarial_mix="pure",
+        attack=pgd_attack(epsilon=0.2, step_size=0.1, steps=3, norm="l2"),
     )
     saved = {}
     history = train(
@@ -117,6 +118,7 @@ def test_children_learn_with_the_training_loop(dynamics, regime):
         (images, labels),
         (images, labels),
         settings=settings,
+        regime=regime,
         key=jax.random.PRNGKey(0),
         checkpoints=[3.0],
         save=lambda epoch, params, meta: saved.update(params=params),

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 import xarray as xr
 
-from ntk_evolution.attacks import Attack, attack_grid
+from ntk_evolution.attacks import attack_grid, pgd
 from ntk_evolution.checkpoints import save_checkpoint
 from ntk_evolution.classifier import accuracy
 from ntk_evolution.data import Split, load_split, save_split
@@ -18,6 +18,14 @@ from ntk_evolution.evaluation import craft, evaluate
 from ntk_evolution.experiment import Child, Run
 from ntk_evolution.figures import robustness_vs_epsilon
 from ntk_evolution.models import build_model
+from ntk_evolution.settings import (
+    Attack,
+    EvaluationAttack,
+    EvaluationSettings,
+    ModelSettings,
+    Optimizer,
+    Training,
+)
 from ntk_evolution.stages.evaluation import (
     MODEL_COLUMNS,
     adversarial_key,
@@ -27,12 +35,14 @@ from ntk_evolution.stages.evaluation import (
     save_adversarial,
 )
 from ntk_evolution.stages.gather import gather_evaluation
-from ntk_evolution.training import TrainSettings, train
+from ntk_evolution.training import train
+
+from pgd_settings import pgd_attack
 
 NUM_TEST, NUM_CLASSES = 50, 4
 MLP = {"architecture": "mlp", "width": 32, "depth": 1}  # the trained model's config section
-LINF = Attack(epsilon=0.1, step_size=0.025, steps=5)
-L2 = Attack(epsilon=0.5, step_size=0.2, steps=5, norm="l2")
+LINF = pgd_attack(epsilon=0.1, step_size=0.025, steps=5)
+L2 = pgd_attack(epsilon=0.5, step_size=0.2, steps=5, norm="l2")
 
 
 def quadrant(images: jax.Array) -> jax.Array:
@@ -70,9 +80,10 @@ def trained(task):
         model.init(jax.random.PRNGKey(21), (8, 8, 1)),
         (train_images, train_labels),
         (test_images, test_labels),
-        settings=TrainSettings(
-            regime="benign", epochs=4, batch_size=16, learning_rate=0.1, momentum=0.9
+        settings=Training(
+            epochs=4, batch_size=16, optimizer=Optimizer(learning_rate=0.1, momentum=0.9)
         ),
+        regime="benign",
         key=jax.random.PRNGKey(22),
         checkpoints=[4.0],
         save=lambda epoch, params, meta: saved.update(params=params),
@@ -150,7 +161,7 @@ def test_clean_accuracy_is_the_accuracy_of_the_whole_set(task, trained):
 
 
 @pytest.mark.parametrize(
-    "attack", [LINF, Attack(0.03, 0.01, 5), L2], ids=["linf", "linf-small", "l2"]
+    "attack", [LINF, pgd_attack(0.03, 0.01, 5), L2], ids=["linf", "linf-small", "l2"]
 )
 @pytest.mark.parametrize("model", ["trained", "untrained"])
 def test_robust_accuracy_never_exceeds_clean_accuracy(request, task, model, attack):
@@ -179,8 +190,8 @@ def test_misclassified_examples_are_never_robust():
         outside = jnp.any(jnp.abs(x * 8 - jnp.round(x * 8)) > 1e-3, axis=(1, 2, 3))
         return jax.nn.one_hot(jnp.where(outside, 0, 1), 2)
 
-    attack = Attack(epsilon=0.05, step_size=0.01, steps=2)
-    attacked = attack.perturb(lambda x, y: 0.0 * x.sum(), images, labels, jax.random.PRNGKey(0))
+    attack = pgd_attack(epsilon=0.05, step_size=0.01, steps=2)
+    attacked = pgd(lambda x, y: 0.0 * x.sum(), images, labels, jax.random.PRNGKey(0), attack)
     assert np.all(np.argmax(off_grid(None, attacked), axis=-1) == 0)
     result = with_pgd(off_grid, None, images, labels, attack, key=0, batch_size=8)
     assert result == {"clean": 0.0, "pgd": 0.0}
@@ -204,7 +215,7 @@ def test_transfer_attacks_the_source_not_the_model(task, trained):
     def constant(params, x):
         return jnp.zeros((len(x), NUM_CLASSES)) + 0 * x.sum()
 
-    attack = Attack(epsilon=0.1, step_size=0.025, steps=5, random_start=False)
+    attack = pgd_attack(epsilon=0.1, step_size=0.025, steps=5, random_start=False)
     result = with_pgd(
         apply, params, images, labels, attack, key=3, batch_size=16, source=(constant, None)
     )
@@ -215,9 +226,9 @@ def test_transfer_attacks_the_source_not_the_model(task, trained):
 @pytest.mark.parametrize(
     "attack",
     [
-        Attack(epsilon=0.0, step_size=0.1, steps=5),
-        Attack(epsilon=0.0, step_size=0.1, steps=5, norm="l2"),
-        Attack(epsilon=0.1, step_size=0.1, steps=0, random_start=False),
+        pgd_attack(epsilon=0.0, step_size=0.1, steps=5),
+        pgd_attack(epsilon=0.0, step_size=0.1, steps=5, norm="l2"),
+        pgd_attack(epsilon=0.1, step_size=0.1, steps=0, random_start=False),
     ],
     ids=["linf-eps0", "l2-eps0", "no-steps"],
 )
@@ -365,11 +376,11 @@ SETTINGS = {
 
 def test_attack_grid_measures_every_epsilon_with_scaled_steps():
     attacks = {"linf": {**SETTINGS["linf"], "epsilons": [0.3, 0.0001, 0.1]}, "l2": SETTINGS["l2"]}
-    grid = attack_grid(attacks)
+    grid = attack_grid({name: EvaluationAttack(**a) for name, a in attacks.items()})
     assert list(grid) == [("linf", 0.0001), ("linf", 0.1), ("linf", 0.3), ("l2", 0.5)]
     # The headline attack is the configured one, exactly; the others scale the step with epsilon.
-    assert grid["linf", 0.1] == Attack.from_config(SETTINGS["linf"])
-    assert grid["l2", 0.5] == Attack.from_config(SETTINGS["l2"])
+    assert grid["linf", 0.1] == Attack(**SETTINGS["linf"])
+    assert grid["l2", 0.5] == Attack(**SETTINGS["l2"])
     for (_, epsilon), attack in grid.items():
         assert attack.epsilon == epsilon
         assert attack.steps == 5 and attack.random_start
@@ -426,7 +437,10 @@ def evaluated(tmp_path_factory, task, trained):
     run = Run("benign", 0)
     names = ("network.npz", "split.npz", "phase1_adversarial.npz")
     network, split, adversarial = (path / name for name in names)
-    settings = {"model": model, "evaluation": evaluation}
+    settings = {
+        "model": ModelSettings(**model),
+        "evaluation": EvaluationSettings.model_validate(evaluation),
+    }
     evaluate_phase1(network, split, path / "phase1.csv", adversarial, run=run, **settings)
     children = [Child(run, 4.0, "linearized", "benign"), Child(run, 4.0, "standard", "adversarial")]
     spawn4 = path / "spawn4.csv"

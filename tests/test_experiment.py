@@ -13,14 +13,20 @@ from ntk_evolution.experiment import (
     JobSubject,
     Run,
     RunPair,
-    checkpoint_epochs,
-    child_kinds,
     epoch_label,
-    phase1_runs,
     run_pairs,
 )
+from ntk_evolution.settings import Phase1Settings, Phase2Settings
 
-THREE_BY_THREE = {"phase1": {"regimes": ["benign", "adversarial", "flip"], "seeds": [0, 1, 2]}}
+from snakemake_run import TINY
+
+
+def phase1(**changes) -> Phase1Settings:
+    """The tiny preset's phase-1 settings with ``changes``."""
+    return Phase1Settings.model_validate({**TINY["phase1"], **changes})
+
+
+THREE_BY_THREE = phase1(regimes=["benign", "adversarial", "flip"], seeds=[0, 1, 2])
 
 
 @pytest.mark.parametrize(
@@ -39,14 +45,10 @@ THREE_BY_THREE = {"phase1": {"regimes": ["benign", "adversarial", "flip"], "seed
     ],
 )
 def test_checkpoint_epochs(epochs, every, fractional, expected):
-    phase1 = {"epochs": epochs, "checkpoints": {"every": every, "fractional": fractional}}
-    got = checkpoint_epochs(phase1)
+    checkpoints = {"every": every, "fractional": fractional}
+    got = phase1(epochs=epochs, checkpoints=checkpoints).checkpoint_epochs
     assert got == expected
     assert all(type(e) is float for e in got)
-
-
-def test_checkpoint_epochs_without_fractional():
-    assert checkpoint_epochs({"epochs": 2, "checkpoints": {"every": 1}}) == [0, 1, 2]
 
 
 @pytest.mark.parametrize(
@@ -58,9 +60,8 @@ def test_epoch_label(epoch, label):
 
 
 def test_epoch_labels_of_a_schedule_are_distinct():
-    epochs = checkpoint_epochs(
-        {"epochs": 30, "checkpoints": {"every": 1, "fractional": [0.125, 0.25, 0.5]}}
-    )
+    checkpoints = {"every": 1, "fractional": [0.125, 0.25, 0.5]}
+    epochs = phase1(epochs=30, checkpoints=checkpoints).checkpoint_epochs
     labels = [epoch_label(e) for e in epochs]
     assert len(set(labels)) == len(labels)
     assert [float(s) for s in labels] == epochs
@@ -73,13 +74,13 @@ def test_run_names_and_paths():
 
 
 def test_phase1_runs():
-    runs = phase1_runs(THREE_BY_THREE)
+    runs = THREE_BY_THREE.runs
     assert len(runs) == 9
     assert set(runs) == {Run(r, s) for r in ("benign", "adversarial", "flip") for s in (0, 1, 2)}
 
 
 def test_run_pairs():
-    runs = phase1_runs(THREE_BY_THREE)
+    runs = THREE_BY_THREE.runs
     pairs = run_pairs(runs)
     assert run_pairs(reversed(runs)) == pairs  # independent of the order of the runs
     assert len(pairs) == len(runs) * (len(runs) - 1) // 2  # every two runs, once
@@ -144,8 +145,9 @@ def test_a_child_is_read_back_from_its_path():
 
 
 def test_child_kinds_follow_the_config_order():
-    phase2 = {"dynamics": ["standard", "linearized"], "regimes": ["adversarial", "benign"]}
-    assert child_kinds(phase2) == [
+    order = {"dynamics": ["standard", "linearized"], "regimes": ["adversarial", "benign"]}
+    phase2 = Phase2Settings.model_validate({**TINY["phase2"], **order})
+    assert phase2.child_kinds == [
         ("standard", "adversarial"),
         ("standard", "benign"),
         ("linearized", "adversarial"),

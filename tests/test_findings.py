@@ -9,8 +9,9 @@ import xarray as xr
 
 from ntk_evolution import findings
 from ntk_evolution.experiment import Run, run_pairs
+from ntk_evolution.settings import FindingsSettings
 
-THRESHOLDS = findings.Thresholds(
+THRESHOLDS = FindingsSettings(
     kernel_distance="centered",
     distance_ratio=3.0,
     settle_fraction=0.1,

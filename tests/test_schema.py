@@ -10,6 +10,7 @@ import pytest
 import yaml
 
 from ntk_evolution.config import NAMED_TABLES, ConfigError, resolve_config, validate_config
+from ntk_evolution.settings import Config, schema_text
 
 ROOT = Path(__file__).resolve().parents[1]
 SCHEMA = ROOT / "workflow/schemas/config.schema.yaml"
@@ -42,9 +43,19 @@ def config_keys(config: dict, prefix: str = "") -> set[str]:
     return keys
 
 
+def test_schema_file_is_generated_from_the_typed_settings():
+    """The schema users read and the workflow checks is the typed description's, verbatim."""
+    assert SCHEMA.read_text() == schema_text(), (
+        "workflow/schemas/config.schema.yaml is out of date: run "
+        "`uv run python -m ntk_evolution.settings`"
+    )
+
+
 @pytest.mark.parametrize("config", [DEFAULT, *PRESETS.values()], ids=["config.yaml", *PRESETS])
 def test_shipped_configs_are_valid(config):
-    validate_config(config, SCHEMA)
+    settings = validate_config(config, SCHEMA)
+    assert settings == Config.model_validate(config)
+    assert settings.model_dump(exclude_unset=True) == config  # every key read, none added
 
 
 @pytest.mark.parametrize("config", [DEFAULT, *PRESETS.values()], ids=["config.yaml", *PRESETS])

@@ -11,16 +11,19 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from ntk_evolution.attacks import Attack
 from ntk_evolution.classifier import cross_entropy
 from ntk_evolution.config import checkpoint_steps
 from ntk_evolution.models import build_model
-from ntk_evolution.training import DivergedError, TrainSettings, train
+from ntk_evolution.settings import Optimizer, Phase1Settings, Training
+from ntk_evolution.training import DivergedError, train
+
+from pgd_settings import pgd_attack
+from snakemake_run import TINY
 
 NUM_TRAIN, NUM_CLASSES, BATCH = 64, 4, 16  # 4 steps per epoch
 SCHEDULE = [0.0, 0.25, 1.0, 3.0]
 SCHEDULE_STEPS = [0, 1, 4, 12]
-ATTACK = Attack(epsilon=0.05, step_size=0.025, steps=3)
+ATTACK = pgd_attack(epsilon=0.05, step_size=0.025, steps=3)
 
 
 @pytest.fixture(scope="module")
@@ -37,16 +40,19 @@ def task():
     return model, params, train_set, test_set
 
 
-def settings(regime="benign", *, epochs=3, learning_rate=0.3, **kwargs) -> TrainSettings:
-    return TrainSettings(
-        regime=regime,
+def settings(
+    regime="benign", *, epochs=3, learning_rate=0.3, momentum=0.9, **kwargs
+) -> tuple[Training, str]:
+    """Training settings and the regime they train."""
+    training = Training(
         epochs=epochs,
-        batch_size=BATCH,
-        learning_rate=learning_rate,
-        momentum=0.9,
-        attack=ATTACK,
+        batch_size=kwargs.pop("batch_size", BATCH),
+        optimizer=Optimizer(learning_rate=learning_rate, momentum=momentum),
+        attack=kwargs.pop("attack", ATTACK),
+        adversarial_mix=kwargs.pop("adversarial_mix", "pure"),
         **kwargs,
     )
+    return training, regime
 
 
 class Recorder:
@@ -64,17 +70,19 @@ class Recorder:
         return [epoch for epoch, _, _ in self.calls]
 
 
-def run(task, train_settings, *, key=0, checkpoints=SCHEDULE, save=None, name="test-run"):
+def run(task, setup, *, key=0, checkpoints=SCHEDULE, save=None, name="test-run"):
     """Train the task's model; returns the history and the ``save`` callback (a new
     :class:`Recorder` unless one is given, so that a test can look at it after an error)."""
     model, params, train_set, test_set = task
+    training, regime = setup
     save = Recorder() if save is None else save
     history = train(
         model.apply,
         params,
         train_set,
         test_set,
-        settings=train_settings,
+        settings=training,
+        regime=regime,
         key=jax.random.PRNGKey(key),
         checkpoints=list(checkpoints),
         save=save,
@@ -161,32 +169,24 @@ def test_flip_regime_turns_adversarial_at_flip_epoch(task, mix):
     ],
 )
 def test_adversarial_in(regime, flip_epoch, expected):
-    s = settings(regime, epochs=5, flip_epoch=flip_epoch)
-    assert [s.adversarial_in(e) for e in range(5)] == expected
+    training, _ = settings(regime, epochs=5, flip_epoch=flip_epoch)
+    assert [training.adversarial_in(regime, e) for e in range(5)] == expected
 
 
-def test_settings_from_config():
-    phase = {
-        "epochs": 4,
-        "batch_size": 32,
-        "flip_epoch": 2,
-        "optimizer": {"learning_rate": 0.05, "momentum": 0.9},
-        "attack": {"epsilon": 0.1, "step_size": 0.025, "steps": 8, "random_start": True},
-        "adversarial_mix": "benign_then_adversarial",
-    }
-    flip = TrainSettings.from_config(phase, "flip")
-    assert flip.flip_epoch == 2
-    assert flip.attack == Attack(epsilon=0.1, step_size=0.025, steps=8, random_start=True)
-    assert [flip.adversarial_in(e) for e in range(4)] == [False, False, True, True]
-    adversarial = TrainSettings.from_config(phase, "adversarial")
-    assert adversarial.flip_epoch is None
-    assert all(adversarial.adversarial_in(e) for e in range(4))
-    assert TrainSettings.from_config(phase, "benign").flip_epoch is None
-    minimal = {k: v for k, v in phase.items() if k not in ("attack", "adversarial_mix")}
-    benign = TrainSettings.from_config(minimal, "benign")
-    assert benign.attack is None and benign.adversarial_mix == "pure"
-    assert (benign.epochs, benign.batch_size) == (4, 32)
-    assert (benign.learning_rate, benign.momentum) == (0.05, 0.9)
+def test_training_settings_hold_only_what_the_regimes_use():
+    """A job's settings hold the attack only if it trains adversarially, and the flip epoch
+    only for the flip regime: the rest of its phase may change without rerunning it."""
+    phase1 = Phase1Settings.model_validate({**TINY["phase1"], "epochs": 4, "flip_epoch": 2})
+    benign = phase1.training(["benign"])
+    assert (benign.attack, benign.adversarial_mix, benign.flip_epoch) == (None, None, None)
+    assert (benign.epochs, benign.batch_size, benign.optimizer) == (4, 128, phase1.optimizer)
+    adversarial = phase1.training(["adversarial"])
+    assert adversarial.attack == phase1.attack and adversarial.flip_epoch is None
+    assert adversarial.adversarial_mix == phase1.adversarial_mix
+    assert all(adversarial.adversarial_in("adversarial", e) for e in range(4))
+    flip = phase1.training(["flip"])
+    assert flip.flip_epoch == 2 and flip.attack == phase1.attack
+    assert [flip.adversarial_in("flip", e) for e in range(4)] == [False, False, True, True]
 
 
 EPOCHS = [0.0, 0.1, 0.25, 0.3, 1 / 3, 0.5, 0.7, 1.0, 2.5, 3.0]
@@ -258,9 +258,7 @@ def test_divergence_raises_and_saves_only_finite_params(task, learning_rate, inp
 
 @pytest.mark.parametrize("regime", ["adversarial", "flip"])
 def test_attack_regimes_need_attack_settings(task, regime):
-    no_attack = TrainSettings(
-        regime=regime, epochs=1, batch_size=BATCH, learning_rate=0.1, momentum=0.0, flip_epoch=0
-    )
+    no_attack = settings(regime, epochs=1, learning_rate=0.1, momentum=0.0, attack=None)
     save = Recorder()
     with pytest.raises(ValueError, match=regime):
         run(task, no_attack, checkpoints=[0.0], save=save)
@@ -268,13 +266,6 @@ def test_attack_regimes_need_attack_settings(task, regime):
 
 
 def test_batch_larger_than_the_data(task):
-    too_big = TrainSettings(
-        regime="benign",
-        epochs=1,
-        batch_size=NUM_TRAIN + 1,
-        learning_rate=0.1,
-        momentum=0.0,
-        attack=ATTACK,
-    )
+    too_big = settings(epochs=1, batch_size=NUM_TRAIN + 1, learning_rate=0.1, momentum=0.0)
     with pytest.raises(ValueError, match="batch_size"):
         run(task, too_big, checkpoints=[0.0])

@@ -11,11 +11,11 @@ import pytest
 import xarray as xr
 
 from ntk_evolution import findings
-from ntk_evolution.config import attack_epsilons
 from ntk_evolution.data import load_split
 from ntk_evolution.experiment import MODEL_COLUMNS
 from ntk_evolution.provenance import describe
 from ntk_evolution.provenance import main as provenance_main
+from ntk_evolution.settings import EvaluationSettings
 from ntk_evolution.stages.evaluation import adversarial_key, load_adversarial
 
 from snakemake_run import (
@@ -229,11 +229,11 @@ def test_evaluation_table(finished):
 def test_parent_adversarial_images_are_stored_once_per_run(finished):
     # The phase-1 evaluation keeps its white-box images: the transfer attack on the children.
     test_images, _ = load_split(finished / "results/data/split.npz").test_set()
-    attacks = TINY["evaluation"]["attacks"]
+    attacks = EvaluationSettings.model_validate(TINY["evaluation"]).attacks
     grid = {
-        adversarial_key(name, epsilon): (attack["norm"], epsilon)
+        adversarial_key(name, epsilon): (attack.norm, epsilon)
         for name, attack in attacks.items()
-        for epsilon in attack_epsilons(attack)
+        for epsilon in attack.radii
     }
     assert len(grid) == len(ATTACKS)
     for run in ("benign/seed0", "adversarial/seed1"):

@@ -16,21 +16,19 @@ the norm (:data:`NORMS`):
   r = eps * u^(1/d) * z / ||z||_2 with z ~ N(0, I_d), u ~ U(0, 1).
 
 Clipping to [0, 1] moves every pixel towards x0's (which lies in [0, 1]), so it never leaves the
-ball. :class:`Attack` holds the settings of an attack; :func:`attack_grid` expands configured
-attacks to every radius they are measured at.
+ball. An attack's settings are a :class:`ntk_evolution.settings.Attack`, read from the config;
+:func:`attack_grid` expands the evaluation attacks to every radius they are measured at.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, replace
 from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
 
-from ntk_evolution.config import attack_epsilons
-from ntk_evolution.type_aliases import Settings
+from ntk_evolution.settings import Attack, EvaluationAttack
 
 LossFn = Callable[[jax.Array, jax.Array], jax.Array]
 ArrayMap = Callable[[jax.Array], jax.Array]
@@ -94,16 +92,7 @@ NORMS = tuple(_BALLS)
 
 
 def pgd(
-    loss_fn: LossFn,
-    images: jax.Array,
-    labels: jax.Array,
-    key: jax.Array,
-    *,
-    norm: str,
-    epsilon: float,
-    step_size: float,
-    steps: int,
-    random_start: bool = True,
+    loss_fn: LossFn, images: jax.Array, labels: jax.Array, key: jax.Array, attack: Attack
 ) -> jax.Array:
     """Adversarial images maximising ``loss_fn(images, labels)`` within a ball around each image.
 
@@ -112,80 +101,32 @@ def pgd(
         images: clean images in [0, 1].
         labels: their labels, passed through to ``loss_fn``.
         key: PRNG key for the random start.
-        norm: the ball's norm, one of :data:`NORMS`.
-        epsilon: radius of the ball.
-        step_size: size ``alpha`` of each step, in that norm.
-        steps: number of steps.
-        random_start: start from a uniform point of the ball instead of the clean images.
+        attack: the ball's norm (one of :data:`NORMS`) and radius ``epsilon``, the size
+            ``step_size`` (alpha) of each of its ``steps`` steps, and whether to start from a
+            uniform point of the ball (``random_start``) instead of the clean images. Its radius
+            and step size may be arguments of a compiled program (traced arrays, in an attack
+            made by ``Attack.model_construct``, which does not validate).
 
     Returns:
         Adversarial images, same shape as ``images``.
     """
-    ball = _BALLS[norm](images, epsilon, step_size)
-    start = ball.project(images + ball.random_offset(key)) if random_start else images
+    ball = _BALLS[attack.norm](images, attack.epsilon, attack.step_size)
+    start = ball.project(images + ball.random_offset(key)) if attack.random_start else images
     grad_fn = jax.grad(loss_fn)
 
     def ascend(_: Any, x: jax.Array) -> jax.Array:
         return ball.project(x + ball.step(grad_fn(x, labels)))
 
-    adversarial = jax.lax.fori_loop(0, steps, ascend, start)
+    adversarial = jax.lax.fori_loop(0, attack.steps, ascend, start)
     return jax.lax.stop_gradient(adversarial)
 
 
-@dataclass(frozen=True)
-class Attack:
-    """Settings of :func:`pgd`; ``norm`` picks the ball, ``"linf"`` or ``"l2"``."""
-
-    epsilon: float
-    step_size: float
-    steps: int
-    random_start: bool = True
-    norm: str = "linf"
-
-    def __post_init__(self) -> None:
-        if self.norm not in NORMS:
-            raise ValueError(f"unknown attack norm {self.norm!r}; available: {list(NORMS)}")
-
-    @classmethod
-    def from_config(cls, attack: Settings) -> Attack:
-        """Settings from an ``attack`` config section; ``norm`` defaults to ``"linf"``."""
-        return cls(
-            epsilon=float(attack["epsilon"]),
-            step_size=float(attack["step_size"]),
-            steps=int(attack["steps"]),
-            random_start=bool(attack["random_start"]),
-            norm=str(attack.get("norm", "linf")),
-        )
-
-    def at(self, epsilon: float) -> Attack:
-        """The same attack in a ball of radius ``epsilon``, its step size scaled in proportion,
-        alpha' = alpha * (epsilon' / epsilon), so that steps * alpha' / epsilon' is unchanged."""
-        return replace(self, epsilon=epsilon, step_size=self.step_size * (epsilon / self.epsilon))
-
-    def perturb(
-        self, loss_fn: LossFn, images: jax.Array, labels: jax.Array, key: jax.Array
-    ) -> jax.Array:
-        """Adversarial images against ``loss_fn(images, labels)`` under these settings."""
-        return pgd(
-            loss_fn,
-            images,
-            labels,
-            key,
-            norm=self.norm,
-            epsilon=self.epsilon,
-            step_size=self.step_size,
-            steps=self.steps,
-            random_start=self.random_start,
-        )
-
-
-def attack_grid(attacks: Mapping[str, Settings]) -> dict[tuple[str, float], Attack]:
-    """Every attack of an ``evaluation.attacks`` config section at every radius it is measured
-    at (:func:`ntk_evolution.config.attack_epsilons`), keyed by ``(name, epsilon)``: the same
-    steps and random start, the step size scaled with the radius (:meth:`Attack.at`)."""
-    grid = {}
-    for name, settings in attacks.items():
-        attack = Attack.from_config(settings)
-        for epsilon in attack_epsilons(settings):
-            grid[name, epsilon] = attack.at(epsilon)
-    return grid
+def attack_grid(attacks: Mapping[str, EvaluationAttack]) -> dict[tuple[str, float], Attack]:
+    """Every evaluation attack at every radius it is measured at
+    (:attr:`ntk_evolution.settings.EvaluationAttack.radii`), keyed by ``(name, epsilon)``: the
+    same steps and random start, the step size scaled with the radius (:meth:`Attack.at`)."""
+    return {
+        (name, epsilon): attack.at(epsilon)
+        for name, attack in attacks.items()
+        for epsilon in attack.radii
+    }

@@ -4,10 +4,10 @@
 ``--configfile`` files and ``--config`` into the run's configuration: each table of named
 entries (:data:`NAMED_TABLES`) is the last file's as a whole, and numbers written in exponent
 notation are read as numbers. :func:`validate_config` checks a config against the JSON schema in
-``workflow/schemas/config.schema.yaml`` (keys, types, ranges) and then runs the checks a schema
-cannot express (relations between values and with the dataset's size, :func:`check_config`);
-every problem is reported with its dotted key. What the config makes of the experiment (its
-runs, checkpoint epochs, children) is :mod:`ntk_evolution.experiment`.
+``workflow/schemas/config.schema.yaml`` (keys, types, ranges; generated from the typed
+description :mod:`ntk_evolution.settings`), reads it into that description, and then runs the
+checks a schema cannot express (relations between values and with the dataset's size,
+:func:`check_config`); every problem is reported with its dotted key.
 """
 
 from __future__ import annotations
@@ -20,7 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ntk_evolution.experiment import checkpoint_epochs, epoch_label
+from ntk_evolution.experiment import epoch_label
+from ntk_evolution.settings import Attack, Config, DatasetSettings, EvaluationAttack
 
 
 class ConfigError(ValueError):
@@ -50,8 +51,8 @@ EXPONENT_NUMBER = re.compile(r"[-+]?(\d+(\.\d*)?|\.\d+)[eE][-+]?\d+")
 
 def resolve_config(
     config: dict[str, Any], layers: Sequence[Mapping[str, Any]], schema_path: str | Path
-) -> None:
-    """Make ``config`` the run's configuration, in place, and validate it.
+) -> Config:
+    """Make ``config`` the run's configuration, in place, and return it validated and typed.
 
     ``config`` is ``config.yaml`` merged key by key with ``layers`` (the ``--configfile`` files
     in order, then the ``--config`` values), as Snakemake merges them. Each table of
@@ -63,7 +64,7 @@ def resolve_config(
     replace_named_tables(config, layers)
     schema = yaml.safe_load(Path(schema_path).read_text())
     config.update(_read_numbers(config, schema, schema["$defs"]))
-    validate_config(config, schema_path)
+    return validate_config(config, schema_path)
 
 
 def _section(config: Any, keys: Sequence[str]) -> Any:
@@ -111,8 +112,9 @@ def _read_numbers(value: Any, schema: Mapping[str, Any], defs: Mapping[str, Any]
     return value
 
 
-def validate_config(config: Mapping[str, Any], schema_path: str | Path) -> None:
-    """Raise :class:`ConfigError` listing every schema violation, or the first inconsistency."""
+def validate_config(config: Mapping[str, Any], schema_path: str | Path) -> Config:
+    """The typed config (:class:`ntk_evolution.settings.Config`); raise :class:`ConfigError`
+    listing every schema violation, or naming the first inconsistency."""
     import jsonschema
     import yaml
 
@@ -126,7 +128,9 @@ def validate_config(config: Mapping[str, Any], schema_path: str | Path) -> None:
             f"Fix these keys in config.yaml (or the --configfile given); {schema_path} "
             "describes every key."
         )
-    check_config(config)
+    settings = Config.model_validate(config)
+    check_config(settings)
+    return settings
 
 
 @dataclass(frozen=True)
@@ -147,40 +151,39 @@ DATASET_SIZES = {
 }
 
 
-def split_sizes(dataset: Mapping[str, Any]) -> tuple[int, int]:
+def split_sizes(dataset: DatasetSettings) -> tuple[int, int]:
     """Training and test images of the configured dataset. A held-out share is rounded up, as
     scikit-learn's ``train_test_split`` rounds it."""
-    size = DATASET_SIZES[dataset["name"]]
+    size = DATASET_SIZES[dataset.name]
     if size.test is not None:
         return size.images, size.test
-    test = math.ceil(dataset["test_fraction"] * size.images)
+    test = math.ceil(dataset.test_fraction * size.images)
     return size.images - test, test
 
 
-def _check_dataset_size(config: Mapping[str, Any]) -> None:
+def _check_dataset_size(config: Config) -> None:
     """The split must give every class a training and a test image (scikit-learn's stratified
     split refuses less), and a training batch must fit in the training set."""
-    dataset = config["dataset"]
-    size = DATASET_SIZES[dataset["name"]]
+    dataset = config.dataset
+    size = DATASET_SIZES[dataset.name]
     train, test = split_sizes(dataset)
     if min(train, test) < size.classes:
         low = math.ceil(size.classes / size.images * 1e4) / 1e4
         high = math.floor((1 - size.classes / size.images) * 1e4) / 1e4
         raise ConfigError(
-            f"dataset.test_fraction = {dataset['test_fraction']:g} splits the {size.images} "
-            f"{dataset['name']} images into {train} training and {test} test images, but each "
+            f"dataset.test_fraction = {dataset.test_fraction:g} splits the {size.images} "
+            f"{dataset.name} images into {train} training and {test} test images, but each "
             f"set needs one image of each of the {size.classes} classes at least; use a "
             f"test_fraction from {low:g} to {high:g}."
         )
     held_out = (
-        "" if size.test is not None else f" (dataset.test_fraction = {dataset['test_fraction']:g})"
+        "" if size.test is not None else f" (dataset.test_fraction = {dataset.test_fraction:g})"
     )
-    for section in ("phase1", "phase2"):
-        batch_size = config[section]["batch_size"]
-        if batch_size > train:
+    for section, phase in (("phase1", config.phase1), ("phase2", config.phase2)):
+        if phase.batch_size > train:
             raise ConfigError(
-                f"{section}.batch_size = {batch_size} exceeds the {train} training images of "
-                f"{dataset['name']}{held_out}, so an epoch has no batch; use a batch_size "
+                f"{section}.batch_size = {phase.batch_size} exceeds the {train} training images "
+                f"of {dataset.name}{held_out}, so an epoch has no batch; use a batch_size "
                 f"from 1 to {train}."
             )
 
@@ -199,78 +202,70 @@ def checkpoint_steps(epochs: list[float], steps_per_epoch: int) -> dict[int, flo
     return steps
 
 
-def check_config(config: Mapping[str, Any]) -> None:
+def check_config(config: Config) -> None:
     """Raise :class:`ConfigError` naming the first inconsistency between config values or with
     the dataset's size."""
-    dataset = config["dataset"]
-    if dataset["url"] is not None and dataset["name"] == "digits":
+    dataset, phase1 = config.dataset, config.phase1
+    if dataset.url is not None and dataset.name == "digits":
         raise ConfigError(
             "dataset.url is set, but digits ships with scikit-learn and is never downloaded; "
             "set dataset.url: null."
         )
     _check_dataset_size(config)
-    phase1 = config["phase1"]
-    epochs = phase1["epochs"]
-    fractional = phase1["checkpoints"].get("fractional", [])
-    late = [e for e in fractional if e > epochs]
+    late = [e for e in phase1.checkpoints.fractional if e > phase1.epochs]
     if late:
         raise ConfigError(
-            f"phase1.checkpoints.fractional has epochs {late} past phase1.epochs = {epochs}; "
-            "remove them or raise phase1.epochs."
+            f"phase1.checkpoints.fractional has epochs {late} past phase1.epochs = "
+            f"{phase1.epochs}; remove them or raise phase1.epochs."
         )
-    if "flip" in phase1["regimes"] and not 0 < phase1["flip_epoch"] < epochs:
+    if "flip" in phase1.regimes and not 0 < phase1.flip_epoch < phase1.epochs:
         raise ConfigError(
-            f"phase1.flip_epoch = {phase1['flip_epoch']} must lie strictly between 0 and "
-            f"phase1.epochs = {epochs} for the 'flip' regime to flip."
+            f"phase1.flip_epoch = {phase1.flip_epoch} must lie strictly between 0 and "
+            f"phase1.epochs = {phase1.epochs} for the 'flip' regime to flip."
         )
-    if len(set(phase1["seeds"])) != len(phase1["seeds"]):
-        raise ConfigError(f"phase1.seeds has duplicates: {phase1['seeds']}; list each seed once.")
-    available = checkpoint_epochs(phase1)
+    if len(set(phase1.seeds)) != len(phase1.seeds):
+        raise ConfigError(f"phase1.seeds has duplicates: {phase1.seeds}; list each seed once.")
+    available = phase1.checkpoint_epochs
     try:
-        checkpoint_steps(available, split_sizes(dataset)[0] // phase1["batch_size"])
+        checkpoint_steps(available, split_sizes(dataset)[0] // phase1.batch_size)
     except ValueError as err:
         raise ConfigError(f"phase1.checkpoints with phase1.batch_size: {err}.") from None
-    unknown = [e for e in config["phase2"]["spawn_epochs"] if float(e) not in available]
+    unknown = [e for e in config.phase2.spawn_epochs if float(e) not in available]
     if unknown:
         raise ConfigError(
             f"phase2.spawn_epochs {unknown} are not phase-1 checkpoint epochs "
             f"{[epoch_label(e) for e in available]}; pick from these or add them to "
             "phase1.checkpoints.fractional."
         )
-    attacks = config["evaluation"]["attacks"]
-    if config["findings"]["attack"] not in attacks:
+    attacks = config.evaluation.attacks
+    if config.findings.attack not in attacks:
         raise ConfigError(
-            f"findings.attack = {config['findings']['attack']!r} is not an evaluation attack; "
+            f"findings.attack = {config.findings.attack!r} is not an evaluation attack; "
             f"name one of evaluation.attacks: {sorted(attacks)}."
         )
-    _check_attack("phase1.attack", phase1["attack"])
-    _check_attack("phase2.attack", config["phase2"]["attack"])
-    for name, attack in config["evaluation"]["attacks"].items():
+    _check_attack("phase1.attack", phase1.attack)
+    _check_attack("phase2.attack", config.phase2.attack)
+    for name, attack in attacks.items():
         _check_attack(f"evaluation.attacks.{name}", attack)
 
 
-def _check_attack(where: str, attack: Mapping[str, Any]) -> None:
+def _check_attack(where: str, attack: Attack) -> None:
     """PGD must be able to reach the edge of its epsilon-ball (with either norm; at every radius
     of ``epsilons`` too, whose step size scales with it), and an L-inf ball must not already
     hold every image (radius 1 or more, pixels lying in [0, 1])."""
-    reach = attack["steps"] * attack["step_size"]
-    if reach < attack["epsilon"]:
+    reach = attack.steps * attack.step_size
+    if reach < attack.epsilon:
         raise ConfigError(
-            f"{where}: steps x step_size = {reach:g} cannot reach epsilon = {attack['epsilon']:g}; "
+            f"{where}: steps x step_size = {reach:g} cannot reach epsilon = {attack.epsilon:g}; "
             "raise step_size (2 * epsilon / steps is usual)."
         )
-    if attack.get("norm", "linf") != "linf":
+    if attack.norm != "linf":
         return
-    for key, radii in (("epsilon", [attack["epsilon"]]), ("epsilons", attack.get("epsilons", []))):
+    epsilons = attack.epsilons if isinstance(attack, EvaluationAttack) else []
+    for key, radii in (("epsilon", [attack.epsilon]), ("epsilons", epsilons)):
         whole = [radius for radius in radii if radius >= 1]
         if whole:
             raise ConfigError(
                 f"{where}.{key}: an L-infinity radius of 1 or more ({whole}) holds every image "
                 "in [0, 1], so the attack could turn any image into any other; use radii below 1."
             )
-
-
-def attack_epsilons(attack: Mapping[str, Any]) -> list[float]:
-    """The radii an evaluation attack is measured at: its own ``epsilon`` (the headline value)
-    and every entry of its optional ``epsilons``, sorted, each once."""
-    return sorted({float(attack["epsilon"]), *map(float, attack.get("epsilons", []))})

@@ -35,8 +35,9 @@ import jax
 import numpy as np
 from numpy.typing import ArrayLike
 
-from ntk_evolution.attacks import Attack
+from ntk_evolution.attacks import pgd
 from ntk_evolution.classifier import as_pytree, correct, cross_entropy
+from ntk_evolution.settings import Attack
 from ntk_evolution.type_aliases import ApplyFn, Params
 
 
@@ -64,8 +65,10 @@ def _craft_fn(norm: str, steps: int, random_start: bool) -> Callable[..., jax.Ar
         def loss(x, y):
             return cross_entropy(model(params, x), y)
 
-        attack = Attack(epsilon, step_size, steps, random_start, norm)
-        return attack.perturb(loss, images, labels, key)
+        attack = Attack.model_construct(
+            norm=norm, epsilon=epsilon, step_size=step_size, steps=steps, random_start=random_start
+        )
+        return pgd(loss, images, labels, key, attack)
 
     return jax.jit(adversarial)
 

@@ -1,5 +1,6 @@
-"""The experiment's identity: its runs, their checkpoint epochs, the children spawned from them
-and the pairs of runs whose kernels are compared (no JAX here).
+"""The experiment's identity: its runs, the children spawned from them and the pairs of runs
+whose kernels are compared (no JAX here). Which runs, checkpoint epochs and children a config
+asks for, its settings say (:class:`ntk_evolution.settings.Phase1Settings`).
 
 A :class:`Run` is one phase-1 training (regime, seed); a :class:`Child` one phase-2 model
 spawned from a run's checkpoint; a :class:`RunPair` two runs compared epoch by epoch. Each has a
@@ -12,7 +13,7 @@ the objects its job is about.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import PurePath
 from typing import Any
@@ -121,33 +122,6 @@ class RunPair:
     @property
     def name(self) -> str:
         return f"{self.a.name} vs {self.b.name}"
-
-
-def phase1_runs(config: Mapping[str, Any]) -> list[Run]:
-    """All phase-1 runs in the config: every regime crossed with every seed."""
-    phase1 = config["phase1"]
-    return [Run(regime, int(seed)) for regime in phase1["regimes"] for seed in phase1["seeds"]]
-
-
-def checkpoint_epochs(phase1: Mapping[str, Any]) -> list[float]:
-    """Sorted checkpoint epochs of a phase-1 run.
-
-    The schedule is epoch 0 (the initialisation), every ``checkpoints.every``-th integer epoch up
-    to ``epochs`` (the final epoch always included) and the fractional epochs listed in
-    ``checkpoints.fractional``.
-    """
-    epochs = int(phase1["epochs"])
-    spec = phase1["checkpoints"]
-    every = int(spec["every"])
-    integer = set(range(0, epochs + 1, every)) | {0, epochs}
-    fractional = {float(e) for e in spec.get("fractional", [])}
-    return sorted({float(e) for e in integer} | fractional)
-
-
-def child_kinds(phase2: Mapping[str, Any]) -> list[tuple[str, str]]:
-    """``(dynamics, phase2_regime)`` of the children of every spawn point, in the order of the
-    config's ``dynamics`` and, within each, of its ``regimes``."""
-    return [(dynamics, regime) for dynamics in phase2["dynamics"] for regime in phase2["regimes"]]
 
 
 def run_pairs(runs: Iterable[Run]) -> list[RunPair]:

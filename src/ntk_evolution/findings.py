@@ -5,7 +5,7 @@ and, when it takes part in the verdict (``decisive``), a ``threshold`` and wheth
 informative rows give context (velocities, the cells behind a difference). A finding is
 ``shown`` when it has decisive rows and all of them hold, ``not shown`` when one fails, and
 ``not measured`` when the run lacks what it needs (one seed, no adversarial runs, no children).
-Every threshold comes from the ``findings`` section of the config (:class:`Thresholds`).
+Every threshold comes from the ``findings`` section of the config (:class:`ntk_evolution.settings.FindingsSettings`).
 
 - F1, adversarial training leads to a different kernel. At the final epoch, every benign-vs-
   adversarial kernel distance across seeds (runs that share no initial weights), divided by the
@@ -31,12 +31,13 @@ Every threshold comes from the ``findings`` section of the config (:class:`Thres
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
 import xarray as xr
+
+from ntk_evolution.settings import FindingsSettings
 
 CLAIMS = {
     "F1": "adversarial training leads to a different kernel",
@@ -48,24 +49,6 @@ COLUMNS = ["finding", "measure", "subject", "value", "threshold", "decisive", "h
 FIXED_KERNEL = ("linearized", "centered")
 LETTER = {"benign": "C", "adversarial": "A"}
 DISTANCES = {"raw": "distance", "centered": "centered_distance"}
-
-
-@dataclass(frozen=True)
-class Thresholds:
-    """The ``findings`` section of the config."""
-
-    kernel_distance: str
-    distance_ratio: float
-    settle_fraction: float
-    settle_by: float
-    benign_robust_max: float
-    robust_margin: float
-    masking_tolerance: float
-    attack: str
-
-    @classmethod
-    def from_config(cls, section: Mapping[str, Any]) -> Thresholds:
-        return cls(**section)
 
 
 def _row(finding, measure, subject, value, threshold=np.nan, holds=None) -> dict[str, Any]:
@@ -92,7 +75,7 @@ def first_epoch_from_which(epochs: np.ndarray, condition: np.ndarray) -> float:
     return float(epochs[failing[-1] + 1])
 
 
-def different_kernel(pairs: xr.Dataset, t: Thresholds) -> list[dict[str, Any]]:
+def different_kernel(pairs: xr.Dataset, t: FindingsSettings) -> list[dict[str, Any]]:
     """F1 from :func:`ntk_evolution.statistics.pair_distances`' dataset."""
     benign_adversarial = pairs.comparison == "benign vs adversarial"
     across = pairs.where(benign_adversarial & (pairs.seeds == "across"), drop=True)
@@ -134,7 +117,7 @@ def different_kernel(pairs: xr.Dataset, t: Thresholds) -> list[dict[str, Any]]:
 
 
 def rapid_convergence(
-    evolutions: Mapping[str, xr.Dataset], epochs: float, t: Thresholds
+    evolutions: Mapping[str, xr.Dataset], epochs: float, t: FindingsSettings
 ) -> list[dict[str, Any]]:
     """F2 from each run's :func:`ntk_evolution.statistics.evolution` dataset, by run name;
     ``epochs``: the length of phase-1 training."""
@@ -151,7 +134,7 @@ def rapid_convergence(
     return rows
 
 
-def _cells(evaluation: pd.DataFrame, t: Thresholds, epsilon: float) -> pd.DataFrame:
+def _cells(evaluation: pd.DataFrame, t: FindingsSettings, epsilon: float) -> pd.DataFrame:
     """Robust (``self``) and transfer (``parent``) accuracy of the fixed-kernel children of the
     last spawn epoch, one row per (dynamics, cell, seed)."""
     children = evaluation[
@@ -171,7 +154,7 @@ def _cells(evaluation: pd.DataFrame, t: Thresholds, epsilon: float) -> pd.DataFr
 
 
 def adversarial_kernel_robustness(
-    evaluation: pd.DataFrame, t: Thresholds, epsilon: float
+    evaluation: pd.DataFrame, t: FindingsSettings, epsilon: float
 ) -> list[dict[str, Any]]:
     """F3 from the tidy evaluation table, under ``t.attack`` at ``epsilon``."""
     parents = evaluation[
@@ -223,7 +206,7 @@ def adversarial_kernel_robustness(
 
 
 def no_gradient_masking(
-    evaluation: pd.DataFrame, t: Thresholds, epsilon: float
+    evaluation: pd.DataFrame, t: FindingsSettings, epsilon: float
 ) -> list[dict[str, Any]]:
     """F4 from the tidy evaluation table, under ``t.attack`` at ``epsilon``."""
     cells = _cells(evaluation, t, epsilon)
@@ -247,7 +230,7 @@ def findings_table(
     evolutions: Mapping[str, xr.Dataset],
     evaluation: pd.DataFrame,
     *,
-    thresholds: Thresholds,
+    thresholds: FindingsSettings,
     epochs: float,
     epsilon: float,
 ) -> pd.DataFrame:
@@ -286,7 +269,7 @@ def _markdown_table(table: pd.DataFrame) -> list[str]:
     return lines
 
 
-def markdown(table: pd.DataFrame, *, thresholds: Thresholds, context: Sequence[str]) -> str:
+def markdown(table: pd.DataFrame, *, thresholds: FindingsSettings, context: Sequence[str]) -> str:
     """The findings as a Markdown page: per finding, the claim, the verdict and its rows."""
     result = verdicts(table)
     lines = ["# Findings of this run", "", *context, ""]

@@ -10,36 +10,35 @@ limits) belong in a profile.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Sequence
 
-from ntk_evolution.config import attack_epsilons
+from ntk_evolution.settings import EvaluationSettings, Training
 
 TRAIN_PASS_MINUTES = 0.5
 TEST_PASS_MINUTES = 0.1
 START_MINUTES = 10
 
 
-def passes_per_epoch(training: Mapping[str, Any], regime: str) -> int:
+def passes_per_epoch(training: Training, regime: str) -> int:
     """Forward-backward passes over the data one epoch of ``regime`` takes with the
-    ``training`` settings (a ``phase1`` or ``phase2`` section; flip: its adversarial epochs)."""
-    if regime == "benign":
+    ``training`` settings (flip: its adversarial epochs)."""
+    if regime == "benign" or training.attack is None:
         return 1
-    benign_steps = 2 if training["adversarial_mix"] == "benign_then_adversarial" else 1
-    return training["attack"]["steps"] + benign_steps
+    benign_steps = 2 if training.adversarial_mix == "benign_then_adversarial" else 1
+    return training.attack.steps + benign_steps
 
 
-def training_minutes(training: Mapping[str, Any], regimes: Sequence[str], weight: float = 1) -> int:
+def training_minutes(training: Training, regimes: Sequence[str], weight: float = 1) -> int:
     """Time limit of a job that trains one model per entry of ``regimes`` with the ``training``
     settings; ``weight`` is the cost of one model's pass relative to the network's."""
     passes = weight * sum(passes_per_epoch(training, regime) for regime in regimes)
-    return math.ceil(START_MINUTES + TRAIN_PASS_MINUTES * training["epochs"] * passes)
+    return math.ceil(START_MINUTES + TRAIN_PASS_MINUTES * training.epochs * passes)
 
 
-def evaluation_minutes(evaluation: Mapping[str, Any], models: int) -> int:
+def evaluation_minutes(evaluation: EvaluationSettings, models: int) -> int:
     """Time limit of a job that evaluates ``models`` models clean and under every attack of the
     ``evaluation`` settings at every epsilon it is measured at."""
-    attacks = evaluation["attacks"].values()
-    per_model = 1 + sum((a["steps"] + 1) * len(attack_epsilons(a)) for a in attacks)
+    attacks = evaluation.attacks.values()
+    per_model = 1 + sum((a.steps + 1) * len(a.radii) for a in attacks)
     passes = models * per_model
     return math.ceil(START_MINUTES + TEST_PASS_MINUTES * passes)

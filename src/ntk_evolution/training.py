@@ -31,10 +31,11 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from ntk_evolution.attacks import Attack
+from ntk_evolution.attacks import pgd
 from ntk_evolution.classifier import accuracy, as_pytree, cross_entropy
 from ntk_evolution.config import checkpoint_steps
-from ntk_evolution.type_aliases import ApplyFn, Params, Settings
+from ntk_evolution.settings import Attack, Training
+from ntk_evolution.type_aliases import ApplyFn, Params
 
 SaveFn = Callable[[float, Params, dict[str, Any]], None]
 Update = Callable[..., tuple[Params, optax.OptState, jax.Array, jax.Array]]
@@ -43,42 +44,6 @@ log = logging.getLogger(__name__)
 
 class DivergedError(RuntimeError):
     """Training produced a non-finite loss or non-finite parameters."""
-
-
-@dataclass(frozen=True)
-class TrainSettings:
-    """Everything the loop needs besides the model and the data."""
-
-    regime: str
-    epochs: int
-    batch_size: int
-    learning_rate: float
-    momentum: float
-    attack: Attack | None = None
-    adversarial_mix: str = "pure"
-    flip_epoch: int | None = None
-
-    @classmethod
-    def from_config(cls, phase: Settings, regime: str) -> TrainSettings:
-        """Settings of one regime from a ``phase1``-shaped config section."""
-        return cls(
-            regime=regime,
-            epochs=int(phase["epochs"]),
-            batch_size=int(phase["batch_size"]),
-            learning_rate=float(phase["optimizer"]["learning_rate"]),
-            momentum=float(phase["optimizer"]["momentum"]),
-            attack=Attack.from_config(phase["attack"]) if "attack" in phase else None,
-            adversarial_mix=phase.get("adversarial_mix", "pure"),
-            flip_epoch=phase.get("flip_epoch") if regime == "flip" else None,
-        )
-
-    def adversarial_in(self, epoch: int) -> bool:
-        """Whether epoch ``epoch`` (0-based) trains on adversarial examples."""
-        if self.regime == "benign":
-            return False
-        if self.regime == "flip":
-            return self.flip_epoch is not None and epoch >= self.flip_epoch
-        return True
 
 
 class _Updates(NamedTuple):
@@ -92,7 +57,9 @@ class _Updates(NamedTuple):
 
 
 def _updates(
-    optimizer: optax.GradientTransformation, attack: Attack | None, adversarial_mix: str
+    optimizer: optax.GradientTransformation,
+    attack: Attack | None,
+    adversarial_mix: str | None,
 ) -> _Updates:
     """The update steps of a run (see :class:`_Updates`)."""
 
@@ -111,7 +78,7 @@ def _updates(
         def input_loss(x, y):
             return cross_entropy(apply(params, x), y)
 
-        x_adv = attack.perturb(input_loss, images, labels, key)
+        x_adv = pgd(input_loss, images, labels, key, attack)
         return update(apply, params, state, x_adv, labels)
 
     def benign_then_adversarial(apply, params, state, images, labels, key):
@@ -160,7 +127,8 @@ class _EpochLoop:
     apply: jax.tree_util.Partial
     train_set: tuple[jax.Array, jax.Array]
     test_set: tuple[jax.Array, jax.Array]
-    settings: TrainSettings
+    settings: Training
+    regime: str
     updates: _Updates
     evaluate: Callable[..., jax.Array]
     schedule: _CheckpointSchedule
@@ -174,7 +142,7 @@ class _EpochLoop:
         images, labels = self.train_set
         size, steps_per_epoch = self.settings.batch_size, self.schedule.steps_per_epoch
         order = jax.random.permutation(jax.random.fold_in(key, 0), len(images))
-        adversarial = self.settings.adversarial_in(epoch)
+        adversarial = self.settings.adversarial_in(self.regime, epoch)
         losses, accuracies = [], []
         for b in range(steps_per_epoch):
             batch = order[b * size : (b + 1) * size]
@@ -207,7 +175,7 @@ class _EpochLoop:
             raise DivergedError(
                 f"{self.schedule.name}: training diverged, loss is {loss} in epoch {epoch + 1} "
                 f"(step {step}); no checkpoint written for this state. Lower the learning rate "
-                f"(now {self.settings.learning_rate:g}) or the attack strength and rerun."
+                f"(now {self.settings.optimizer.learning_rate:g}) or the attack strength and rerun."
             )
         return loss
 
@@ -225,15 +193,15 @@ class _EpochLoop:
         )
 
 
-def _steps_per_epoch(num_images: int, settings: TrainSettings, name: str) -> int:
+def _steps_per_epoch(num_images: int, settings: Training, regime: str, name: str) -> int:
     """Optimiser steps per epoch, ``num_images // batch_size``, once the settings are checked."""
     steps_per_epoch = num_images // settings.batch_size
     if steps_per_epoch == 0:
         raise ValueError(
             f"batch_size = {settings.batch_size} exceeds the {num_images} training images"
         )
-    if settings.regime != "benign" and settings.attack is None:
-        raise ValueError(f"{name}: the {settings.regime!r} regime needs attack settings")
+    if regime != "benign" and settings.attack is None:
+        raise ValueError(f"{name}: the {regime!r} regime needs attack settings")
     return steps_per_epoch
 
 
@@ -243,7 +211,8 @@ def train(
     train_set: tuple[jax.Array, jax.Array],
     test_set: tuple[jax.Array, jax.Array],
     *,
-    settings: TrainSettings,
+    settings: Training,
+    regime: str,
     key: jax.Array,
     checkpoints: list[float],
     save: SaveFn,
@@ -256,7 +225,8 @@ def train(
         params: initial parameters; saved as the epoch-0 checkpoint when 0 is scheduled.
         train_set: ``(images, labels)`` with images in [0, 1].
         test_set: ``(images, labels)`` for the per-epoch clean test accuracy.
-        settings: regime, optimiser and attack settings.
+        settings: optimiser and attack settings.
+        regime: ``benign``, ``adversarial`` or ``flip`` (see the module docstring).
         key: PRNG key for shuffling and PGD starts.
         checkpoints: epochs (fractions allowed) at which to call ``save(epoch, params, meta)``.
         save: receives parameters that are checked to be finite.
@@ -272,16 +242,18 @@ def train(
             state.
     """
     images, labels = (jnp.asarray(a) for a in train_set)
-    steps_per_epoch = _steps_per_epoch(len(images), settings, name)
+    steps_per_epoch = _steps_per_epoch(len(images), settings, regime, name)
     save_at = checkpoint_steps(checkpoints, steps_per_epoch)
-    schedule = _CheckpointSchedule(save_at, steps_per_epoch, save, name, settings.learning_rate)
-    optimizer = optax.sgd(settings.learning_rate, momentum=settings.momentum or None)
+    learning_rate = settings.optimizer.learning_rate
+    schedule = _CheckpointSchedule(save_at, steps_per_epoch, save, name, learning_rate)
+    optimizer = optax.sgd(learning_rate, momentum=settings.optimizer.momentum or None)
     state = optimizer.init(params)
     loop = _EpochLoop(
         apply=as_pytree(apply),
         train_set=(images, labels),
         test_set=tuple(jnp.asarray(a) for a in test_set),
         settings=settings,
+        regime=regime,
         updates=_updates(optimizer, settings.attack, settings.adversarial_mix),
         evaluate=jax.jit(lambda apply, p, x, y: accuracy(apply(p, x), y)),
         schedule=schedule,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # jax is not imported at run time: the data and figure jobs never need it
@@ -10,4 +10,3 @@ if TYPE_CHECKING:  # jax is not imported at run time: the data and figure jobs n
 
 Params = Any  # a pytree of parameter arrays
 ApplyFn = Callable[[Params, "jax.Array"], "jax.Array"]  # apply(params, images) -> logits
-Settings = Mapping[str, Any]  # one section of the config

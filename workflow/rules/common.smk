@@ -20,7 +20,7 @@ SCHEMA = Path(workflow.basedir) / "workflow/schemas/config.schema.yaml"
 CONFIGFILES = [os.path.relpath(f) for f in workflow.overwrite_configfiles]
 try:
     layers = [*map(load_configfile, CONFIGFILES), workflow.config_settings.config]
-    resolve_config(config, layers, SCHEMA)
+    SETTINGS = resolve_config(config, layers, SCHEMA)  # the typed config (settings.py)
 except ConfigError as err:
     raise WorkflowError(f"invalid configuration: {err}") from None
 
@@ -34,14 +34,16 @@ os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", "0")
 SOURCES = Path(workflow.basedir) / "src"
 SCRIPTS = Path(workflow.basedir) / "workflow" / "scripts"
 ENV = "../../envs/ntk-evolution.yaml"  # every job's conda environment; every job: 1 thread
-RUNS = experiment.phase1_runs(config)
-CHECKPOINT_EPOCHS = experiment.checkpoint_epochs(config["phase1"])
+RUNS = SETTINGS.phase1.runs
+CHECKPOINT_EPOCHS = SETTINGS.phase1.checkpoint_epochs
 EPOCHS = [experiment.epoch_label(epoch) for epoch in CHECKPOINT_EPOCHS]
 FINAL_EPOCH = EPOCHS[-1]
 REGIMES = sorted({run.regime for run in RUNS})
 PAIRS = experiment.run_pairs(RUNS)  # runs whose kernels are compared (none for one run)
-SPAWNS = [experiment.epoch_label(e) for e in config["phase2"]["spawn_epochs"]]
-CHILD_KINDS = experiment.child_kinds(config["phase2"])  # (dynamics, phase2_regime)
+SPAWNS = [experiment.epoch_label(e) for e in SETTINGS.phase2.spawn_epochs]
+CHILD_KINDS = SETTINGS.phase2.child_kinds  # (dynamics, phase2_regime)
+# What a training job reads of its phase's settings: a benign job never reruns for the attack.
+PHASE2_TRAINING = SETTINGS.phase2.training(SETTINGS.phase2.regimes)
 PER_RUN = "{regime}-seed{seed}"  # a job of one run, in log and benchmark paths
 PHASE1_RUN = "results/phase1/{regime}/seed{seed}/"  # the folder of a phase-1 run
 
@@ -106,15 +108,9 @@ def each_child(pattern):
     )
 
 
-def training_settings(section, regimes, keys=()):
-    """The settings of ``config[section]`` a job training models of ``regimes`` depends on
-    (and nothing more)."""
-    keys = [*keys, "epochs", "batch_size", "optimizer"]
-    if set(regimes) != {"benign"}:
-        keys += ["attack", "adversarial_mix"]
-    if "flip" in regimes:
-        keys += ["flip_epoch"]
-    return {key: config[section][key] for key in keys}
+def phase1_training(regime):
+    """The phase-1 settings a run of ``regime`` depends on (settings.Phase1Settings.training)."""
+    return SETTINGS.phase1.training([regime])
 
 
 def figure(name, category, label, caption=None, **labels):

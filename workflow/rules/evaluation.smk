@@ -25,7 +25,7 @@ rule evaluate_phase1:
         ENV
     resources:
         **job_resources(
-            mem_mb=8000, runtime=evaluation_minutes(config["evaluation"], 1), gpu=True
+            mem_mb=8000, runtime=evaluation_minutes(SETTINGS.evaluation, 1), gpu=True
         ),
     params:
         model=config["model"],
@@ -52,7 +52,7 @@ rule evaluate_children:
     resources:
         **job_resources(
             mem_mb=8000,
-            runtime=evaluation_minutes(config["evaluation"], len(CHILD_KINDS)),
+            runtime=evaluation_minutes(SETTINGS.evaluation, len(CHILD_KINDS)),
             gpu=True,
         ),
     params:

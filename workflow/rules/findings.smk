@@ -25,12 +25,10 @@ rule findings:
     resources:
         **job_resources(mem_mb=2000, runtime=10),
     params:
-        settings={
-            "thresholds": config["findings"],
-            "dataset": config["dataset"]["name"],
-            "model": config["model"],
-            "phase1": config["phase1"],
-            "attack": config["evaluation"]["attacks"][config["findings"]["attack"]],
-        },
+        thresholds=config["findings"],
+        dataset=config["dataset"]["name"],
+        model=config["model"],
+        phase1=config["phase1"],
+        attack=config["evaluation"]["attacks"][config["findings"]["attack"]],
     script:
         "../scripts/findings.py"

@@ -20,12 +20,12 @@ rule train_phase1:
     resources:
         **job_resources(
             mem_mb=8000,
-            runtime=lambda w: training_minutes(config["phase1"], [w.regime]),
+            runtime=lambda w: training_minutes(phase1_training(w.regime), [w.regime]),
             gpu=True,
         ),
     params:
         model=config["model"],
-        phase1=lambda w: training_settings("phase1", [w.regime], ["checkpoints"]),
+        training=lambda w: phase1_training(w.regime).model_dump(exclude_none=True),
         checkpoint_epochs=CHECKPOINT_EPOCHS,
     script:
         "../scripts/train_phase1.py"

@@ -23,12 +23,12 @@ rule train_children:
         **job_resources(
             mem_mb=8000,
             runtime=training_minutes(
-                config["phase2"], [regime for _, regime in CHILD_KINDS], weight=2
+                PHASE2_TRAINING, SETTINGS.phase2.regimes, weight=2
             ),
             gpu=True,
         ),
     params:
         model=config["model"],
-        phase2=training_settings("phase2", config["phase2"]["regimes"]),
+        training=PHASE2_TRAINING.model_dump(exclude_none=True),
     script:
         "../scripts/train_children.py"

@@ -6,6 +6,7 @@ dynamics, phase2_regime, attack, epsilon (0 for "clean"), source ("self" or "par
 
 from ntk_evolution.experiment import JobSubject
 from ntk_evolution.joblog import setup_logging
+from ntk_evolution.settings import EvaluationSettings, ModelSettings
 from ntk_evolution.stages.evaluation import evaluate_children
 
 setup_logging(snakemake.log[0])
@@ -16,6 +17,6 @@ evaluate_children(
     snakemake.input.split,
     snakemake.output[0],
     children=JobSubject(snakemake).children,
-    model=snakemake.params.model,
-    evaluation=snakemake.params.evaluation,
+    model=ModelSettings.model_validate(snakemake.params.model),
+    evaluation=EvaluationSettings.model_validate(snakemake.params.evaluation),
 )

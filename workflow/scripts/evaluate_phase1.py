@@ -8,6 +8,7 @@ the transfer attack on the run's children.
 
 from ntk_evolution.experiment import JobSubject
 from ntk_evolution.joblog import setup_logging
+from ntk_evolution.settings import EvaluationSettings, ModelSettings
 from ntk_evolution.stages.evaluation import evaluate_phase1
 
 setup_logging(snakemake.log[0])
@@ -17,6 +18,6 @@ evaluate_phase1(
     snakemake.output.table,
     snakemake.output.adversarial,
     run=JobSubject(snakemake).run,
-    model=snakemake.params.model,
-    evaluation=snakemake.params.evaluation,
+    model=ModelSettings.model_validate(snakemake.params.model),
+    evaluation=EvaluationSettings.model_validate(snakemake.params.evaluation),
 )

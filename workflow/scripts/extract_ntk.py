@@ -7,6 +7,7 @@ device, the implementation used, compile and compute seconds).
 
 from ntk_evolution.experiment import JobSubject
 from ntk_evolution.joblog import setup_logging
+from ntk_evolution.settings import ModelSettings, NtkSettings
 from ntk_evolution.stages.kernels import extract_kernel
 
 setup_logging(snakemake.log[0])
@@ -18,6 +19,6 @@ extract_kernel(
     snakemake.output[0],
     run=job.run,
     epoch=job.epoch,
-    model=snakemake.params.model,
-    ntk=snakemake.params.ntk,
+    model=ModelSettings.model_validate(snakemake.params.model),
+    ntk=NtkSettings.model_validate(snakemake.params.ntk),
 )

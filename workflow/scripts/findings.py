@@ -6,6 +6,7 @@ Writes ``findings.csv`` (finding, measure, subject, value, threshold, decisive, 
 
 from ntk_evolution.experiment import JobSubject
 from ntk_evolution.joblog import setup_logging
+from ntk_evolution.settings import EvaluationAttack, FindingsSettings, ModelSettings, Phase1Settings
 from ntk_evolution.stages.findings import write_findings
 
 setup_logging(snakemake.log[0])
@@ -16,5 +17,9 @@ write_findings(
     snakemake.output.table,
     snakemake.output.markdown,
     runs=JobSubject(snakemake).runs,
-    settings=snakemake.params.settings,
+    thresholds=FindingsSettings.model_validate(snakemake.params.thresholds),
+    dataset=snakemake.params.dataset,
+    model=ModelSettings.model_validate(snakemake.params.model),
+    phase1=Phase1Settings.model_validate(snakemake.params.phase1),
+    attack=EvaluationAttack.model_validate(snakemake.params.attack),
 )

@@ -9,4 +9,4 @@ from ntk_evolution.joblog import setup_logging
 from ntk_evolution.stages.data import prepare_split
 
 setup_logging(snakemake.log[0])
-prepare_split(snakemake.output[0], snakemake.params.dataset)
+prepare_split(snakemake.output[0], **snakemake.params.dataset)

@@ -7,6 +7,7 @@ phase2_regime, epoch, adversarial, train_loss, train_accuracy, test_accuracy, se
 
 from ntk_evolution.experiment import JobSubject
 from ntk_evolution.joblog import setup_logging
+from ntk_evolution.settings import ModelSettings, Training
 from ntk_evolution.stages.phase2 import train_children
 
 setup_logging(snakemake.log[0])
@@ -16,6 +17,6 @@ train_children(
     snakemake.output.children,
     snakemake.output.histories,
     children=JobSubject(snakemake).children,
-    model=snakemake.params.model,
-    phase2=snakemake.params.phase2,
+    model=ModelSettings.model_validate(snakemake.params.model),
+    training=Training.model_validate(snakemake.params.training),
 )

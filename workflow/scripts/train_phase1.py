@@ -8,6 +8,7 @@ test_accuracy, seconds.
 
 from ntk_evolution.experiment import JobSubject
 from ntk_evolution.joblog import setup_logging
+from ntk_evolution.settings import ModelSettings, Training
 from ntk_evolution.stages.phase1 import train_phase1
 
 setup_logging(snakemake.log[0])
@@ -17,7 +18,7 @@ train_phase1(
     checkpoints,
     history,
     run=JobSubject(snakemake).run,
-    model=snakemake.params.model,
-    phase1=snakemake.params.phase1,
+    model=ModelSettings.model_validate(snakemake.params.model),
+    training=Training.model_validate(snakemake.params.training),
     checkpoint_epochs=snakemake.params.checkpoint_epochs,
 )

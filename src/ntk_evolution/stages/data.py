@@ -6,23 +6,20 @@ import logging
 from pathlib import Path
 
 from ntk_evolution import data
-from ntk_evolution.type_aliases import Settings
 
 log = logging.getLogger(__name__)
 
 
-def prepare_split(path: str | Path, dataset: Settings) -> None:
-    """Load the dataset, split it (seeded, stratified) and write the split."""
-    split = data.split_dataset(
-        dataset["name"],
-        root=Path(dataset["root"]),
-        test_fraction=dataset["test_fraction"],
-        seed=dataset["seed"],
-    )
+def prepare_split(
+    path: str | Path, *, name: str, root: str, test_fraction: float, seed: int
+) -> None:
+    """Load dataset ``name`` (its archive in ``root``), split it (seeded, stratified) and write
+    the split."""
+    split = data.split_dataset(name, root=Path(root), test_fraction=test_fraction, seed=seed)
     data.save_split(path, split)
     log.info(
         "%s: %d training and %d test images of shape %s, %d classes",
-        dataset["name"],
+        name,
         len(split.train_labels),
         len(split.test_labels),
         split.image_shape,

@@ -6,7 +6,7 @@ columns :data:`ntk_evolution.experiment.MODEL_COLUMNS`, ``attack``, ``epsilon``,
 one xarray dataset. A phase-1 model has ``spawn_epoch`` NaN, ``dynamics`` "standard" and
 ``phase2_regime`` "none".
 Every attack of ``evaluation.attacks`` is measured at each radius of
-:func:`ntk_evolution.config.attack_epsilons` (:func:`ntk_evolution.attacks.attack_grid`); the
+:attr:`ntk_evolution.settings.EvaluationAttack.radii` (:func:`ntk_evolution.attacks.attack_grid`); the
 clean row has ``attack`` "clean" and ``epsilon`` 0 (a ball of radius 0 holds the clean image
 only). ``source`` says whom the adversarial examples were crafted against: ``self`` (white-box;
 for ``attack`` "clean" no attack at all) or ``parent`` (the final phase-1 network of the child's
@@ -30,7 +30,7 @@ import numpy as np
 
 from ntk_evolution import data
 from ntk_evolution.atomic import atomic_file, write_table
-from ntk_evolution.attacks import Attack, attack_grid
+from ntk_evolution.attacks import attack_grid
 from ntk_evolution.checkpoints import load_checkpoint
 from ntk_evolution.dynamics import child_apply
 from ntk_evolution.evaluation import craft, evaluate
@@ -38,8 +38,9 @@ from ntk_evolution.experiment import MODEL_COLUMNS, Child, Run
 from ntk_evolution.provenance import provenance
 from ntk_evolution.recovery import open_npz
 from ntk_evolution.seeding import evaluation_key
+from ntk_evolution.settings import Attack, EvaluationSettings, ModelSettings
 from ntk_evolution.stages.networks import load_network
-from ntk_evolution.type_aliases import ApplyFn, Params, Settings
+from ntk_evolution.type_aliases import ApplyFn, Params
 
 log = logging.getLogger(__name__)
 
@@ -76,9 +77,9 @@ def _rows(
     return rows
 
 
-def _attacks(evaluation: Settings) -> dict[str, Attack]:
+def _attacks(evaluation: EvaluationSettings) -> dict[str, Attack]:
     """Every evaluation attack at every radius, by :func:`adversarial_key`."""
-    grid = attack_grid(evaluation["attacks"])
+    grid = attack_grid(evaluation.attacks)
     return {adversarial_key(*cell): attack for cell, attack in grid.items()}
 
 
@@ -86,7 +87,7 @@ def _judge(
     apply: ApplyFn,
     params: Params,
     test: tuple[np.ndarray, np.ndarray],
-    evaluation: Settings,
+    evaluation: EvaluationSettings,
     transfer: Mapping[str, np.ndarray] | None = None,
 ) -> tuple[dict[str, np.ndarray], dict[str, float]]:
     """A model's white-box adversarial test images and its accuracies on the clean, those and
@@ -96,15 +97,15 @@ def _judge(
         params,
         *test,
         attacks=_attacks(evaluation),
-        key=evaluation_key(evaluation["seed"]),
-        batch_size=evaluation["batch_size"],
+        key=evaluation_key(evaluation.seed),
+        batch_size=evaluation.batch_size,
     )
     results = evaluate(
         apply,
         params,
         *test,
         adversarial=crafted,
-        batch_size=evaluation["batch_size"],
+        batch_size=evaluation.batch_size,
         transfer=transfer,
     )
     return crafted, results
@@ -131,8 +132,8 @@ def evaluate_phase1(
     adversarial_path: str | Path,
     *,
     run: Run,
-    model: Settings,
-    evaluation: Settings,
+    model: ModelSettings,
+    evaluation: EvaluationSettings,
 ) -> None:
     """Clean and robust accuracy of a run's final phase-1 network; its adversarial test images
     go to ``adversarial_path``, the transfer attack on the run's children."""
@@ -140,7 +141,7 @@ def evaluate_phase1(
     net, params, _ = load_network(split, model, checkpoint_path)
     crafted, results = _judge(net.apply, params, split.test_set(), evaluation)
     log.info("%s: %s", run.name, {k: round(v, 4) for k, v in results.items()})
-    config = {"run": run.name, "model": dict(model), "evaluation": dict(evaluation)}
+    config = {"run": run.name, "model": model.model_dump(), "evaluation": evaluation.model_dump()}
     made = provenance(config)
     save_adversarial(adversarial_path, crafted, made)
     write_table(_rows(run, np.nan, "standard", "none", results), path, provenance=made)
@@ -154,8 +155,8 @@ def evaluate_children(
     path: str | Path,
     *,
     children: Sequence[Child],
-    model: Settings,
-    evaluation: Settings,
+    model: ModelSettings,
+    evaluation: EvaluationSettings,
 ) -> None:
     """Clean, robust and (with ``evaluation.transfer``) transfer accuracy of children of one spawn.
 
@@ -167,7 +168,7 @@ def evaluate_children(
     net, spawn_params, _ = load_network(split, model, spawn_path)
     test = split.test_set()
     transfer = None
-    if evaluation["transfer"]:
+    if evaluation.transfer:
         transfer = load_adversarial(parent_adversarial_path, list(_attacks(evaluation)))
     rows = []
     for child, child_path in zip(children, child_paths, strict=True):
@@ -178,7 +179,7 @@ def evaluate_children(
         rows += _rows(child.run, child.spawn, child.dynamics, child.phase2_regime, results)
     config = {
         "children": [child.path for child in children],
-        "model": dict(model),
-        "evaluation": dict(evaluation),
+        "model": model.model_dump(),
+        "evaluation": evaluation.model_dump(),
     }
     write_table(rows, path, provenance=provenance(config))

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 import pandas as pd
 
@@ -13,20 +12,21 @@ from ntk_evolution import findings, storage
 from ntk_evolution.atomic import atomic_file, write_table
 from ntk_evolution.experiment import Run
 from ntk_evolution.provenance import provenance
+from ntk_evolution.settings import Attack, FindingsSettings, ModelSettings, Phase1Settings
 
 log = logging.getLogger(__name__)
 
 
-def _context(settings: Mapping[str, Any]) -> list[str]:
+def _context(
+    dataset: str, model: ModelSettings, phase1: Phase1Settings, attack: Attack, name: str
+) -> list[str]:
     """One line saying which experiment the findings are of."""
-    model, phase1, attack = settings["model"], settings["phase1"], settings["attack"]
     return [
-        f"{settings['dataset']}, {model['architecture']} (width {model['width']}, depth "
-        f"{model['depth']}), {phase1['epochs']} phase-1 epochs, adversarial training with "
-        f"{phase1['attack']['norm']} PGD-{phase1['attack']['steps']} at epsilon "
-        f"{phase1['attack']['epsilon']:g}; judged under the evaluation attack "
-        f"{settings['thresholds']['attack']} ({attack['norm']} PGD-{attack['steps']}) at "
-        f"epsilon {attack['epsilon']:g}."
+        f"{dataset}, {model.architecture} (width {model.width}, depth {model.depth}), "
+        f"{phase1.epochs} phase-1 epochs, adversarial training with {phase1.attack.norm} "
+        f"PGD-{phase1.attack.steps} at epsilon {phase1.attack.epsilon:g}; judged under the "
+        f"evaluation attack {name} ({attack.norm} PGD-{attack.steps}) at epsilon "
+        f"{attack.epsilon:g}."
     ]
 
 
@@ -38,14 +38,15 @@ def write_findings(
     markdown_path: str | Path,
     *,
     runs: Sequence[Run],
-    settings: Mapping[str, Any],
+    thresholds: FindingsSettings,
+    dataset: str,
+    model: ModelSettings,
+    phase1: Phase1Settings,
+    attack: Attack,
 ) -> None:
-    """``findings.csv`` (:data:`ntk_evolution.findings.COLUMNS`) and ``findings.md``.
-
-    ``settings``: ``thresholds`` (the config's ``findings`` section), ``dataset`` (its name),
-    ``model``, ``phase1`` and ``attack`` (the evaluation attack the verdicts use).
-    """
-    thresholds = findings.Thresholds.from_config(settings["thresholds"])
+    """``findings.csv`` (:data:`ntk_evolution.findings.COLUMNS`) and ``findings.md``, judged
+    with ``thresholds`` on the run of ``dataset``, ``model`` and ``phase1``; ``attack`` is the
+    evaluation attack the verdicts use (``thresholds.attack`` names it)."""
     pairs = storage.open_store(pairs_path, load=True) if pairs_path else None
     evolutions = {
         run.name: storage.open_store(path, load=True)
@@ -56,12 +57,20 @@ def write_findings(
         evolutions,
         pd.read_csv(evaluation_path),
         thresholds=thresholds,
-        epochs=settings["phase1"]["epochs"],
-        epsilon=settings["attack"]["epsilon"],
+        epochs=phase1.epochs,
+        epsilon=attack.epsilon,
     )
-    made = provenance(dict(settings))
+    settings = {
+        "thresholds": thresholds.model_dump(),
+        "dataset": dataset,
+        "model": model.model_dump(),
+        "phase1": phase1.model_dump(),
+        "attack": attack.model_dump(),
+    }
+    made = provenance(settings)
     write_table(table.to_dict("records"), table_path, provenance=made)
-    page = findings.markdown(table, thresholds=thresholds, context=_context(settings))
+    context = _context(dataset, model, phase1, attack, thresholds.attack)
+    page = findings.markdown(table, thresholds=thresholds, context=context)
     with atomic_file(markdown_path) as f:
         f.write(page.encode())
     for finding, verdict in findings.verdicts(table).items():

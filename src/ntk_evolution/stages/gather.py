@@ -5,14 +5,14 @@ they import no JAX."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 from ntk_evolution import storage
 from ntk_evolution.atomic import write_table
 from ntk_evolution.experiment import MODEL_COLUMNS, Run
 from ntk_evolution.provenance import provenance
-from ntk_evolution.type_aliases import Settings
 
 log = logging.getLogger(__name__)
 
@@ -27,7 +27,11 @@ def gather_kernels(
 
 
 def gather_evaluation(
-    paths: Sequence[str | Path], csv_path: str | Path, store_path: str | Path, *, config: Settings
+    paths: Sequence[str | Path],
+    csv_path: str | Path,
+    store_path: str | Path,
+    *,
+    config: Mapping[str, Any],
 ) -> None:
     """One tidy CSV of every evaluation, and the same as an xarray dataset.
 

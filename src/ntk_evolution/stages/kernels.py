@@ -12,8 +12,8 @@ from ntk_evolution import data, storage
 from ntk_evolution.experiment import Run
 from ntk_evolution.ntk import compile_tile_kernel, per_logit_ntk_tiles
 from ntk_evolution.provenance import provenance
+from ntk_evolution.settings import ModelSettings, NtkSettings
 from ntk_evolution.stages.networks import load_network
-from ntk_evolution.type_aliases import Settings
 
 log = logging.getLogger(__name__)
 
@@ -26,8 +26,8 @@ def extract_kernel(
     *,
     run: Run,
     epoch: float,
-    model: Settings,
-    ntk: Settings,
+    model: ModelSettings,
+    ntk: NtkSettings,
 ) -> None:
     """Compute the per-logit empirical NTK of the probe set at one checkpoint into a zarr store."""
     split = data.load_split(split_path)
@@ -39,11 +39,11 @@ def extract_kernel(
         net.apply,
         params,
         images.shape[1:],
-        implementation=ntk["implementation"],
-        tile_size=ntk["tile_size"],
+        implementation=ntk.implementation,
+        tile_size=ntk.tile_size,
     )
     attrs = provenance(
-        {"run": run.name, "model": dict(model), "ntk": dict(ntk)},
+        {"run": run.name, "model": model.model_dump(), "ntk": ntk.model_dump()},
         epoch=epoch,
         checkpoint=meta,
         implementation=kernel.implementation,
@@ -63,7 +63,7 @@ def extract_kernel(
         labels=labels,
         num_classes=split.num_classes,
         epoch=epoch,
-        tile_size=ntk["tile_size"],
+        tile_size=ntk.tile_size,
         attrs=attrs,
     )
     log.info(

@@ -14,8 +14,8 @@ from ntk_evolution.experiment import Run, epoch_label
 from ntk_evolution.models import build_model
 from ntk_evolution.provenance import provenance
 from ntk_evolution.seeding import run_keys
-from ntk_evolution.training import TrainSettings, train
-from ntk_evolution.type_aliases import Settings
+from ntk_evolution.settings import ModelSettings, Training
+from ntk_evolution.training import train
 
 log = logging.getLogger(__name__)
 
@@ -26,8 +26,8 @@ def train_phase1(
     history_path: str | Path,
     *,
     run: Run,
-    model: Settings,
-    phase1: Settings,
+    model: ModelSettings,
+    training: Training,
     checkpoint_epochs: Sequence[float],
 ) -> None:
     """Train one phase-1 run from a random initialisation, writing checkpoints and history.
@@ -36,13 +36,17 @@ def train_phase1(
     has one row per epoch (see :func:`ntk_evolution.training.train`).
     """
     split = data.load_split(split_path)
-    net = build_model(**model, num_classes=split.num_classes)
+    net = build_model(**model.model_dump(), num_classes=split.num_classes)
     keys = run_keys(run.seed)
     params = net.init(keys.init, split.image_shape)
     paths = {
         epoch_label(e): Path(p) for e, p in zip(checkpoint_epochs, checkpoint_paths, strict=True)
     }
-    config = {"run": run.name, "model": dict(model), "phase1": dict(phase1)}
+    config = {
+        "run": run.name,
+        "model": model.model_dump(),
+        "phase1": training.model_dump(exclude_none=True),
+    }
 
     def save(epoch: float, params: Any, meta: dict[str, Any]) -> None:
         save_checkpoint(paths[epoch_label(epoch)], params, {**meta, **provenance(config)})
@@ -52,7 +56,8 @@ def train_phase1(
         params,
         split.train_set(),
         split.test_set(),
-        settings=TrainSettings.from_config(phase1, run.regime),
+        settings=training,
+        regime=run.regime,
         key=keys.phase1,
         checkpoints=list(checkpoint_epochs),
         save=save,

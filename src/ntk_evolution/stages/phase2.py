@@ -14,9 +14,9 @@ from ntk_evolution.dynamics import child_apply
 from ntk_evolution.experiment import Child
 from ntk_evolution.provenance import provenance
 from ntk_evolution.seeding import run_keys
+from ntk_evolution.settings import ModelSettings, Training
 from ntk_evolution.stages.networks import load_network
-from ntk_evolution.training import TrainSettings, train
-from ntk_evolution.type_aliases import Settings
+from ntk_evolution.training import train
 
 log = logging.getLogger(__name__)
 
@@ -28,8 +28,8 @@ def train_children(
     history_paths: Sequence[str | Path],
     *,
     children: Sequence[Child],
-    model: Settings,
-    phase2: Settings,
+    model: ModelSettings,
+    training: Training,
 ) -> None:
     """Train the ``children`` of one spawn checkpoint, one after the other.
 
@@ -41,7 +41,7 @@ def train_children(
     net, spawn_params, _ = load_network(split, model, spawn_path)
     for child, params_path, history_path in zip(children, params_paths, history_paths, strict=True):
         _train_child(
-            net.apply, spawn_params, split, child, params_path, history_path, model, phase2
+            net.apply, spawn_params, split, child, params_path, history_path, model, training
         )
 
 
@@ -52,11 +52,14 @@ def _train_child(
     child: Child,
     params_path: str | Path,
     history_path: str | Path,
-    model: Settings,
-    phase2: Settings,
+    model: ModelSettings,
+    training: Training,
 ) -> None:
-    settings = TrainSettings.from_config(phase2, child.phase2_regime)
-    config = {"child": child.path, "model": dict(model), "phase2": dict(phase2)}
+    config = {
+        "child": child.path,
+        "model": model.model_dump(),
+        "phase2": training.model_dump(exclude_none=True),
+    }
 
     def save(epoch: float, params: Any, meta: dict[str, Any]) -> None:
         save_checkpoint(params_path, params, {**meta, **provenance(config)})
@@ -66,9 +69,10 @@ def _train_child(
         spawn_params,
         split.train_set(),
         split.test_set(),
-        settings=settings,
+        settings=training,
+        regime=child.phase2_regime,
         key=run_keys(child.run.seed).phase2,
-        checkpoints=[float(settings.epochs)],
+        checkpoints=[float(training.epochs)],
         save=save,
         name=child.path,
     )

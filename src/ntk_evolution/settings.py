@@ -1,0 +1,298 @@
+"""The configuration's one typed description: a frozen model per section (no JAX here).
+
+Each section of ``config.yaml`` is a class below; :class:`Config` is the whole file. The JSON
+schema ``workflow/schemas/config.schema.yaml``, which checks a config and names every mistake
+(:func:`ntk_evolution.config.validate_config`), is generated from these classes by
+:func:`config_schema` (``python -m ntk_evolution.settings`` rewrites it; a test checks that
+it is current). Every key is required, with no default in code, except ``gpu`` and an evaluation attack's
+``epsilons``.
+
+Rules hand a job plain sections (Snakemake compares them to decide what reruns); the job's
+script reads each into its class, and the stages compute with typed settings. An attack's
+settings go from the config to :class:`Attack` and from there to
+:func:`ntk_evolution.attacks.pgd`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from ntk_evolution.experiment import Run
+
+Positive = Annotated[float, Field(gt=0)]
+Count = Annotated[int, Field(ge=1)]
+Seed = Annotated[int, Field(ge=0)]
+Share = Annotated[float, Field(ge=0, le=1)]
+Regime = Literal["benign", "adversarial", "flip"]
+Phase2Regime = Literal["benign", "adversarial"]
+Dynamics = Literal["linearized", "centered", "standard"]
+AdversarialMix = Literal["pure", "benign_then_adversarial"]
+# An evaluation attack's name: lower case, and not "clean" (the name of the clean accuracy).
+ATTACK_NAMES = {"pattern": "^[a-z][a-z0-9_]*$", "not": {"enum": ["clean"]}}
+
+
+def _unique(description: str | None = None, **constraints: Any) -> Any:
+    """A list field whose items may appear once each (checked by the schema)."""
+    return Field(json_schema_extra={"uniqueItems": True}, description=description, **constraints)
+
+
+class Section(BaseModel):
+    """A config section: its keys are exactly the fields, its values are read-only."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Attack(Section):
+    """PGD settings: the ball's norm and radius, and the steps that search it."""
+
+    norm: Literal["linf", "l2"] = Field(description="ball of the attack: L-inf or L2")
+    epsilon: Positive = Field(description="radius of the ball (pixels lie in 0..1)")
+    step_size: Positive = Field(description="size of each signed-gradient step")
+    steps: Count
+    random_start: bool
+
+    def at(self, epsilon: float) -> Attack:
+        """The same attack in a ball of radius ``epsilon``, its step size scaled in proportion,
+        alpha' = alpha * (epsilon' / epsilon), so that steps * alpha' / epsilon' is unchanged."""
+        return Attack(
+            norm=self.norm,
+            epsilon=epsilon,
+            step_size=self.step_size * (epsilon / self.epsilon),
+            steps=self.steps,
+            random_start=self.random_start,
+        )
+
+
+class EvaluationAttack(Attack):
+    """An attack's settings, measured at its own epsilon and at every radius of epsilons."""
+
+    epsilons: list[Positive] = _unique(
+        "more radii to measure at, with step_size scaled by radius / epsilon (epsilon is always "
+        "measured)",
+        min_length=1,
+        default_factory=list,
+    )
+
+    @property
+    def radii(self) -> list[float]:
+        """The radii the attack is measured at: ``epsilon`` (the headline value) and every entry
+        of ``epsilons``, sorted, each once."""
+        return sorted({float(self.epsilon), *map(float, self.epsilons)})
+
+    @property
+    def base(self) -> Attack:
+        """The attack at its own radius."""
+        return Attack(**self.model_dump(exclude={"epsilons"}))
+
+
+class Optimizer(Section):
+    """SGD with momentum."""
+
+    learning_rate: Positive = Field(description="SGD learning rate")
+    momentum: float = Field(ge=0, lt=1)
+
+
+class DatasetSettings(Section):
+    name: Literal["digits", "cifar10", "cifar100"]
+    root: str = Field(description="folder holding dataset archives")
+    url: str | None = Field(
+        description="where the download rule fetches the dataset's archive (null = the "
+        "official site)"
+    )
+    test_fraction: float = Field(
+        gt=0, lt=1, description="test share of datasets without a fixed split (not used for CIFAR)"
+    )
+    probes_per_class: Count
+    seed: Seed
+
+
+class ModelSettings(Section):
+    architecture: Literal["mlp", "cnn", "resnet"]
+    width: Count = Field(description="units (mlp), channels (cnn) or first-stage channels (resnet)")
+    depth: Count = Field(
+        description="hidden layers (mlp, cnn) or basic blocks per stage (resnet; 2 = ResNet-18)"
+    )
+    parameterization: Literal["standard", "ntk"]
+    zero_readout: bool
+
+
+class Training(Section):
+    """What a training job reads of a phase section: ``attack`` and ``adversarial_mix`` only if
+    it trains adversarially, ``flip_epoch`` only for the flip regime (:meth:`Phase.training`),
+    so that a benign job does not rerun when the attack changes."""
+
+    epochs: Count
+    batch_size: Count
+    optimizer: Optimizer
+    adversarial_mix: AdversarialMix | None = None
+    attack: Attack | None = None
+    flip_epoch: Count | None = None
+
+    def adversarial_in(self, regime: str, epoch: int) -> bool:
+        """Whether epoch ``epoch`` (0-based) of ``regime`` trains on adversarial examples."""
+        if regime == "flip":
+            return self.flip_epoch is not None and epoch >= self.flip_epoch
+        return regime == "adversarial"
+
+
+class Phase(Section):
+    """The keys phase 1 and phase 2 share: how a model is trained."""
+
+    epochs: Count
+    batch_size: Count
+    optimizer: Optimizer
+    adversarial_mix: AdversarialMix
+    attack: Attack
+
+    def training(self, regimes: Sequence[str]) -> Training:
+        """The settings a job training models of ``regimes`` depends on, and nothing more."""
+        adversarial = set(regimes) != {"benign"}
+        return Training(
+            epochs=self.epochs,
+            batch_size=self.batch_size,
+            optimizer=self.optimizer,
+            adversarial_mix=self.adversarial_mix if adversarial else None,
+            attack=self.attack if adversarial else None,
+        )
+
+
+class Checkpoints(Section):
+    every: Count
+    fractional: list[Annotated[float, Field(gt=0)]] = _unique()
+
+
+class Phase1Settings(Phase):
+    regimes: list[Regime] = _unique(min_length=1)
+    seeds: list[Seed] = Field(min_length=1)
+    flip_epoch: Count
+    checkpoints: Checkpoints
+
+    def training(self, regimes: Sequence[str]) -> Training:
+        """As :meth:`Phase.training`, with ``flip_epoch`` for the flip regime."""
+        training = super().training(regimes)
+        if "flip" not in regimes:
+            return training
+        return training.model_copy(update={"flip_epoch": self.flip_epoch})
+
+    @property
+    def runs(self) -> list[Run]:
+        """All phase-1 runs: every regime crossed with every seed."""
+        return [Run(regime, seed) for regime in self.regimes for seed in self.seeds]
+
+    @property
+    def checkpoint_epochs(self) -> list[float]:
+        """Sorted checkpoint epochs of a run: epoch 0 (the initialisation), every
+        ``checkpoints.every``-th integer epoch up to ``epochs`` (the final epoch always
+        included) and the fractional epochs of ``checkpoints.fractional``."""
+        integer = set(range(0, self.epochs + 1, self.checkpoints.every)) | {0, self.epochs}
+        return sorted({float(e) for e in integer} | {float(e) for e in self.checkpoints.fractional})
+
+
+class Phase2Settings(Phase):
+    spawn_epochs: list[Annotated[float, Field(ge=0)]] = _unique(min_length=1)
+    dynamics: list[Dynamics] = _unique(min_length=1)
+    regimes: list[Phase2Regime] = _unique(min_length=1)
+
+    @property
+    def child_kinds(self) -> list[tuple[str, str]]:
+        """``(dynamics, phase2_regime)`` of the children of every spawn point, in the order of
+        ``dynamics`` and, within each, of ``regimes``."""
+        return [(dynamics, regime) for dynamics in self.dynamics for regime in self.regimes]
+
+
+class EvaluationSettings(Section):
+    batch_size: Count
+    seed: Seed
+    transfer: bool
+    attacks: dict[str, EvaluationAttack] = Field(
+        description="name: attack settings; a config file that gives this table replaces it whole",
+        json_schema_extra={"propertyNames": ATTACK_NAMES},
+    )
+
+
+class NtkSettings(Section):
+    implementation: Literal["structured_derivatives", "jacobian_contraction", "ntk_vector_products"]
+    tile_size: Count
+
+
+class SpectrumSettings(Section):
+    top_k: Count
+
+
+class AlignmentSettings(Section):
+    centered: bool
+
+
+class StatisticsSettings(Section):
+    spectrum: SpectrumSettings
+    alignment: AlignmentSettings
+
+
+class FindingsSettings(Section):
+    """The thresholds of the paper's findings (:mod:`ntk_evolution.findings`)."""
+
+    kernel_distance: Literal["raw", "centered"]
+    distance_ratio: Positive
+    settle_fraction: float = Field(gt=0, le=1)
+    settle_by: float = Field(gt=0, le=1)
+    benign_robust_max: Share
+    robust_margin: float = Field(ge=-1, le=1)
+    masking_tolerance: Share
+    attack: str
+
+
+class Config(Section):
+    """Configuration of the ntk-evolution workflow (config.yaml)."""
+
+    dataset: DatasetSettings
+    model: ModelSettings
+    phase1: Phase1Settings
+    phase2: Phase2Settings
+    evaluation: EvaluationSettings
+    ntk: NtkSettings
+    statistics: StatisticsSettings
+    findings: FindingsSettings
+    gpu: bool = Field(
+        default=False,
+        description="true: training, kernel-extraction and evaluation jobs each declare gpu=1 "
+        "(one GPU per job)",
+    )
+
+
+def _without_titles(schema: Any) -> Any:
+    """``schema`` less the ``title`` of every model and field (the keys name them already)."""
+    if isinstance(schema, dict):
+        return {k: _without_titles(v) for k, v in schema.items() if k != "title"}
+    if isinstance(schema, list):
+        return [_without_titles(item) for item in schema]
+    return schema
+
+
+def config_schema() -> dict[str, Any]:
+    """The JSON schema (draft 2020-12) of :class:`Config`."""
+    schema = _without_titles(Config.model_json_schema())
+    return {"$schema": "https://json-schema.org/draft/2020-12/schema", **schema}
+
+
+SCHEMA_HEADER = (
+    "# Generated from src/ntk_evolution/settings.py by `python -m ntk_evolution.settings`;\n"
+    "# edit the classes there, not this file.\n"
+)
+
+
+def schema_text() -> str:
+    """The text of ``workflow/schemas/config.schema.yaml``."""
+    import yaml
+
+    return SCHEMA_HEADER + yaml.safe_dump(config_schema(), sort_keys=False, width=100)
+
+
+if __name__ == "__main__":
+    import sys
+    from pathlib import Path
+
+    target = Path(sys.argv[1] if len(sys.argv) > 1 else "workflow/schemas/config.schema.yaml")
+    target.write_text(schema_text())
