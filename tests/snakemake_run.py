@@ -59,13 +59,15 @@ def snakemake(
     configfile: str | None = None,
     check: bool = True,
     timeout: int | None = None,
+    jax_cache: Path = JAX_CACHE,
 ) -> subprocess.CompletedProcess[str]:
-    """Run Snakemake in ``checkout`` (with ``configfile`` on top of its config.yaml).
+    """Run Snakemake in ``checkout`` (with ``configfile`` on top of its config.yaml); the jobs
+    share the compilation cache ``jax_cache`` (by default the suite's).
 
     With ``timeout`` (seconds), Snakemake is interrupted as by Ctrl-C when it runs longer (it
     ignores SIGTERM while jobs run), so that it cancels its jobs, and killed 30 s later.
     """
-    env = {**os.environ, "JAX_COMPILATION_CACHE_DIR": str(JAX_CACHE)}
+    env = {**os.environ, "JAX_COMPILATION_CACHE_DIR": str(jax_cache)}
     # Config files last: --configfile takes several values and would swallow a target.
     extra = ["--configfile", configfile] if configfile else []
     command = [sys.executable, "-m", "snakemake", "--cores", "2", *args, *extra]

@@ -206,12 +206,10 @@ def expected_jobs(config: dict[str, Any]) -> dict[str, int]:
     """The jobs a fresh run of ``config`` needs, rule by rule, counted from the config."""
     phase1 = Config.model_validate(config).phase1
     runs = phase1.runs
-    checkpoints = len(phase1.checkpoint_epochs)
     spawns = len(config["phase2"]["spawn_epochs"])
-    per_run = {"train_phase1": 1, "gather_kernels": 1, "kernel_evolution": 1}
+    per_run = {"train_phase1": 1, "extract_ntk": 1, "gather_kernels": 1, "kernel_evolution": 1}
     per_run |= {"kernel_spectrum": 1, "kernel_alignment": 1, "evaluate_phase1": 1}
     jobs = {rule: n * len(runs) for rule, n in per_run.items()}
-    jobs["extract_ntk"] = len(runs) * checkpoints
     jobs["train_children"] = jobs["evaluate_children"] = len(runs) * spawns
     jobs["plot_distance_matrix"] = len({run.regime for run in runs})
     once = ["all", "split_dataset", "select_probes", "gather_evaluation", "fixed_kernel_table"]

@@ -119,7 +119,7 @@ def test_a_new_seed_runs_only_that_seed_and_what_gathers_it(tiny_run):
     jobs = plan(tiny_run, changed(add_seed))
     assert rules_of(jobs) == {
         "train_phase1": 2,
-        "extract_ntk": 2 * 3,
+        "extract_ntk": 2,
         "gather_kernels": 2,
         "kernel_evolution": 2,
         "kernel_spectrum": 2,

@@ -59,7 +59,7 @@ def test_plan_of_a_fresh_run(tmp_path):
         "split_dataset": 1,
         "select_probes": 1,
         "train_phase1": 4,
-        "extract_ntk": 4 * len(EPOCHS),
+        "extract_ntk": 4,
         "gather_kernels": 4,
         "kernel_evolution": 4,
         "kernel_spectrum": 4,

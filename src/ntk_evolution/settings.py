@@ -255,6 +255,10 @@ class Config(Section):
     ntk: NtkSettings
     statistics: StatisticsSettings
     findings: FindingsSettings
+    compilation_cache: str | None = Field(
+        description="folder of JAX's persistent compilation cache, shared by every job of the "
+        "workflow (relative to the working directory); null: every job compiles afresh"
+    )
     gpu: bool = Field(
         default=False,
         description="true: training, kernel-extraction and evaluation jobs each declare gpu=1 "

@@ -25,11 +25,14 @@ except ConfigError as err:
     raise WorkflowError(f"invalid configuration: {err}") from None
 
 # Jobs name the config files in the command that regenerates a damaged input (recovery.py),
-# and share JAX's compiled programs through a persistent cache (a set value is kept).
+# and share JAX's compiled programs through the persistent cache of `compilation_cache` (a
+# JAX_COMPILATION_CACHE_DIR set in the environment is kept). Not a parameter: moving the cache
+# reruns nothing.
 os.environ[recovery.CONFIGFILES_VARIABLE] = shlex.join(CONFIGFILES)
-JAX_CACHE = str(Path(".snakemake/jax-cache").resolve())
-os.environ.setdefault("JAX_COMPILATION_CACHE_DIR", JAX_CACHE)
-os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", "0")
+if SETTINGS.compilation_cache:
+    JAX_CACHE = str(Path(SETTINGS.compilation_cache).resolve())
+    os.environ.setdefault("JAX_COMPILATION_CACHE_DIR", JAX_CACHE)
+    os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", "0")
 
 SOURCES = Path(workflow.basedir) / "src"
 SCRIPTS = Path(workflow.basedir) / "workflow" / "scripts"
@@ -96,6 +99,11 @@ def each_run(pattern, regime=None):
     runs = [run for run in RUNS if regime in (None, run.regime)]
     regimes, seeds = [run.regime for run in runs], [run.seed for run in runs]
     return expand(pattern, zip, regime=regimes, seed=seeds, allow_missing=True)
+
+
+def each_epoch(pattern):
+    """``pattern`` for every checkpoint epoch of a run, in schedule order; other wildcards stay."""
+    return expand(pattern, epoch=EPOCHS, allow_missing=True)
 
 
 def each_child(pattern):

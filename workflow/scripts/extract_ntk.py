@@ -8,17 +8,16 @@ device, the implementation used, compile and compute seconds).
 from ntk_evolution.experiment import JobSubject
 from ntk_evolution.joblog import setup_logging
 from ntk_evolution.settings import ModelSettings, NtkSettings
-from ntk_evolution.stages.kernels import extract_kernel
+from ntk_evolution.stages.kernels import extract_kernels
 
 setup_logging(snakemake.log[0])
-job = JobSubject(snakemake)
-extract_kernel(
-    snakemake.input.checkpoint,
+extract_kernels(
+    snakemake.input.checkpoints,
     snakemake.input.split,
     snakemake.input.probes,
-    snakemake.output[0],
-    run=job.run,
-    epoch=job.epoch,
+    snakemake.output.snapshots,
+    run=JobSubject(snakemake).run,
+    epochs=snakemake.params.epochs,
     model=ModelSettings.model_validate(snakemake.params.model),
     ntk=NtkSettings.model_validate(snakemake.params.ntk),
 )

@@ -1,9 +1,10 @@
-"""Kernel stage: the per-logit NTK of the probe set at one checkpoint."""
+"""Kernel stage: the per-logit NTK of the probe set at every checkpoint of a run."""
 
 from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 import jax.numpy as jnp
@@ -18,21 +19,26 @@ from ntk_evolution.stages.networks import load_network
 log = logging.getLogger(__name__)
 
 
-def extract_kernel(
-    checkpoint_path: str | Path,
+def extract_kernels(
+    checkpoint_paths: Sequence[str | Path],
     split_path: str | Path,
     probes_path: str | Path,
-    path: str | Path,
+    paths: Sequence[str | Path],
     *,
     run: Run,
-    epoch: float,
+    epochs: Sequence[float],
     model: ModelSettings,
     ntk: NtkSettings,
 ) -> None:
-    """Compute the per-logit empirical NTK of the probe set at one checkpoint into a zarr store."""
+    """The per-logit empirical NTK of the probe set at every checkpoint of a run: the kernel of
+    ``checkpoint_paths[i]`` (epoch ``epochs[i]``) goes into the zarr store ``paths[i]``.
+
+    The tile kernel is compiled once: the parameters are an argument of the compiled program,
+    so every checkpoint of the run uses the same one.
+    """
     split = data.load_split(split_path)
     indices, labels = data.load_probes(probes_path)
-    net, params, meta = load_network(split, model, checkpoint_path)
+    net, params, _ = load_network(split, model, checkpoint_paths[0])
     images = jnp.asarray(data.to_unit_interval(split.train_images[indices], split.pixel_max))
     compiling = time.perf_counter()
     kernel = compile_tile_kernel(
@@ -42,37 +48,40 @@ def extract_kernel(
         implementation=ntk.implementation,
         tile_size=ntk.tile_size,
     )
-    attrs = provenance(
-        {"run": run.name, "model": model.model_dump(), "ntk": ntk.model_dump()},
-        epoch=epoch,
-        checkpoint=meta,
-        implementation=kernel.implementation,
-        compile_seconds=time.perf_counter() - compiling,
-    )
-    started = time.perf_counter()
-    blocks = per_logit_ntk_tiles(kernel, params, images)
+    compile_seconds = time.perf_counter() - compiling
+    config = {"run": run.name, "model": model.model_dump(), "ntk": ntk.model_dump()}
+    for epoch, checkpoint_path, path in zip(epochs, checkpoint_paths, paths, strict=True):
+        _, params, meta = load_network(split, model, checkpoint_path)
+        attrs = provenance(
+            config,
+            epoch=epoch,
+            checkpoint=meta,
+            implementation=kernel.implementation,
+            compile_seconds=compile_seconds,
+        )
+        started = time.perf_counter()
 
-    def timed(blocks):
-        yield from blocks
-        attrs["seconds"] = time.perf_counter() - started
+        def timed(blocks, attrs=attrs, started=started):
+            yield from blocks
+            attrs["seconds"] = time.perf_counter() - started
 
-    storage.write_kernel_snapshot(
-        path,
-        timed(blocks),
-        probes=indices,
-        labels=labels,
-        num_classes=split.num_classes,
-        epoch=epoch,
-        tile_size=ntk.tile_size,
-        attrs=attrs,
-    )
-    log.info(
-        "%s epoch %g: %d probes x %d logits in %.2f s on %s (%s)",
-        run.name,
-        epoch,
-        len(indices),
-        split.num_classes,
-        attrs["seconds"],
-        attrs["device"],
-        kernel.implementation,
-    )
+        storage.write_kernel_snapshot(
+            path,
+            timed(per_logit_ntk_tiles(kernel, params, images)),
+            probes=indices,
+            labels=labels,
+            num_classes=split.num_classes,
+            epoch=epoch,
+            tile_size=ntk.tile_size,
+            attrs=attrs,
+        )
+        log.info(
+            "%s epoch %g: %d probes x %d logits in %.2f s on %s (%s)",
+            run.name,
+            epoch,
+            len(indices),
+            split.num_classes,
+            attrs["seconds"],
+            attrs["device"],
+            kernel.implementation,
+        )

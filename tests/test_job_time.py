@@ -1,0 +1,48 @@
+"""Every job logs where its time went, and the jobs of a workflow compile each program once."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ntk_evolution.joblog import JobTime, read_job_time
+
+from snakemake_run import TINY, make_checkout, snakemake, write_config
+
+KERNELS = "results/kernels/{}/seed0/epoch0.zarr"  # one of the snapshots of a run's kernel job
+KERNEL_LOG = "logs/extract_ntk/{}-seed0.log"
+
+
+def job_time(log: Path) -> JobTime:
+    timed = read_job_time(log.read_text())
+    assert timed is not None, f"no job time line in {log}"
+    return timed
+
+
+def test_kernel_jobs_share_compiled_programs_and_compile_a_changed_model_afresh(tmp_path):
+    """The first kernel job compiles its programs into the workflow's cache; the next one, of
+    another run of the same model, takes every program from there. A wider model is a
+    different program: its kernel job compiles it, whatever the cache holds."""
+    checkout = make_checkout(tmp_path / "workflow", TINY)
+    cache = tmp_path / "cache"
+    snakemake(checkout, KERNELS.format("benign"), jax_cache=cache)
+    first = job_time(checkout / KERNEL_LOG.format("benign"))
+    assert first.programs >= 1
+    assert first.programs > first.cached
+    assert first.compile > 0
+    assert 0 < first.imports < first.seconds
+
+    snakemake(checkout, KERNELS.format("adversarial"), jax_cache=cache)
+    second = job_time(checkout / KERNEL_LOG.format("adversarial"))
+    assert second.programs == first.programs
+    assert second.cached == second.programs  # nothing compiled: every program from the cache
+
+    write_config(checkout, {"model": {"width": 2 * TINY["model"]["width"]}}, "wider.yaml")
+    snakemake(checkout, KERNELS.format("benign"), configfile="wider.yaml", jax_cache=cache)
+    changed = job_time(checkout / KERNEL_LOG.format("benign"))
+    assert changed.programs > changed.cached  # the wider network's kernel is compiled afresh
+
+
+def test_a_job_without_jax_compiles_nothing(tiny_run):
+    timed = job_time(tiny_run / "logs/findings.log")
+    assert (timed.compile, timed.programs, timed.cached) == (0.0, 0, 0)
+    assert 0 < timed.imports <= timed.seconds
