@@ -37,6 +37,8 @@ if SETTINGS.compilation_cache:
 SOURCES = Path(workflow.basedir) / "src"
 SCRIPTS = Path(workflow.basedir) / "workflow" / "scripts"
 ENV = "../../envs/ntk-evolution.yaml"  # every job's conda environment; every job: 1 thread
+# The jobs that may run on a GPU (gpu=True in their resources): with `gpu: true`, with CUDA.
+GPU_ENV = "../../envs/ntk-evolution-cuda.yaml" if SETTINGS.gpu else ENV
 RUNS = SETTINGS.phase1.runs
 CHECKPOINT_EPOCHS = SETTINGS.phase1.checkpoint_epochs
 EPOCHS = [experiment.epoch_label(epoch) for epoch in CHECKPOINT_EPOCHS]

@@ -22,7 +22,7 @@ rule evaluate_phase1:
     benchmark:
         benchmarks("evaluate_phase1", PER_RUN)
     conda:
-        ENV
+        GPU_ENV
     resources:
         **job_resources(
             mem_mb=8000, runtime=evaluation_minutes(SETTINGS.evaluation, 1), gpu=True
@@ -48,7 +48,7 @@ rule evaluate_children:
     benchmark:
         benchmarks("evaluate_children", PER_RUN, "spawn{spawn}")
     conda:
-        ENV
+        GPU_ENV
     resources:
         **job_resources(
             mem_mb=8000,

@@ -18,7 +18,7 @@ rule extract_ntk:
     benchmark:
         benchmarks("extract_ntk", PER_RUN)
     conda:
-        ENV
+        GPU_ENV
     resources:
         **job_resources(mem_mb=8000, runtime=60 + 10 * len(EPOCHS), gpu=True),
     params:

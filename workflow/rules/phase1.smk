@@ -16,7 +16,7 @@ rule train_phase1:
         logs("train_phase1", PER_RUN),
     cache: "omit-software"
     conda:
-        ENV
+        GPU_ENV
     resources:
         **job_resources(
             mem_mb=8000,

@@ -18,7 +18,7 @@ rule train_children:
     benchmark:
         benchmarks("train_children", PER_RUN, "spawn{spawn}")
     conda:
-        ENV
+        GPU_ENV
     resources:
         **job_resources(
             mem_mb=8000,

@@ -1,0 +1,1 @@
+ntk-evolution.post-deploy.sh
