@@ -28,15 +28,7 @@ include: "workflow/rules/findings.smk"
 rule all:
     default_target: True
     input:
-        each_run(rules.gather_kernels.output[0]),
+        each_run(rules.extract_ntk.output[0]),
         rules.gather_evaluation.output.store,
-        expand(rules.plot_distance_matrix.output[0], regime=REGIMES),
-        rules.plot_distance_curves.output,
-        rules.plot_spectrum.output,
-        rules.plot_alignment.output,
-        rules.plot_training_curves.output,
-        rules.plot_pair_distance.output if PAIRS else [],
-        rules.plot_accuracy_vs_spawn.output,
-        rules.fixed_kernel_table.output,
-        rules.plot_robustness_vs_epsilon.output,
+        rules.figures.output,
         rules.findings.output,

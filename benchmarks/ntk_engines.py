@@ -174,7 +174,7 @@ def run_engine(
     import jax.numpy as jnp
 
     from ntk_evolution.ntk import assemble, compile_tile_kernel, per_logit_ntk_tiles
-    from ntk_evolution.storage import write_kernel_snapshot
+    from ntk_evolution.storage import Snapshot, write_kernels
 
     started = time.perf_counter()
     kernel = compile_tile_kernel(
@@ -198,13 +198,12 @@ def run_engine(
         with tempfile.TemporaryDirectory() as tmp:
 
             def write() -> None:
-                write_kernel_snapshot(
+                write_kernels(
                     Path(tmp) / "kernel.zarr",
-                    blocks(),
+                    [Snapshot(0.0, blocks(), {})],
                     probes=np.arange(n),
                     labels=np.zeros(n, np.int64),
                     num_classes=num_classes,
-                    epoch=0.0,
                     tile_size=settings["tile_size"],
                     attrs={"implementation": kernel.implementation},
                 )

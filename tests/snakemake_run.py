@@ -133,9 +133,7 @@ def rules_of(jobs: set[Job]) -> dict[str, int]:
 # The jobs after the evaluation of any network: its table, figures and the findings.
 AFTER_EVALUATION = {
     "gather_evaluation": 1,
-    "plot_accuracy_vs_spawn": 1,
-    "fixed_kernel_table": 1,
-    "plot_robustness_vs_epsilon": 1,
+    "figures": 1,
     "findings": 1,  # judges the accuracies
 }
 

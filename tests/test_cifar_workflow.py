@@ -207,16 +207,13 @@ def expected_jobs(config: dict[str, Any]) -> dict[str, int]:
     phase1 = Config.model_validate(config).phase1
     runs = phase1.runs
     spawns = len(config["phase2"]["spawn_epochs"])
-    per_run = {"train_phase1": 1, "extract_ntk": 1, "gather_kernels": 1, "kernel_evolution": 1}
+    per_run = {"train_phase1": 1, "extract_ntk": 1, "kernel_evolution": 1}
     per_run |= {"kernel_spectrum": 1, "kernel_alignment": 1, "evaluate_phase1": 1}
     jobs = {rule: n * len(runs) for rule, n in per_run.items()}
     jobs["train_children"] = jobs["evaluate_children"] = len(runs) * spawns
-    jobs["plot_distance_matrix"] = len({run.regime for run in runs})
-    once = ["all", "split_dataset", "select_probes", "gather_evaluation", "fixed_kernel_table"]
-    once += ["plot_distance_curves", "plot_spectrum", "plot_alignment", "plot_training_curves"]
-    once += ["plot_accuracy_vs_spawn", "plot_robustness_vs_epsilon", "findings"]
+    once = ["all", "split_dataset", "select_probes", "gather_evaluation", "figures", "findings"]
     if run_pairs(runs):
-        once += ["kernel_pair_distances", "plot_pair_distance"]
+        once += ["kernel_pair_distances"]
     return jobs | dict.fromkeys(once, 1)
 
 

@@ -8,7 +8,7 @@ from ntk_evolution.joblog import JobTime, read_job_time
 
 from snakemake_run import TINY, make_checkout, snakemake, write_config
 
-KERNELS = "results/kernels/{}/seed0/epoch0.zarr"  # one of the snapshots of a run's kernel job
+KERNELS = "results/kernels/{}/seed0/ntk.zarr"
 KERNEL_LOG = "logs/extract_ntk/{}-seed0.log"
 
 

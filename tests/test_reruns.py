@@ -25,14 +25,6 @@ from snakemake_run import (
 )
 
 PACKAGE = "ntk_evolution"
-FIGURES_OF_RUNS = {  # figures that stack every run (the distance matrix: one per regime)
-    "plot_distance_curves": 1,
-    "plot_spectrum": 1,
-    "plot_alignment": 1,
-    "plot_training_curves": 1,
-    "plot_pair_distance": 1,
-    "plot_distance_matrix": 2,
-}
 
 
 def changed(edit: Callable[[dict[str, Any]], None]) -> dict[str, Any]:
@@ -93,8 +85,8 @@ def test_a_moved_checkout_plans_nothing(tiny_run, tmp_path):
 @pytest.mark.parametrize(
     ("edit", "expected"),
     [
-        (set_top_k, {"kernel_spectrum": 4, "plot_spectrum": 1, "all": 1}),
-        (uncenter, {"kernel_alignment": 4, "plot_alignment": 1, "all": 1}),
+        (set_top_k, {"kernel_spectrum": 4, "figures": 1, "all": 1}),
+        (uncenter, {"kernel_alignment": 4, "figures": 1, "all": 1}),
         (findings_threshold, {"findings": 1, "all": 1}),
         (
             phase2_learning_rate,
@@ -120,7 +112,6 @@ def test_a_new_seed_runs_only_that_seed_and_what_gathers_it(tiny_run):
     assert rules_of(jobs) == {
         "train_phase1": 2,
         "extract_ntk": 2,
-        "gather_kernels": 2,
         "kernel_evolution": 2,
         "kernel_spectrum": 2,
         "kernel_alignment": 2,
@@ -128,7 +119,6 @@ def test_a_new_seed_runs_only_that_seed_and_what_gathers_it(tiny_run):
         "evaluate_phase1": 2,
         "evaluate_children": 2,
         "kernel_pair_distances": 1,
-        **FIGURES_OF_RUNS,
         **AFTER_EVALUATION,
         "all": 1,
     }

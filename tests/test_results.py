@@ -21,9 +21,9 @@ def node_path(results: Path, store: Path) -> str:
 
 @pytest.fixture(scope="module")
 def stores(tiny_run) -> dict[str, Path]:
-    """Every store of the tiny run but the kernel snapshots, by its path in the tree."""
+    """Every store of the tiny run, by its path in the tree."""
     results = tiny_run / "results"
-    found = [p for p in results.glob("**/*.zarr") if not p.name.startswith("epoch")]
+    found = list(results.glob("**/*.zarr"))
     return {node_path(results, store): store for store in found}
 
 
@@ -32,7 +32,7 @@ def tree(tiny_run) -> xr.DataTree:
     return open_results(tiny_run / "results")
 
 
-def test_the_tree_holds_every_store_but_the_snapshots(tiny_run, stores, tree):
+def test_the_tree_holds_every_store(stores, tree):
     assert {node.path for node in tree.subtree if node.has_data} == set(stores)
     for path in (
         "/kernels/benign/seed0/ntk",
@@ -40,7 +40,6 @@ def test_the_tree_holds_every_store_but_the_snapshots(tiny_run, stores, tree):
         "/evaluation/accuracy",
     ):
         assert path in stores
-    assert list(tiny_run.glob("results/kernels/*/*/epoch*.zarr"))  # on disk, not in the tree
 
 
 def test_nothing_is_read_until_asked(tree):
@@ -74,9 +73,9 @@ def test_a_damaged_store_is_named(tmp_path):
         open_results(results)
 
 
-def test_partials_and_snapshots_are_left_out(tmp_path):
+def test_partials_are_left_out(tmp_path):
     results = tmp_path / "results"
-    for store in ("k/ntk.zarr", "k/epoch0.5.zarr", "k/.ntk.zarr.partial-host-1-abc"):
+    for store in ("k/ntk.zarr", "k/.ntk.zarr.partial-host-1-abc"):
         write_dataset(xr.Dataset({"v": ("x", [1.0])}), results / store)
     assert [node.path for node in open_results(results).subtree if node.has_data] == ["/k/ntk"]
 

@@ -1,4 +1,4 @@
-"""Zarr stores: kernel snapshots, gathered series, statistics datasets and atomic writes."""
+"""Zarr stores: a run's kernel series, statistics datasets and atomic writes."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import socket
 import subprocess
 import sys
 
+import jax
 import numpy as np
 import pytest
 import xarray as xr
@@ -21,10 +22,10 @@ from ntk_evolution.recovery import CONFIGFILES_VARIABLE, DamagedInput
 from ntk_evolution.statistics import evolution
 from ntk_evolution.storage import (
     KERNEL_DIMS,
-    gather_kernels,
+    Snapshot,
     open_store,
     write_dataset,
-    write_kernel_snapshot,
+    write_kernels,
 )
 
 N, TILE, C = 7, 3, 10  # the tile does not divide the probe count
@@ -45,15 +46,22 @@ def symmetric(seed: int, c: int = C, n: int = N) -> np.ndarray:
     return a + np.swapaxes(a, 1, 2)
 
 
-def write_snapshot(path, k=None, *, epoch, attrs=None, tile_size=TILE, blocks=None, probes=PROBES):
-    """Write the kernel ``k`` (or the tiles ``blocks`` of a C-logit kernel) as a snapshot."""
-    write_kernel_snapshot(
+def write(path, *kernels, epochs=None, attrs=None, snapshot_attrs=None, tile_size=TILE):
+    """Write ``kernels`` as a run's series at ``epochs`` (by default 0, 1, ...): each a full
+    (C, N, N) kernel or an iterable of the tiles of one; ``snapshot_attrs``: each one's
+    attributes (by default none)."""
+    epochs = [float(e) for e in range(len(kernels))] if epochs is None else epochs
+    snapshot_attrs = [{} for _ in kernels] if snapshot_attrs is None else snapshot_attrs
+    snapshots = [
+        Snapshot(e, blocks_of(k, tile_size) if isinstance(k, np.ndarray) else k, a)
+        for k, e, a in zip(kernels, epochs, snapshot_attrs, strict=True)
+    ]
+    write_kernels(
         path,
-        blocks_of(k, tile_size) if blocks is None else blocks,
-        probes=probes,
+        snapshots,
+        probes=PROBES,
         labels=LABELS,
-        num_classes=C if k is None else k.shape[0],
-        epoch=epoch,
+        num_classes=C,
         tile_size=tile_size,
         attrs={} if attrs is None else attrs,
     )
@@ -65,19 +73,28 @@ def network(model_and_params, images):
     return model, params, images[:N]
 
 
-def test_snapshot_of_a_network_kernel(tmp_path, network, tol):
+@pytest.mark.parametrize("epochs", [(0.5,), (0.5, 1.0)])
+def test_kernels_of_a_network(tmp_path, network, tol, epochs):
+    """The kernel at each checkpoint, from the NTK engine's tiles; the tile kernel is compiled
+    once and each checkpoint's parameters passed to it."""
     model, params, x = network
-    attrs = provenance({"model": {"width": 16, "depth": 2}, "ntk": {"tile_size": TILE}}, epoch=0.5)
+    checkpoints = [jax.tree.map(lambda p, s=1.0 + i / 2: s * p, params) for i in range(len(epochs))]
+    attrs = provenance({"model": {"width": 16, "depth": 2}, "ntk": {"tile_size": TILE}})
     kernel = compile_tile_kernel(
         model.apply, params, x.shape[1:], implementation="structured_derivatives", tile_size=TILE
     )
-    blocks = per_logit_ntk_tiles(kernel, params, x)
-    path = tmp_path / "epoch0.5.zarr"
-    write_snapshot(path, blocks=blocks, epoch=0.5, attrs=attrs)
+    path = tmp_path / "kernels.zarr"
+    write(
+        path,
+        *(per_logit_ntk_tiles(kernel, p, x) for p in checkpoints),
+        epochs=epochs,
+        attrs=attrs,
+        snapshot_attrs=[{"epoch": e} for e in epochs],
+    )
     ds = open_store(path)
     ntk = ds["ntk"]
-    assert ntk.dims == KERNEL_DIMS
-    assert ntk.shape == (C, N, N)
+    assert ntk.dims == ("epoch", *KERNEL_DIMS)
+    assert ntk.shape == (len(epochs), C, N, N)
     assert ntk.dtype == np.float32
     np.testing.assert_array_equal(ds["probe_i"].values, PROBES)
     np.testing.assert_array_equal(ds["probe_j"].values, PROBES)
@@ -85,98 +102,143 @@ def test_snapshot_of_a_network_kernel(tmp_path, network, tol):
     np.testing.assert_array_equal(ds["label_j"].values, LABELS)
     assert ds["label_i"].dims == ("probe_i",)
     np.testing.assert_array_equal(ds["logit"].values, np.arange(C))
-    assert ds["epoch"].shape == () and float(ds["epoch"]) == 0.5
-    assert ds.attrs == attrs  # nested dicts and plain values round-trip
+    assert ds["epoch"].dims == ("epoch",) and ds["epoch"].dtype == np.float64
+    np.testing.assert_array_equal(ds["epoch"].values, epochs)
+    # nested dicts and plain values round-trip
+    assert ds.attrs == {**attrs, "snapshots": [{"epoch": e} for e in epochs]}
     assert ntk.attrs["units"] == "1" and ntk.attrs["long_name"]
-    expected = per_logit_ntk(model.apply, params, x)
-    np.testing.assert_allclose(ntk.values, expected, **tol(np.float32, np.abs(expected).max()))
+    for e, p in zip(epochs, checkpoints, strict=True):
+        expected = per_logit_ntk(model.apply, p, x)
+        got = ntk.sel(epoch=e).values
+        np.testing.assert_allclose(got, expected, **tol(np.float32, np.abs(expected).max()))
     assert not np.any(np.isnan(ntk.values))
+    if len(epochs) == 2:  # the checkpoints' kernels differ, so each is at its own epoch
+        assert not np.allclose(ntk.values[0], ntk.values[1])
 
 
-def test_snapshot_chunks_are_tiles(tmp_path):
+def test_chunks_are_tiles_of_one_epoch(tmp_path):
     path = tmp_path / "k.zarr"
-    write_snapshot(path, symmetric(0), epoch=1.0)
+    write(path, symmetric(0), symmetric(1))
     ds = open_store(path)
-    assert ds["ntk"].encoding["chunks"] == (C, TILE, TILE)
-    assert zarr.open_array(path / "ntk", mode="r").chunks == (C, TILE, TILE)
+    assert ds["ntk"].encoding["chunks"] == (1, C, TILE, TILE)
+    assert zarr.open_array(path / "ntk", mode="r").chunks == (1, C, TILE, TILE)
 
 
 @pytest.mark.parametrize("tile_size", [1, 2, 3, 7, 10])
-def test_snapshot_values_are_exact(tmp_path, tile_size):
+def test_values_are_exact(tmp_path, tile_size):
     """Tiles are mirrored into the lower triangle; nothing is left at the fill value."""
-    k = symmetric(1)
+    k = [symmetric(1), symmetric(2)]
     path = tmp_path / "k.zarr"
-    write_snapshot(path, k, epoch=2.0, tile_size=tile_size)
-    np.testing.assert_array_equal(open_store(path)["ntk"].values, k)
+    write(path, *k, epochs=[0.0, 2.0], tile_size=tile_size)
+    np.testing.assert_array_equal(open_store(path)["ntk"].values, np.stack(k))
 
 
-def test_snapshot_attrs_are_plain_json(tmp_path):
+def test_attrs_are_plain_json(tmp_path):
     attrs = {
         "nested": {"list": [1, 2], "tuple": (3, 4)},
         "np_int": np.int64(7),
         "np_float": np.float32(0.5),
     }
+    snapshot_attrs = [{"epoch": np.float64(0.0), "shape": (C, N)}, {"epoch": 1.0, "n": np.int32(3)}]
     path = tmp_path / "k.zarr"
-    write_snapshot(path, symmetric(2), epoch=0.0, attrs=attrs)
+    write(path, symmetric(2), symmetric(3), attrs=attrs, snapshot_attrs=snapshot_attrs)
     stored = open_store(path).attrs
-    assert stored == {"nested": {"list": [1, 2], "tuple": [3, 4]}, "np_int": 7, "np_float": 0.5}
+    assert stored == {
+        "nested": {"list": [1, 2], "tuple": [3, 4]},
+        "np_int": 7,
+        "np_float": 0.5,
+        "snapshots": [{"epoch": 0.0, "shape": [C, N]}, {"epoch": 1.0, "n": 3}],
+    }
     assert type(stored["np_int"]) is int
+    assert type(stored["snapshots"][1]["n"]) is int
 
 
 def test_snapshot_attrs_completed_while_writing(tmp_path):
-    attrs = {"config": {"a": 1}}
+    snapshot_attrs = [{"epoch": 0.0}, {"epoch": 1.0}]
 
-    def blocks():
-        yield from blocks_of(symmetric(3), TILE)
-        attrs["seconds"] = 12.5  # e.g. the time the kernel took, known only at the end
+    def blocks(seed, attrs):
+        yield from blocks_of(symmetric(seed), TILE)
+        attrs["seconds"] = 12.5 + seed  # e.g. the time the kernel took, known only at the end
 
     path = tmp_path / "k.zarr"
-    write_snapshot(path, blocks=blocks(), epoch=1.0, attrs=attrs)
-    assert open_store(path).attrs == {"config": {"a": 1}, "seconds": 12.5}
+    write(
+        path,
+        *(blocks(i, a) for i, a in enumerate(snapshot_attrs)),
+        attrs={"config": {"a": 1}},
+        snapshot_attrs=snapshot_attrs,
+    )
+    assert open_store(path).attrs == {
+        "config": {"a": 1},
+        "snapshots": [{"epoch": 0.0, "seconds": 12.5}, {"epoch": 1.0, "seconds": 13.5}],
+    }
 
 
-def test_failed_snapshot_leaves_nothing(tmp_path):
+@pytest.mark.parametrize("error", [RuntimeError, KeyboardInterrupt])
+def test_failed_write_leaves_nothing(tmp_path, error):
+    """A write that fails (or is interrupted) at a later checkpoint, after the earlier ones are
+    written, leaves no store."""
+
     def blocks():
         yield next(blocks_of(symmetric(4), TILE))
-        raise RuntimeError("out of memory")
+        raise error("out of memory")
 
     path = tmp_path / "k.zarr"
-    with pytest.raises(RuntimeError, match="out of memory"):
-        write_snapshot(path, blocks=blocks(), epoch=0.0)
+    with pytest.raises(error, match="out of memory"):
+        write(path, symmetric(5), blocks())
     assert list(tmp_path.iterdir()) == []
 
 
-def test_gather_sorts_epochs(tmp_path):
-    epochs = [2.0, 0.0, 0.5]  # deliberately unsorted
-    kernels = {e: symmetric(10 + i) for i, e in enumerate(epochs)}
-    snapshots = []
-    for e in epochs:
-        snapshots.append(tmp_path / f"epoch{e:g}.zarr")
-        write_snapshot(snapshots[-1], kernels[e], epoch=e, attrs={"epoch": e})
-    out = tmp_path / "kernels.zarr"
-    gather_kernels(snapshots, out, tile_size=TILE, attrs={"run": "benign-s0"})
-    ds = open_store(out)
+def test_several_epochs_are_stacked_in_order(tmp_path):
+    epochs = [0.0, 0.5, 2.0]
+    kernels = [symmetric(10 + i) for i in range(len(epochs))]
+    snapshot_attrs = [{"epoch": e, "checkpoint": f"epoch{e:g}.msgpack"} for e in epochs]
+    path = tmp_path / "kernels.zarr"
+    write(path, *kernels, epochs=epochs, attrs={"run": "benign-s0"}, snapshot_attrs=snapshot_attrs)
+    ds = open_store(path)
     ntk = ds["ntk"]
     assert ntk.dims == ("epoch", *KERNEL_DIMS)
-    np.testing.assert_array_equal(ds["epoch"].values, sorted(epochs))
-    for e in epochs:
-        np.testing.assert_array_equal(ntk.sel(epoch=e).values, kernels[e])
+    assert ds["epoch"].dtype == np.float64
+    np.testing.assert_array_equal(ds["epoch"].values, epochs)
+    for e, k in zip(epochs, kernels, strict=True):
+        np.testing.assert_array_equal(ntk.sel(epoch=e).values, k)
     np.testing.assert_array_equal(ds["probe_i"].values, PROBES)
     np.testing.assert_array_equal(ds["label_j"].values, LABELS)
     assert ntk.encoding["chunks"] == (1, C, TILE, TILE)
-    assert ds.attrs["run"] == "benign-s0"
-    assert sorted(s["epoch"] for s in ds.attrs["snapshots"]) == sorted(epochs)
+    assert ds.attrs == {"run": "benign-s0", "snapshots": snapshot_attrs}
     assert ntk.attrs["long_name"] and ntk.attrs["units"] == "1"
-    assert not any(p.name.endswith(".partial") for p in tmp_path.iterdir())
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["kernels.zarr"]
 
 
-def test_gather_rejects_different_probes(tmp_path):
-    a, b = tmp_path / "a.zarr", tmp_path / "b.zarr"
-    write_snapshot(a, symmetric(20), epoch=0.0)
-    write_snapshot(b, symmetric(21), epoch=1.0, probes=PROBES + 1)
-    with pytest.raises(ValueError):
-        gather_kernels([a, b], tmp_path / "out.zarr", tile_size=TILE, attrs={})
-    assert not (tmp_path / "out.zarr").exists()
+@pytest.mark.parametrize("epochs", [[1.0, 0.0], [0.0, 0.0], [0.0, 1.0, 0.5]])
+def test_epochs_must_increase(tmp_path, epochs):
+    path = tmp_path / "kernels.zarr"
+    with pytest.raises(ValueError, match="not increasing"):
+        write(path, *(symmetric(20 + i) for i in range(len(epochs))), epochs=epochs)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_nan_blocks_are_counted(tmp_path):
+    """NaN the engine yields is part of the completion record, counted in the tile and in its
+    mirror; the store is then accepted as it is."""
+    k = symmetric(25)
+    k[:, 0, 5] = k[:, 5, 0] = np.nan  # in an off-diagonal tile and its mirror
+    k[2, 1, 1] = np.nan  # in a diagonal tile
+    path = tmp_path / "k.zarr"
+    write(path, symmetric(24), k)
+    record = zarr.open_group(path, mode="r").attrs["complete"]
+    assert record["ntk"]["nan"] == 2 * C + 1
+    np.testing.assert_array_equal(open_store(path)["ntk"].values, np.stack([symmetric(24), k]))
+
+
+def test_a_tile_never_written_is_refused(tmp_path):
+    """A tile the engine did not yield is left at the fill value, NaN that the record does not
+    hold: the store is refused."""
+    missing = blocks_of(symmetric(26), TILE)
+    next(missing)  # the first diagonal tile, 3 x 3 probes
+    path = tmp_path / "k.zarr"
+    write(path, symmetric(27), missing)
+    with pytest.raises(DamagedInput, match=re.escape(f"NaN values, by array: {{'ntk': {9 * C}}}")):
+        open_store(path)
 
 
 def test_write_dataset_round_trip(tmp_path):
@@ -241,7 +303,7 @@ CORRUPTIONS = {
 @pytest.mark.parametrize("corruption", sorted(CORRUPTIONS))
 def test_open_corrupt_store(tmp_path, corruption):
     path = tmp_path / "k.zarr"
-    write_snapshot(path, symmetric(40), epoch=0.0)
+    write(path, symmetric(40))
     CORRUPTIONS[corruption](path)
     with pytest.raises(DamagedInput) as info:
         open_store(path)
@@ -351,11 +413,13 @@ def test_atomic_file_attempts_never_touch_each_other(tmp_path):
     assert partials(target) == []
 
 
-def test_completion_record(tmp_path):
+@pytest.mark.parametrize("num_epochs", [1, 2])
+def test_completion_record(tmp_path, num_epochs):
     path = tmp_path / "k.zarr"
-    write_snapshot(path, symmetric(50), epoch=0.0)
+    write(path, *(symmetric(50 + e) for e in range(num_epochs)))
     record = zarr.open_group(path, mode="r").attrs["complete"]
-    assert record["ntk"] == {"chunks": 9, "nan": 0}  # 3 x 3 tiles of a 7-probe kernel
+    # 3 x 3 tiles of a 7-probe kernel at each epoch
+    assert record["ntk"] == {"chunks": 9 * num_epochs, "nan": 0}
     assert set(record) == {"ntk", "probe_i", "probe_j", "label_i", "label_j", "logit", "epoch"}
     assert "complete" not in open_store(path).attrs
 
@@ -367,11 +431,11 @@ def _drop_record(store):
 
 
 def _lose_a_chunk(store):
-    (store / "ntk" / "c" / "0" / "1" / "2").unlink()
+    (store / "ntk" / "c" / "1" / "0" / "1" / "2").unlink()  # a tile of the second epoch
 
 
 def _write_a_nan(store):
-    zarr.open_array(store / "ntk", mode="r+")[3, 1, 5] = np.nan
+    zarr.open_array(store / "ntk", mode="r+")[1, 3, 1, 5] = np.nan
 
 
 DAMAGE = {
@@ -386,7 +450,7 @@ def test_damaged_store_is_refused_with_the_command_that_regenerates_it(
     tmp_path, monkeypatch, damage
 ):
     path = tmp_path / "k.zarr"
-    write_snapshot(path, symmetric(51), epoch=0.0)
+    write(path, symmetric(51), symmetric(54))
     do, problem = DAMAGE[damage]
     do(path)
     monkeypatch.setenv(CONFIGFILES_VARIABLE, "mine.yaml")
@@ -396,9 +460,6 @@ def test_damaged_store_is_refused_with_the_command_that_regenerates_it(
         assert f"store {path} {problem}" in str(info.value)
         command = f"uv run snakemake --cores all --forcerun {path} --configfile mine.yaml"
         assert str(info.value).endswith(command)
-    with pytest.raises(DamagedInput, match=problem.split(" (")[0]):
-        gather_kernels([path], tmp_path / "out.zarr", tile_size=TILE, attrs={})
-    assert not (tmp_path / "out.zarr").exists()
 
 
 def test_nan_written_by_the_job_is_kept(tmp_path):
@@ -418,14 +479,14 @@ def test_values_unverified_stay_unread(tmp_path):
     """Without verify_values a NaN written into the store goes unnoticed, as no value is read
     (the kernel stays a lazy dask array); a store without its record or a chunk is refused."""
     path = tmp_path / "k.zarr"
-    write_snapshot(path, symmetric(53), epoch=0.0)
+    write(path, symmetric(53), symmetric(54))
     _write_a_nan(path)
     ds = open_store(path, verify_values=False)
     assert ds.ntk.chunks is not None
     assert int(ds.ntk.isnull().sum()) == 1
     for damage in ("unfinished", "chunk-lost"):
         path = tmp_path / f"{damage}.zarr"
-        write_snapshot(path, symmetric(53), epoch=0.0)
+        write(path, symmetric(53), symmetric(54))
         DAMAGE[damage][0](path)
         with pytest.raises(DamagedInput, match=re.escape(DAMAGE[damage][1])):
             open_store(path, verify_values=False)
@@ -442,7 +503,7 @@ def test_snakemakes_folder_marker_does_not_warn(tmp_path):
     """Snakemake marks a finished folder output with ``.snakemake_timestamp``; opening the store
     afterwards warns of nothing (as a job sees it: a fresh interpreter, default filters)."""
     path = tmp_path / "k.zarr"
-    write_snapshot(path, symmetric(52), epoch=0.0)
+    write(path, symmetric(52))
     (path / ".snakemake_timestamp").touch()
     code = f"from ntk_evolution.storage import open_store; open_store({str(path)!r}, load=True)"
     result = subprocess.run(

@@ -9,18 +9,16 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:  # imported where used: ``import ntk_evolution`` stays light
     import xarray as xr
 
-SNAPSHOT_PREFIX = "epoch"  # kernels/<regime>/seed<seed>/epoch<label>.zarr: one checkpoint
-
 
 def _stores(results: Path) -> list[Path]:
-    """The zarr stores under ``results``, sorted, but the kernel snapshots, what lies in hidden
-    folders (an attempt's partial) and what lies inside a store."""
+    """The zarr stores under ``results``, sorted, but what lies in hidden folders (an attempt's
+    partial) and what lies inside a store."""
     stores = []
     for folder, names, _ in os.walk(results):
         stores += [
             Path(folder, name)
             for name in names
-            if name.endswith(".zarr") and not name.startswith((".", SNAPSHOT_PREFIX))
+            if name.endswith(".zarr") and not name.startswith(".")
         ]
         names[:] = [
             name for name in names if not name.startswith(".") and not name.endswith(".zarr")
@@ -35,8 +33,7 @@ def open_results(results: str | Path = "results") -> xr.DataTree:
     path is its store's, relative to ``results`` and without ``.zarr``:
     ``results/kernels/benign/seed0/ntk.zarr`` is ``/kernels/benign/seed0/ntk``,
     ``results/evaluation/accuracy.zarr`` is ``/evaluation/accuracy``. Its attributes are the
-    store's, its provenance among them. The per-checkpoint kernel snapshots
-    (``epoch<label>.zarr``) are left out: the gathered ``ntk.zarr`` beside them holds them all.
+    store's, its provenance among them.
 
     Each store is opened by :func:`~ntk_evolution.storage.open_store`: a store that is
     unfinished, lacks chunk files or is unreadable raises

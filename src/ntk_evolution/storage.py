@@ -1,10 +1,10 @@
 """Zarr stores of kernels and statistics, written atomically, with named dimensions.
 
-A kernel snapshot (one checkpoint) holds the variable ``ntk`` with dims
-``(logit, probe_i, probe_j)``; the gathered store of a run adds a leading ``epoch`` dim. The
-coordinates are the probes' indices into the training set (``probe_i``, ``probe_j``), their
-labels (``label_i``, ``label_j``), the logit and the epoch. One zarr chunk is one tile of the
-NTK engine: all logits of a ``tile_size`` x ``tile_size`` probe block (and one epoch).
+A run's kernels are one store, the variable ``ntk`` with dims
+``(epoch, logit, probe_i, probe_j)``: the per-logit kernel at every checkpoint. The coordinates
+are the probes' indices into the training set (``probe_i``, ``probe_j``), their labels
+(``label_i``, ``label_j``), the logit and the epoch. One zarr chunk is one tile of the NTK engine
+at one checkpoint: all logits of a ``tile_size`` x ``tile_size`` probe block.
 
 Every store is written atomically (see :mod:`ntk_evolution.atomic`), so an interrupted job never
 leaves a store that looks finished. A store is complete only when its completion record says so:
@@ -22,7 +22,7 @@ import os
 import warnings
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 import zarr
@@ -34,7 +34,7 @@ if TYPE_CHECKING:  # xarray is imported where used: kernel jobs only write with 
     import xarray as xr
 
 KERNEL = "ntk"
-KERNEL_DIMS = ("logit", "probe_i", "probe_j")
+KERNEL_DIMS = ("logit", "probe_i", "probe_j")  # of one checkpoint's kernel
 COMPLETE = "complete"  # the root attribute that records a finished store
 
 # Consolidated metadata is not yet part of the zarr v3 specification; zarr-python and xarray
@@ -51,29 +51,41 @@ def _jsonable(attrs: dict[str, Any]) -> dict[str, Any]:
     )
 
 
-def write_kernel_snapshot(
+class Snapshot(NamedTuple):
+    """The kernel at one checkpoint, as :func:`write_kernels` takes it: its epoch, upper-triangle
+    tiles ``(rows, cols, block)`` with ``block`` of shape (num_classes, rows, cols), and its
+    attributes (which may be completed while ``blocks`` is consumed, e.g. with the seconds)."""
+
+    epoch: float
+    blocks: Iterable[tuple[slice, slice, np.ndarray]]
+    attrs: dict[str, Any]
+
+
+def write_kernels(
     path: str | Path,
-    blocks: Iterable[tuple[slice, slice, np.ndarray]],
+    snapshots: Sequence[Snapshot],
     *,
     probes: np.ndarray,
     labels: np.ndarray,
     num_classes: int,
-    epoch: float,
     tile_size: int,
     attrs: dict[str, Any],
 ) -> None:
-    """Write a per-logit kernel tile by tile into a new zarr store at ``path``.
+    """Write a run's per-logit kernels, checkpoint by checkpoint and tile by tile, into a new
+    zarr store at ``path``: ``ntk`` with dims (epoch, logit, probe_i, probe_j).
 
-    ``blocks`` yields upper-triangle tiles ``(rows, cols, block)`` with ``block`` of shape
-    (num_classes, rows, cols); each is written into its chunk and mirrored into the transposed
-    chunk, so only one tile is ever in memory. ``attrs`` may be completed while ``blocks`` is
-    consumed (e.g. with the seconds taken); it is written last.
+    Each tile is written into its chunk and mirrored into the transposed chunk, so only one tile
+    is ever in memory. The store's attributes are ``attrs`` and, under ``snapshots``, every
+    snapshot's own, in epoch order; they are written last.
 
     The store is written with zarr alone (a kernel job then need not import xarray), following
     xarray's zarr v3 conventions: ``dimension_names`` on every array and the non-index
     coordinates listed in the kernel's ``coordinates`` attribute; :func:`open_store` reads it.
     """
     n = len(probes)
+    epochs = [snapshot.epoch for snapshot in snapshots]
+    if epochs != sorted(set(epochs)):
+        raise ValueError(f"snapshot epochs {epochs} are not increasing")
     with atomic_directory(path) as tmp:
         group = zarr.open_group(tmp, mode="w", zarr_format=3)
 
@@ -89,23 +101,31 @@ def write_kernel_snapshot(
         array("label_i", labels, ("probe_i",), {"long_name": "class of probe i"})
         array("label_j", labels, ("probe_j",), {"long_name": "class of probe j"})
         array("logit", np.arange(num_classes), ("logit",), {"long_name": "logit (class)"})
-        array("epoch", np.float64(epoch), (), {"long_name": "epoch", "units": "epochs"})
+        array(
+            "epoch",
+            np.array(epochs, np.float64),
+            ("epoch",),
+            {"long_name": "epoch", "units": "epochs"},
+        )
+        tile = min(tile_size, n)
         kernel = group.create_array(
             KERNEL,
-            shape=(num_classes, n, n),
-            chunks=(num_classes, min(tile_size, n), min(tile_size, n)),
+            shape=(len(epochs), num_classes, n, n),
+            chunks=(1, num_classes, tile, tile),
             dtype=np.float32,
             fill_value=np.nan,
-            dimension_names=KERNEL_DIMS,
-            attributes={**_kernel_attrs(), "coordinates": "label_i label_j epoch"},
+            dimension_names=("epoch", *KERNEL_DIMS),
+            attributes={**_kernel_attrs(), "coordinates": "label_i label_j"},
         )
         nan = 0
-        for rows, cols, block in blocks:
-            kernel[:, rows, cols] = block
-            if rows != cols:
-                kernel[:, cols, rows] = np.swapaxes(block, 1, 2)
-            nan += int(np.isnan(block).sum()) * (1 if rows == cols else 2)
-        group.attrs.update(_jsonable(attrs))
+        for e, snapshot in enumerate(snapshots):
+            for rows, cols, block in snapshot.blocks:
+                kernel[e, :, rows, cols] = block
+                if rows != cols:
+                    kernel[e, :, cols, rows] = np.swapaxes(block, 1, 2)
+                nan += int(np.isnan(block).sum()) * (1 if rows == cols else 2)
+        snapshot_attrs = [snapshot.attrs for snapshot in snapshots]
+        group.attrs.update(_jsonable({**attrs, "snapshots": snapshot_attrs}))
         _complete(tmp, {KERNEL: nan})
 
 
@@ -187,23 +207,6 @@ def open_store(
             raise damaged("store", path, f"is damaged (NaN values, by array: {changed})")
     ds.attrs.pop(COMPLETE)
     return ds
-
-
-def gather_kernels(
-    snapshots: Sequence[str | Path], path: str | Path, *, tile_size: int, attrs: dict[str, Any]
-) -> None:
-    """Stack kernel snapshots along a new ``epoch`` dim (sorted) into one store at ``path``;
-    each snapshot is checked as :func:`open_store` does (chunk by chunk: memory stays one
-    chunk)."""
-    import xarray as xr
-
-    parts = [open_store(p, [KERNEL]) for p in snapshots]
-    ds = xr.concat(parts, dim="epoch", coords="minimal", compat="override", join="exact")
-    ds = ds.sortby("epoch")
-    ds.attrs = _jsonable(attrs | {"snapshots": [dict(p.attrs) for p in parts]})
-    write_dataset(
-        ds, path, chunks={"epoch": 1, "logit": -1, "probe_i": tile_size, "probe_j": tile_size}
-    )
 
 
 def write_dataset(

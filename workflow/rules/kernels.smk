@@ -1,8 +1,6 @@
-# Empirical per-logit NTK of the probe set at every checkpoint, then one store per run. One
-# job computes every checkpoint of a run: they all come from one training job, so they rerun
-# together anyway, and the job compiles the kernel and starts up once instead of per epoch.
-
-SNAPSHOT = "results/kernels/{regime}/seed{seed}/epoch{epoch}.zarr"
+# Empirical per-logit NTK of the probe set at every checkpoint of a run, into one store. One job
+# computes every checkpoint of a run: they all come from one training job, so they rerun
+# together anyway, and the job starts up and compiles the kernel once instead of per epoch.
 
 
 rule extract_ntk:
@@ -12,7 +10,7 @@ rule extract_ntk:
         probes=rules.select_probes.output[0],
         code=code_of("extract_ntk"),
     output:
-        snapshots=[directory(path) for path in each_epoch(SNAPSHOT)],
+        directory("results/kernels/{regime}/seed{seed}/ntk.zarr"),
     log:
         logs("extract_ntk", PER_RUN),
     benchmark:
@@ -27,23 +25,3 @@ rule extract_ntk:
         epochs=CHECKPOINT_EPOCHS,
     script:
         "../scripts/extract_ntk.py"
-
-
-rule gather_kernels:
-    input:
-        snapshots=rules.extract_ntk.output.snapshots,
-        code=code_of("gather_kernels"),
-    output:
-        directory("results/kernels/{regime}/seed{seed}/ntk.zarr"),
-    log:
-        logs("gather_kernels", PER_RUN),
-    benchmark:
-        benchmarks("gather_kernels", PER_RUN)
-    conda:
-        ENV
-    resources:
-        **job_resources(mem_mb=4000, runtime=30),
-    params:
-        tile_size=config["ntk"]["tile_size"],
-    script:
-        "../scripts/gather_kernels.py"

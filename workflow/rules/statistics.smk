@@ -15,7 +15,7 @@ for statistic, settings in RUN_STATISTICS.items():
         name:
             f"kernel_{statistic}"
         input:
-            kernels=rules.gather_kernels.output[0],
+            kernels=rules.extract_ntk.output[0],
             code=code_of(f"kernel_{statistic}"),
         output:
             directory(f"results/statistics/{{regime}}/seed{{seed}}/{statistic}.zarr"),
@@ -36,7 +36,7 @@ for statistic, settings in RUN_STATISTICS.items():
 
 rule kernel_pair_distances:
     input:
-        runs=each_run(rules.gather_kernels.output[0]),
+        runs=each_run(rules.extract_ntk.output[0]),
         code=code_of("kernel_pair_distances"),
     output:
         directory("results/statistics/pair_distances.zarr"),

@@ -1,8 +1,9 @@
-"""Per-logit empirical NTK of the probe set at one checkpoint.
+"""Per-logit empirical NTK of the probe set at every checkpoint of one run.
 
-Writes a zarr store with ``ntk`` (logit, probe_i, probe_j), coordinates probe_i/probe_j (training
-set indices), label_i/label_j, logit and epoch, and provenance attrs (config subset, versions,
-device, the implementation used, compile and compute seconds).
+Writes a zarr store with ``ntk`` (epoch, logit, probe_i, probe_j), coordinates probe_i/probe_j
+(training set indices), label_i/label_j, logit and epoch, and provenance attrs (config subset,
+versions, device, the implementation used, compile seconds; per checkpoint under ``snapshots``:
+its epoch, checkpoint metadata and compute seconds).
 """
 
 from ntk_evolution.experiment import JobSubject
@@ -15,7 +16,7 @@ extract_kernels(
     snakemake.input.checkpoints,
     snakemake.input.split,
     snakemake.input.probes,
-    snakemake.output.snapshots,
+    snakemake.output[0],
     run=JobSubject(snakemake).run,
     epochs=snakemake.params.epochs,
     model=ModelSettings.model_validate(snakemake.params.model),

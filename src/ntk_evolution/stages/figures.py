@@ -1,11 +1,14 @@
-"""Figure stages: each loads a figure's inputs, draws it (with its table, where it has one) and
-writes it. One function per figure rule, of the same name."""
+"""The figures stage: one function per figure loads its inputs, draws it (with its table, where
+it has one) and writes it; :func:`draw_figures` draws them all, in the one job of the
+``figures`` rule. A figure takes about a second to draw and several to import matplotlib,
+seaborn and xarray for, so one job pays that once for every figure."""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import xarray as xr
@@ -106,3 +109,39 @@ def plot_robustness_vs_epsilon(
     made_from = {"table": "robustness vs epsilon", "evaluation": str(evaluation_path)}
     write_table(robustness.to_dict("records"), table_path, provenance=provenance(made_from))
     robustness_vs_epsilon.plot(robustness, png_path)
+
+
+def draw_figures(
+    *,
+    runs: Sequence[Run],
+    evolution: Sequence[str | Path],
+    spectra: Sequence[str | Path],
+    alignments: Sequence[str | Path],
+    histories: Sequence[str | Path],
+    pairs: str | Path | None,
+    evaluation: str | Path,
+    out: Mapping[str, Any],
+    headline: Mapping[str, float],
+) -> None:
+    """Every figure and table of the report. ``evolution``, ``spectra``, ``alignments`` and
+    ``histories`` hold one file per run of ``runs``, in its order; ``pairs`` is None for a
+    single run. ``out`` names the files: ``distance_matrices`` (by regime), ``distance_curves``,
+    ``spectrum``, ``alignment``, ``training_curves``, ``pair_distance`` (with ``pairs``),
+    ``accuracy_vs_spawn``, ``fixed_kernel_table`` and ``fixed_kernel``,
+    ``robustness_table`` and ``robustness_vs_epsilon``."""
+    for regime, png in out["distance_matrices"].items():
+        mine = [
+            (run, path) for run, path in zip(runs, evolution, strict=True) if run.regime == regime
+        ]
+        plot_distance_matrix([path for _, path in mine], png, runs=[run for run, _ in mine])
+    plot_distance_curves(evolution, out["distance_curves"], runs=runs)
+    plot_spectrum(spectra, out["spectrum"], runs=runs)
+    plot_alignment(alignments, out["alignment"], runs=runs)
+    plot_training_curves(histories, out["training_curves"])
+    if pairs is not None:
+        plot_pair_distance(pairs, out["pair_distance"])
+    plot_accuracy_vs_spawn(evaluation, out["accuracy_vs_spawn"], headline=headline)
+    fixed_kernel_table(
+        evaluation, out["fixed_kernel_table"], out["fixed_kernel"], headline=headline
+    )
+    plot_robustness_vs_epsilon(evaluation, out["robustness_table"], out["robustness_vs_epsilon"])

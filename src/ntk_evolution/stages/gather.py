@@ -1,6 +1,5 @@
-"""Gathering stages: a run's kernel snapshots into one store, every evaluation table into one
-table and one dataset. They stack files (numpy, pandas, xarray, zarr), computing nothing, so
-they import no JAX."""
+"""Gathering stage: every evaluation table into one table and one dataset. It stacks files
+(pandas, xarray, zarr), computing nothing, so it imports no JAX."""
 
 from __future__ import annotations
 
@@ -11,19 +10,10 @@ from typing import Any
 
 from ntk_evolution import storage
 from ntk_evolution.atomic import write_table
-from ntk_evolution.experiment import MODEL_COLUMNS, Run
+from ntk_evolution.experiment import MODEL_COLUMNS
 from ntk_evolution.provenance import provenance
 
 log = logging.getLogger(__name__)
-
-
-def gather_kernels(
-    snapshots: Sequence[str | Path], path: str | Path, *, run: Run, tile_size: int
-) -> None:
-    """Stack a run's kernel snapshots into one store with an ``epoch`` dim."""
-    attrs = provenance({"run": run.name, "tile_size": tile_size})
-    storage.gather_kernels(snapshots, path, tile_size=tile_size, attrs=attrs)
-    log.info("%s: gathered %d snapshots into %s", run.name, len(snapshots), path)
 
 
 def gather_evaluation(

@@ -6,10 +6,12 @@ import logging
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import jax.numpy as jnp
 
 from ntk_evolution import data, storage
+from ntk_evolution.checkpoints import load_checkpoint
 from ntk_evolution.experiment import Run
 from ntk_evolution.ntk import compile_tile_kernel, per_logit_ntk_tiles
 from ntk_evolution.provenance import provenance
@@ -23,15 +25,16 @@ def extract_kernels(
     checkpoint_paths: Sequence[str | Path],
     split_path: str | Path,
     probes_path: str | Path,
-    paths: Sequence[str | Path],
+    path: str | Path,
     *,
     run: Run,
     epochs: Sequence[float],
     model: ModelSettings,
     ntk: NtkSettings,
 ) -> None:
-    """The per-logit empirical NTK of the probe set at every checkpoint of a run: the kernel of
-    ``checkpoint_paths[i]`` (epoch ``epochs[i]``) goes into the zarr store ``paths[i]``.
+    """The per-logit empirical NTK of the probe set at every checkpoint of a run, into one zarr
+    store at ``path`` (:func:`ntk_evolution.storage.write_kernels`); ``checkpoint_paths[i]`` is
+    the checkpoint of epoch ``epochs[i]``.
 
     The tile kernel is compiled once: the parameters are an argument of the compiled program,
     so every checkpoint of the run uses the same one.
@@ -49,39 +52,40 @@ def extract_kernels(
         tile_size=ntk.tile_size,
     )
     compile_seconds = time.perf_counter() - compiling
-    config = {"run": run.name, "model": model.model_dump(), "ntk": ntk.model_dump()}
-    for epoch, checkpoint_path, path in zip(epochs, checkpoint_paths, paths, strict=True):
-        _, params, meta = load_network(split, model, checkpoint_path)
-        attrs = provenance(
-            config,
-            epoch=epoch,
-            checkpoint=meta,
-            implementation=kernel.implementation,
-            compile_seconds=compile_seconds,
-        )
-        started = time.perf_counter()
 
-        def timed(blocks, attrs=attrs, started=started):
-            yield from blocks
+    def snapshot(epoch: float, checkpoint_path: str | Path) -> storage.Snapshot:
+        """The kernel at one checkpoint, its parameters loaded only when it is written."""
+        attrs: dict[str, Any] = {"epoch": epoch}
+
+        def blocks():
+            params, attrs["checkpoint"] = load_checkpoint(checkpoint_path, template)
+            started = time.perf_counter()
+            yield from per_logit_ntk_tiles(kernel, params, images)
             attrs["seconds"] = time.perf_counter() - started
+            log.info(
+                "%s epoch %g: %d probes x %d logits in %.2f s",
+                run.name,
+                epoch,
+                len(indices),
+                split.num_classes,
+                attrs["seconds"],
+            )
 
-        storage.write_kernel_snapshot(
-            path,
-            timed(per_logit_ntk_tiles(kernel, params, images)),
-            probes=indices,
-            labels=labels,
-            num_classes=split.num_classes,
-            epoch=epoch,
-            tile_size=ntk.tile_size,
-            attrs=attrs,
-        )
-        log.info(
-            "%s epoch %g: %d probes x %d logits in %.2f s on %s (%s)",
-            run.name,
-            epoch,
-            len(indices),
-            split.num_classes,
-            attrs["seconds"],
-            attrs["device"],
-            kernel.implementation,
-        )
+        return storage.Snapshot(epoch, blocks(), attrs)
+
+    template = net.param_shapes(split.image_shape)
+    attrs = provenance(
+        {"run": run.name, "model": model.model_dump(), "ntk": ntk.model_dump()},
+        implementation=kernel.implementation,
+        compile_seconds=compile_seconds,
+    )
+    storage.write_kernels(
+        path,
+        [snapshot(e, p) for e, p in zip(epochs, checkpoint_paths, strict=True)],
+        probes=indices,
+        labels=labels,
+        num_classes=split.num_classes,
+        tile_size=ntk.tile_size,
+        attrs=attrs,
+    )
+    log.info("%s: kernels on %s (%s)", run.name, attrs["device"], kernel.implementation)

@@ -1,0 +1,26 @@
+"""Every figure and table of the report, from the statistics, histories and accuracies.
+
+Writes ``results/figures/*.png`` and the tables ``fixed_kernel.csv`` and
+``robustness_vs_epsilon.csv`` (each with its provenance beside it).
+"""
+
+from ntk_evolution.experiment import Run
+from ntk_evolution.joblog import setup_logging
+from ntk_evolution.stages.figures import draw_figures
+
+setup_logging(snakemake.log[0])
+out = dict(snakemake.output.items())
+out["distance_matrices"] = dict(
+    zip(snakemake.params.regimes, out["distance_matrices"], strict=True)
+)
+draw_figures(
+    runs=[Run.from_path(path) for path in snakemake.input.evolution],
+    evolution=snakemake.input.evolution,
+    spectra=snakemake.input.spectra,
+    alignments=snakemake.input.alignments,
+    histories=snakemake.input.histories,
+    pairs=snakemake.input.pairs[0] if snakemake.input.pairs else None,
+    evaluation=snakemake.input.evaluation,
+    out=out,
+    headline=snakemake.params.headline,
+)

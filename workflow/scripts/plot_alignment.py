@@ -1,8 +1,0 @@
-"""Kernel-target alignment against epoch, by regime (PNG)."""
-
-from ntk_evolution.experiment import JobSubject
-from ntk_evolution.joblog import setup_logging
-from ntk_evolution.stages.figures import plot_alignment
-
-setup_logging(snakemake.log[0])
-plot_alignment(snakemake.input.runs, snakemake.output[0], runs=JobSubject(snakemake).runs)
