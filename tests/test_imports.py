@@ -17,6 +17,7 @@ SCRIPTS = ROOT / "workflow" / "scripts"
 # The jobs that compute with JAX: training, kernels and evaluation.
 JAX_JOBS = {"train_phase1", "train_children", "extract_ntk", "evaluate_phase1", "evaluate_children"}
 JAX_PACKAGES = ("jax", "neural_tangents", "optax")
+PLOTTING = ("matplotlib", "seaborn")
 
 
 def write(root: Path, files: dict[str, str]) -> None:
@@ -60,9 +61,10 @@ def script_imports(script: Path) -> str:
     return "\n".join(map(ast.unparse, imports))
 
 
-def jax_imported(code: str) -> list[str]:
-    """The JAX packages imported after running ``code`` in a fresh interpreter."""
-    check = f"import sys\nprint([m for m in {JAX_PACKAGES!r} if m in sys.modules])"
+def jax_imported(code: str, packages: tuple[str, ...] = JAX_PACKAGES) -> list[str]:
+    """The ``packages`` (JAX's by default) imported after running ``code`` in a fresh
+    interpreter."""
+    check = f"import sys\nprint([m for m in {packages!r} if m in sys.modules])"
     result = subprocess.run(
         [sys.executable, "-c", f"{code}\n{check}"], capture_output=True, text=True, check=True
     )
@@ -74,6 +76,12 @@ def jax_imported(code: str) -> list[str]:
 )
 def test_a_job_that_computes_without_jax_imports_none(job):
     assert jax_imported(script_imports(SCRIPTS / f"{job}.py")) == []
+
+
+@pytest.mark.parametrize("job", sorted(p.stem for p in SCRIPTS.glob("*.py")))
+def test_only_the_figures_job_imports_plotting_libraries(job):
+    plotting = jax_imported(script_imports(SCRIPTS / f"{job}.py"), PLOTTING)
+    assert plotting == (list(PLOTTING) if job == "figures" else [])
 
 
 def test_a_job_that_computes_with_jax_imports_it():
