@@ -165,8 +165,8 @@ def job(wildcards=None, input=None, output=None):
 
 
 def test_a_job_subject_is_read_from_wildcards_and_paths():
-    subject = JobSubject(job(wildcards={"regime": "flip", "seed": "2", "epoch": "0.25"}))
-    assert (subject.run, subject.epoch) == (Run("flip", 2), 0.25)
+    subject = JobSubject(job(wildcards={"regime": "flip", "seed": "2"}))
+    assert subject.run == Run("flip", 2)
     runs = ["results/statistics/benign/seed1/evolution.zarr", "results/x/flip/seed0/y.zarr"]
     assert JobSubject(job(input={"runs": runs})).runs == [Run("benign", 1), Run("flip", 0)]
 

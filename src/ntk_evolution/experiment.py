@@ -145,7 +145,7 @@ def run_pairs(runs: Iterable[Run]) -> list[RunPair]:
 @dataclass(frozen=True)
 class JobSubject:
     """What one workflow job is about, read from the job (Snakemake's ``snakemake`` object in a
-    script): the run and epoch its wildcards name, the runs whose files are its ``runs`` input
+    script): the run its wildcards name, the runs whose files are its ``runs`` input
     and the children whose parameters are its ``children`` (output or input)."""
 
     job: Any
@@ -154,11 +154,6 @@ class JobSubject:
     def run(self) -> Run:
         """The run of the ``regime`` and ``seed`` wildcards."""
         return Run(self.job.wildcards.regime, int(self.job.wildcards.seed))
-
-    @property
-    def epoch(self) -> float:
-        """The checkpoint epoch of the ``epoch`` wildcard."""
-        return float(self.job.wildcards.epoch)
 
     @property
     def runs(self) -> list[Run]:

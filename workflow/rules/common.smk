@@ -58,7 +58,6 @@ wildcard_constraints:
     phase2_regime="benign|adversarial",
     dynamics="linearized|centered|standard",
     seed=r"\d+",
-    epoch=r"\d+(\.\d+)?",
     spawn=r"\d+(\.\d+)?",
 
 
