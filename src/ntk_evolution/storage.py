@@ -88,25 +88,7 @@ def write_kernels(
         raise ValueError(f"snapshot epochs {epochs} are not increasing")
     with atomic_directory(path) as tmp:
         group = zarr.open_group(tmp, mode="w", zarr_format=3)
-
-        def array(name, data, dims, attrs):
-            data = np.asarray(data)
-            out = group.create_array(
-                name, shape=data.shape, dtype=data.dtype, dimension_names=dims, attributes=attrs
-            )
-            out[...] = data
-
-        for dim in ("probe_i", "probe_j"):
-            array(dim, probes, (dim,), {"long_name": "probe (training-set index)"})
-        array("label_i", labels, ("probe_i",), {"long_name": "class of probe i"})
-        array("label_j", labels, ("probe_j",), {"long_name": "class of probe j"})
-        array("logit", np.arange(num_classes), ("logit",), {"long_name": "logit (class)"})
-        array(
-            "epoch",
-            np.array(epochs, np.float64),
-            ("epoch",),
-            {"long_name": "epoch", "units": "epochs"},
-        )
+        _write_coordinates(group, probes, labels, num_classes, epochs)
         tile = min(tile_size, n)
         kernel = group.create_array(
             KERNEL,
@@ -127,6 +109,31 @@ def write_kernels(
         snapshot_attrs = [snapshot.attrs for snapshot in snapshots]
         group.attrs.update(_jsonable({**attrs, "snapshots": snapshot_attrs}))
         _complete(tmp, {KERNEL: nan})
+
+
+def _write_coordinates(
+    group: zarr.Group,
+    probes: np.ndarray,
+    labels: np.ndarray,
+    num_classes: int,
+    epochs: Sequence[float],
+) -> None:
+    """The coordinates of a run's kernel store: probes, their labels, logits and epochs."""
+
+    def array(name, data, dims, attrs):
+        data = np.asarray(data)
+        out = group.create_array(
+            name, shape=data.shape, dtype=data.dtype, dimension_names=dims, attributes=attrs
+        )
+        out[...] = data
+
+    for dim in ("probe_i", "probe_j"):
+        array(dim, probes, (dim,), {"long_name": "probe (training-set index)"})
+    array("label_i", labels, ("probe_i",), {"long_name": "class of probe i"})
+    array("label_j", labels, ("probe_j",), {"long_name": "class of probe j"})
+    array("logit", np.arange(num_classes), ("logit",), {"long_name": "logit (class)"})
+    epochs = np.array(epochs, np.float64)
+    array("epoch", epochs, ("epoch",), {"long_name": "epoch", "units": "epochs"})
 
 
 def _kernel_attrs() -> dict[str, str]:

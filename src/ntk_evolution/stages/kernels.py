@@ -8,15 +8,17 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import jax
 import jax.numpy as jnp
 
 from ntk_evolution import data, storage
 from ntk_evolution.checkpoints import load_checkpoint
 from ntk_evolution.experiment import Run
-from ntk_evolution.ntk import compile_tile_kernel, per_logit_ntk_tiles
+from ntk_evolution.ntk import TileKernel, compile_tile_kernel, per_logit_ntk_tiles
 from ntk_evolution.provenance import provenance
 from ntk_evolution.settings import ModelSettings, NtkSettings
 from ntk_evolution.stages.networks import load_network
+from ntk_evolution.type_aliases import Params
 
 log = logging.getLogger(__name__)
 
@@ -52,27 +54,6 @@ def extract_kernels(
         tile_size=ntk.tile_size,
     )
     compile_seconds = time.perf_counter() - compiling
-
-    def snapshot(epoch: float, checkpoint_path: str | Path) -> storage.Snapshot:
-        """The kernel at one checkpoint, its parameters loaded only when it is written."""
-        attrs: dict[str, Any] = {"epoch": epoch}
-
-        def blocks():
-            params, attrs["checkpoint"] = load_checkpoint(checkpoint_path, template)
-            started = time.perf_counter()
-            yield from per_logit_ntk_tiles(kernel, params, images)
-            attrs["seconds"] = time.perf_counter() - started
-            log.info(
-                "%s epoch %g: %d probes x %d logits in %.2f s",
-                run.name,
-                epoch,
-                len(indices),
-                split.num_classes,
-                attrs["seconds"],
-            )
-
-        return storage.Snapshot(epoch, blocks(), attrs)
-
     template = net.param_shapes(split.image_shape)
     attrs = provenance(
         {"run": run.name, "model": model.model_dump(), "ntk": ntk.model_dump()},
@@ -81,7 +62,10 @@ def extract_kernels(
     )
     storage.write_kernels(
         path,
-        [snapshot(e, p) for e, p in zip(epochs, checkpoint_paths, strict=True)],
+        [
+            _snapshot(kernel, template, images, epoch, checkpoint_path, run)
+            for epoch, checkpoint_path in zip(epochs, checkpoint_paths, strict=True)
+        ],
         probes=indices,
         labels=labels,
         num_classes=split.num_classes,
@@ -89,3 +73,24 @@ def extract_kernels(
         attrs=attrs,
     )
     log.info("%s: kernels on %s (%s)", run.name, attrs["device"], kernel.implementation)
+
+
+def _snapshot(
+    kernel: TileKernel,
+    template: Params,
+    images: jax.Array,
+    epoch: float,
+    checkpoint_path: str | Path,
+    run: Run,
+) -> storage.Snapshot:
+    """The kernel at one checkpoint, its parameters loaded only when it is written."""
+    attrs: dict[str, Any] = {"epoch": epoch}
+
+    def blocks():
+        params, attrs["checkpoint"] = load_checkpoint(checkpoint_path, template)
+        started = time.perf_counter()
+        yield from per_logit_ntk_tiles(kernel, params, images)
+        attrs["seconds"] = time.perf_counter() - started
+        log.info("%s epoch %g: %d probes in %.2f s", run.name, epoch, len(images), attrs["seconds"])
+
+    return storage.Snapshot(epoch, blocks(), attrs)
