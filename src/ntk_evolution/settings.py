@@ -82,11 +82,6 @@ class EvaluationAttack(Attack):
         of ``epsilons``, sorted, each once."""
         return sorted({float(self.epsilon), *map(float, self.epsilons)})
 
-    @property
-    def base(self) -> Attack:
-        """The attack at its own radius."""
-        return Attack(**self.model_dump(exclude={"epsilons"}))
-
 
 class Optimizer(Section):
     """SGD with momentum."""

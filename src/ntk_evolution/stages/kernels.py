@@ -14,10 +14,10 @@ import jax.numpy as jnp
 from ntk_evolution import data, storage
 from ntk_evolution.checkpoints import load_checkpoint
 from ntk_evolution.experiment import Run
+from ntk_evolution.models import build_model
 from ntk_evolution.ntk import TileKernel, compile_tile_kernel, per_logit_ntk_tiles
 from ntk_evolution.provenance import provenance
 from ntk_evolution.settings import ModelSettings, NtkSettings
-from ntk_evolution.stages.networks import load_network
 from ntk_evolution.type_aliases import Params
 
 log = logging.getLogger(__name__)
@@ -43,18 +43,18 @@ def extract_kernels(
     """
     split = data.load_split(split_path)
     indices, labels = data.load_probes(probes_path)
-    net, params, _ = load_network(split, model, checkpoint_paths[0])
+    net = build_model(**model.model_dump(), num_classes=split.num_classes)
+    template = net.param_shapes(split.image_shape)
     images = jnp.asarray(data.to_unit_interval(split.train_images[indices], split.pixel_max))
     compiling = time.perf_counter()
-    kernel = compile_tile_kernel(
+    kernel = compile_tile_kernel(  # from the parameters' shapes: each checkpoint is read once
         net.apply,
-        params,
+        template,
         images.shape[1:],
         implementation=ntk.implementation,
         tile_size=ntk.tile_size,
     )
     compile_seconds = time.perf_counter() - compiling
-    template = net.param_shapes(split.image_shape)
     attrs = provenance(
         {"run": run.name, "model": model.model_dump(), "ntk": ntk.model_dump()},
         implementation=kernel.implementation,
