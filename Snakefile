@@ -21,6 +21,7 @@ include: "workflow/rules/kernels.smk"
 include: "workflow/rules/phase2.smk"
 include: "workflow/rules/evaluation.smk"
 include: "workflow/rules/statistics.smk"
+include: "workflow/rules/machines.smk"
 include: "workflow/rules/figures.smk"
 include: "workflow/rules/findings.smk"
 

@@ -247,6 +247,43 @@ def check_config(config: Config) -> None:
     _check_attack("phase2.attack", config.phase2.attack)
     for name, attack in attacks.items():
         _check_attack(f"evaluation.attacks.{name}", attack)
+    _check_machines(config)
+
+
+def _check_machines(config: Config) -> None:
+    """The kernel machines' and pictures' epochs must be checkpoints, their eigenvectors must
+    exist, and the pictures' classes must be the dataset's."""
+    available = config.phase1.checkpoint_epochs
+    machines, pictures = config.machines, config.pictures
+    for where, epochs in (
+        ("machines.epochs", machines.epochs),
+        ("pictures.epochs", pictures.epochs),
+    ):
+        unknown = [e for e in epochs or [] if float(e) not in available]
+        if unknown:
+            raise ConfigError(
+                f"{where} {unknown} are not phase-1 checkpoint epochs "
+                f"{[epoch_label(e) for e in available]}; pick from these or set null."
+            )
+    size = DATASET_SIZES[config.dataset.name]
+    probes = size.classes * config.dataset.probes_per_class
+    for where, count in (
+        ("machines.features.top", machines.features.top),
+        ("machines.features.bottom", machines.features.bottom),
+        ("pictures.top", pictures.top),
+    ):
+        if count > probes:
+            raise ConfigError(
+                f"{where} = {count} exceeds the {probes} eigenvectors of a class kernel "
+                f"(dataset.probes_per_class x {size.classes} classes); lower it."
+            )
+    foreign = [c for c in pictures.classes if c >= size.classes]
+    if foreign:
+        raise ConfigError(
+            f"pictures.classes {foreign} are not classes of {config.dataset.name} "
+            f"(0..{size.classes - 1}); pick from these."
+        )
+    _check_attack("machines.features.attack", machines.features.attack)
 
 
 def _check_attack(where: str, attack: Attack) -> None:

@@ -139,7 +139,31 @@ def evaluate(
     batch_size: int,
     transfer: Mapping[str, ArrayLike] | None = None,
 ) -> dict[str, float]:
-    """Clean, robust and transfer accuracy of ``apply(params, .)``.
+    """Clean, robust and transfer accuracy of ``apply(params, .)``: the share of the N examples
+    :func:`hits` counts as correct, under the same names."""
+    correct = hits(
+        apply,
+        params,
+        images,
+        labels,
+        adversarial=adversarial,
+        batch_size=batch_size,
+        transfer=transfer,
+    )
+    return {name: float(np.count_nonzero(hit)) / len(hit) for name, hit in correct.items()}
+
+
+def hits(
+    apply: ApplyFn,
+    params: Params,
+    images: ArrayLike,
+    labels: ArrayLike,
+    *,
+    adversarial: Mapping[str, ArrayLike],
+    batch_size: int,
+    transfer: Mapping[str, ArrayLike] | None = None,
+) -> dict[str, np.ndarray]:
+    """Which examples ``apply(params, .)`` gets right, clean and under every attack.
 
     Args:
         apply: the evaluated model, ``apply(params, images) -> logits``.
@@ -154,8 +178,9 @@ def evaluate(
 
     Returns:
         ``{"clean": ...}``, plus ``{name: ...}`` for every ``adversarial`` attack and
-        ``{"transfer_" + name: ...}`` for every ``transfer`` attack; every value is a share of
-        the N examples.
+        ``{"transfer_" + name: ...}`` for every ``transfer`` attack; every value is a boolean
+        array (N,), true where the clean example and (for an attack) its attacked copy are
+        classified correctly.
 
     Raises:
         ValueError: no test images, a batch size below 1, an attack named ``"clean"`` or
@@ -176,13 +201,11 @@ def evaluate(
                 f"adversarial images {name!r} have shape {x.shape}, the test images {images.shape}"
             )
     model, judge = as_pytree(apply), _correct_fn()
-    hits = dict.fromkeys(["clean", *sets], 0)
+    parts: dict[str, list[np.ndarray]] = {name: [] for name in ["clean", *sets]}
     names = list(sets)
     for _, size, (x, y, *attacked) in _batches((images, labels, *sets.values()), batch_size):
         clean = np.asarray(judge(model, params, x, y))[:size]
-        hits["clean"] += int(np.count_nonzero(clean))
+        parts["clean"].append(clean)
         for name, a in zip(names, attacked, strict=True):
-            hits[name] += int(
-                np.count_nonzero(clean & np.asarray(judge(model, params, a, y))[:size])
-            )
-    return {name: count / len(images) for name, count in hits.items()}
+            parts[name].append(clean & np.asarray(judge(model, params, a, y))[:size])
+    return {name: np.concatenate(part) for name, part in parts.items()}

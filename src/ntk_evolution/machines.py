@@ -52,29 +52,43 @@ def dual_coefficients(kernels: np.ndarray, targets: np.ndarray, ridge: float) ->
     return np.linalg.solve(shifted, np.asarray(targets, np.float64)[..., None])[..., 0]
 
 
+def eigen(kernels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(mu, u)`` of every logit's kernel in float64, in decreasing order of eigenvalue:
+    ``mu`` (C, n) and ``u`` (C, n, n), eigenvector k of logit c in ``u[c, :, k]``."""
+    eigenvalues, eigenvectors = np.linalg.eigh(np.asarray(kernels, np.float64))  # ascending
+    return eigenvalues[:, ::-1], eigenvectors[:, :, ::-1]
+
+
 def feature_coefficients(kernels: np.ndarray, targets: np.ndarray, ridge: float) -> np.ndarray:
     """alpha_c^(k) of every eigen-feature k of every logit c, (C, n_features, n), features in
     decreasing order of eigenvalue; they sum over k to :func:`dual_coefficients`."""
     kernels = np.asarray(kernels, np.float64)
-    eigenvalues, eigenvectors = np.linalg.eigh(kernels)  # ascending
-    eigenvalues, eigenvectors = eigenvalues[:, ::-1], eigenvectors[:, :, ::-1]
+    eigenvalues, eigenvectors = eigen(kernels)
     projections = np.einsum("cnk,cn->ck", eigenvectors, np.asarray(targets, np.float64))
     scale = projections / (eigenvalues + regularizers(kernels, ridge)[:, None])
     return np.einsum("cnk,ck->ckn", eigenvectors, scale)
+
+
+def parameter_directions(
+    apply: ApplyFn, params: Params, probes: jax.Array, cotangents: jax.Array
+) -> Params:
+    """v_b = sum_i sum_c cotangents[b, i, c] grad f_c(x_i) for every b: a pytree like
+    ``params`` with a leading axis of size B, from one vector-Jacobian product over the
+    ``probes`` (n images); ``cotangents`` is (B, n, C)."""
+    _, pullback = jax.vjp(lambda p: apply(p, probes), params)
+    (directions,) = jax.vmap(pullback)(cotangents.astype(probes.dtype))
+    return directions
 
 
 def machine_weights(
     apply: ApplyFn, params: Params, probes: jax.Array, coefficients: jax.Array
 ) -> Params:
     """w_c = sum_i alpha_ic grad f_c(x_i) for every logit: a pytree like ``params`` with a
-    leading logit axis, from one vector-Jacobian product per logit over the ``probes``.
-    ``coefficients`` is alpha, (C, n)."""
-    _, pullback = jax.vjp(lambda p: apply(p, probes), params)
+    leading logit axis (:func:`parameter_directions`). ``coefficients`` is alpha, (C, n)."""
     num_classes = coefficients.shape[0]
     # Logit c's cotangent is alpha_c in column c of the (n, C) logits, zero elsewhere.
     cotangents = jnp.einsum("cn,cd->cnd", coefficients, jnp.eye(num_classes))
-    (weights,) = jax.vmap(pullback)(cotangents.astype(probes.dtype))
-    return weights
+    return parameter_directions(apply, params, probes, cotangents)
 
 
 def _machine(apply: ApplyFn, params: Params, weights: Params, images: jax.Array) -> jax.Array:

@@ -226,6 +226,58 @@ class StatisticsSettings(Section):
     alignment: AlignmentSettings
 
 
+class FeatureSettings(Section):
+    """Which eigen-features of each class kernel are judged, on which test images and attack."""
+
+    top: Count = Field(description="leading eigen-features (largest eigenvalues) judged")
+    bottom: int = Field(ge=0, description="trailing eigen-features (smallest eigenvalues) judged")
+    test_images: Count | None = Field(
+        description="test images each feature is judged on: the first n of the test set (all if "
+        "it has fewer); null: all"
+    )
+    attack: Attack = Field(description="PGD against each feature's classifier")
+
+
+class PictureSettings(Section):
+    """Feature pictures: images that maximise the cosine with the parameter directions of the
+    top eigenvectors of class kernels (:mod:`ntk_evolution.pictures`)."""
+
+    classes: list[Annotated[int, Field(ge=0)]] = _unique(
+        "classes whose kernels are drawn", min_length=1
+    )
+    epochs: list[Annotated[float, Field(ge=0)]] | None = _unique(
+        "checkpoint epochs drawn; null: the first and the last", min_length=1
+    )
+    top: Count = Field(description="leading eigenvectors drawn per class kernel")
+    steps: Count = Field(description="signed-gradient ascent steps from mid-grey")
+    step_size: Positive = Field(description="size of each step (pixels lie in 0..1)")
+
+    def drawn(self, checkpoint_epochs: Sequence[float]) -> list[float]:
+        """The epochs drawn: ``epochs``, or the first and last of ``checkpoint_epochs``."""
+        if self.epochs is None:
+            return sorted({checkpoint_epochs[0], checkpoint_epochs[-1]})
+        return sorted(map(float, self.epochs))
+
+
+class MachinesSettings(Section):
+    """Kernel machines (ridge regression on the probes with each checkpoint's per-logit NTK),
+    and their eigen-features (:mod:`ntk_evolution.machines`)."""
+
+    ridge: Positive = Field(description="lambda_c as a share of K_c's mean eigenvalue tr(K_c)/n")
+    centered_targets: bool = Field(description="one-hot targets less 1/C")
+    epochs: list[Annotated[float, Field(ge=0)]] | None = _unique(
+        "checkpoint epochs analysed; null: every checkpoint", min_length=1
+    )
+    test_images: Count | None = Field(
+        description="test images the machines are judged on (the first of the test set); null: all"
+    )
+    features: FeatureSettings
+
+    def analysed(self, checkpoint_epochs: Sequence[float]) -> list[float]:
+        """The epochs analysed: ``epochs``, or every one of ``checkpoint_epochs``."""
+        return sorted(map(float, checkpoint_epochs if self.epochs is None else self.epochs))
+
+
 class FindingsSettings(Section):
     """The thresholds of the paper's findings (:mod:`ntk_evolution.findings`)."""
 
@@ -249,6 +301,8 @@ class Config(Section):
     evaluation: EvaluationSettings
     ntk: NtkSettings
     statistics: StatisticsSettings
+    machines: MachinesSettings
+    pictures: PictureSettings
     findings: FindingsSettings
     compilation_cache: str | None = Field(
         description="folder of JAX's persistent compilation cache, shared by every job of the "

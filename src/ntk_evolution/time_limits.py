@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
-from ntk_evolution.settings import EvaluationSettings, Training
+from ntk_evolution.settings import EvaluationSettings, MachinesSettings, Training
 
 TRAIN_PASS_MINUTES = 0.5
 TEST_PASS_MINUTES = 0.1
@@ -41,4 +41,20 @@ def evaluation_minutes(evaluation: EvaluationSettings, models: int) -> int:
     attacks = evaluation.attacks.values()
     per_model = 1 + sum((a.steps + 1) * len(a.radii) for a in attacks)
     passes = models * per_model
+    return math.ceil(START_MINUTES + TEST_PASS_MINUTES * passes)
+
+
+MACHINE_PASS_WEIGHT = 30  # a machine's pass: a Jacobian-vector product per logit and its gradient
+
+
+def machine_minutes(machines: MachinesSettings, evaluation: EvaluationSettings, epochs: int) -> int:
+    """Time limit of a job that judges the kernel machine and eigen-features of ``epochs``
+    checkpoints: per checkpoint, a machine under every evaluation attack at its own epsilon and
+    each judged feature under its attack, a pass of either costing :data:`MACHINE_PASS_WEIGHT`
+    network passes over the whole test set (an upper bound: both may judge fewer images)."""
+    attacks = evaluation.attacks.values()
+    machine = 1 + sum(a.steps + 1 for a in attacks)
+    judged = machines.features.top + machines.features.bottom
+    features = judged * (machines.features.attack.steps + 2)
+    passes = MACHINE_PASS_WEIGHT * epochs * (machine + features)
     return math.ceil(START_MINUTES + TEST_PASS_MINUTES * passes)

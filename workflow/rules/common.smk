@@ -12,7 +12,11 @@ from ntk_evolution import experiment, recovery
 from ntk_evolution.cifar import FORMATS, DatasetMissing, locate
 from ntk_evolution.config import ConfigError, resolve_config
 from ntk_evolution.imports import package_modules
-from ntk_evolution.time_limits import evaluation_minutes, training_minutes
+from ntk_evolution.time_limits import (
+    evaluation_minutes,
+    machine_minutes,
+    training_minutes,
+)
 
 # Snakemake merged config.yaml, the --configfile files and --config key by key; a table of
 # named entries (the evaluation attacks) is the last one given, whole.

@@ -4,6 +4,7 @@
 EVOLUTION = "Kernel evolution"  # the report's categories
 SPECTRA = "Kernel spectra"
 CHILDREN = "Children on frozen kernels"
+MACHINES = "Kernel machines and eigen-features"
 
 
 rule figures:
@@ -14,6 +15,9 @@ rule figures:
         histories=each_run(rules.train_phase1.output[0]),
         pairs=rules.kernel_pair_distances.output if PAIRS else [],
         evaluation=rules.gather_evaluation.output.table,
+        machines=each_run(rules.kernel_machines.output.machines),
+        features=each_run(rules.kernel_machines.output.features),
+        pictures=rules.feature_pictures.output[0],
         code=code_of("figures"),
     output:
         distance_matrices=[
@@ -52,6 +56,18 @@ rule figures:
         robustness_vs_epsilon=figure(
             "robustness_vs_epsilon.png", CHILDREN, "robustness vs epsilon"
         ),
+        machine_accuracy=figure(
+            "machine_accuracy.png", MACHINES, "kernel machines vs epoch"
+        ),
+        feature_accuracy=figure(
+            "feature_accuracy.png", MACHINES, "eigen-features at the final epoch"
+        ),
+        feature_robust_share=figure(
+            "feature_robust_share.png",
+            MACHINES,
+            "robust share of the leading features",
+        ),
+        feature_pictures=figure("feature_pictures.png", MACHINES, "feature pictures"),
     log:
         logs("figures"),
     benchmark:

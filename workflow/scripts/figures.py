@@ -21,6 +21,9 @@ draw_figures(
     histories=snakemake.input.histories,
     pairs=snakemake.input.pairs[0] if snakemake.input.pairs else None,
     evaluation=snakemake.input.evaluation,
+    machines=snakemake.input.machines,
+    features=snakemake.input.features,
+    pictures=snakemake.input.pictures,
     out=out,
     headline=snakemake.params.headline,
 )

@@ -21,6 +21,9 @@ from ntk_evolution.figures import (
     alignment,
     distance_curves,
     distance_matrix,
+    eigen_features,
+    feature_pictures,
+    machine_accuracy,
     pair_distance,
     robustness_vs_epsilon,
     spectrum,
@@ -111,6 +114,28 @@ def plot_robustness_vs_epsilon(
     robustness_vs_epsilon.plot(robustness, png_path)
 
 
+def plot_machines(
+    machine_paths: Sequence[str | Path],
+    feature_paths: Sequence[str | Path],
+    pictures_path: str | Path,
+    evaluation_path: str | Path,
+    out: Mapping[str, Any],
+    *,
+    runs: Sequence[Run],
+) -> None:
+    """The kernel machines' accuracy against epoch (children marked), the eigen-features'
+    accuracy at the final epoch and robust share against epoch, and the feature pictures."""
+    machines = _stacked(machine_paths, runs)
+    machine_accuracy.plot(machines, pd.read_csv(evaluation_path), out["machine_accuracy"])
+    features = _stacked(feature_paths, runs)
+    eigen_features.plot_accuracy(features, out["feature_accuracy"])
+    eigen_features.plot_robust_share(features, out["feature_robust_share"])
+    pictures = storage.open_store(pictures_path, load=True)
+    feature_pictures.plot(pictures, out["feature_pictures"])
+    final = machines.accuracy.isel(epoch=-1).sel(source="self")
+    log.info("final machines' accuracy by run and attack:\n%s", final.to_pandas().round(3))
+
+
 def draw_figures(
     *,
     runs: Sequence[Run],
@@ -120,15 +145,20 @@ def draw_figures(
     histories: Sequence[str | Path],
     pairs: str | Path | None,
     evaluation: str | Path,
+    machines: Sequence[str | Path],
+    features: Sequence[str | Path],
+    pictures: str | Path,
     out: Mapping[str, Any],
     headline: Mapping[str, float],
 ) -> None:
     """Every figure and table of the report. ``evolution``, ``spectra``, ``alignments`` and
-    ``histories`` hold one file per run of ``runs``, in its order; ``pairs`` is None for a
-    single run. ``out`` names the files: ``distance_matrices`` (by regime), ``distance_curves``,
-    ``spectrum``, ``alignment``, ``training_curves``, ``pair_distance`` (with ``pairs``),
-    ``accuracy_vs_spawn``, ``fixed_kernel_table`` and ``fixed_kernel``,
-    ``robustness_table`` and ``robustness_vs_epsilon``."""
+    ``histories``, ``machines`` and ``features`` hold one file per run of ``runs``, in its
+    order; ``pairs`` is None for a single run. ``out`` names the files: ``distance_matrices``
+    (by regime), ``distance_curves``, ``spectrum``, ``alignment``, ``training_curves``,
+    ``pair_distance`` (with ``pairs``), ``accuracy_vs_spawn``, ``fixed_kernel_table`` and
+    ``fixed_kernel``, ``robustness_table`` and ``robustness_vs_epsilon``,
+    ``machine_accuracy``, ``feature_accuracy``, ``feature_robust_share`` and
+    ``feature_pictures``."""
     for regime, png in out["distance_matrices"].items():
         mine = [
             (run, path) for run, path in zip(runs, evolution, strict=True) if run.regime == regime
@@ -145,3 +175,4 @@ def draw_figures(
         evaluation, out["fixed_kernel_table"], out["fixed_kernel"], headline=headline
     )
     plot_robustness_vs_epsilon(evaluation, out["robustness_table"], out["robustness_vs_epsilon"])
+    plot_machines(machines, features, pictures, evaluation, out, runs=runs)

@@ -1,0 +1,361 @@
+"""Kernel-machine stages: the machines and eigen-features of a run's checkpoints, and the
+feature pictures of the first seed of every regime (:mod:`ntk_evolution.machines`,
+:mod:`ntk_evolution.pictures`).
+
+A run's machines go to one store, ``accuracy`` (epoch, attack, source): ``attack`` is "clean" or
+an evaluation attack at its own epsilon (:func:`ntk_evolution.stages.evaluation.adversarial_key`),
+``source`` is "self" (crafted against the machine) or "parent" (the run's final network's stored
+adversarial test images, the transfer check); a clean image is the same for every source.
+
+Its eigen-features go to another, with ``accuracy`` (epoch, eigen, measure), ``class_accuracy``
+(epoch, class, eigen, measure), ``eigenvalue`` (epoch, logit, eigen) and ``robust_share``
+(epoch). Eigen-feature k's classifier is the 10-class form built from every class kernel's k-th
+term, argmax_c f_c^(k)(x) with f_c^(k)(x) = K_c(x, X) u_k (u_k^T y_c) / (mu_k + lambda_c), u_k and
+mu_k the k-th eigenvector and eigenvalue of K_c (1 the largest); ``measure`` is "clean" or
+"robust" (PGD of ``machines.features.attack`` against that classifier), ``class_accuracy`` its
+accuracy on the test images of each class, and ``robust_share`` = sum_k robust_k / sum_k clean_k
+over the ``top`` leading features: the share of their accuracy that survives the attack.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import jax.numpy as jnp
+import numpy as np
+import xarray as xr
+
+from ntk_evolution import data, storage
+from ntk_evolution.checkpoints import load_checkpoint
+from ntk_evolution.evaluation import craft, hits
+from ntk_evolution.experiment import Run
+from ntk_evolution.machines import (
+    dual_coefficients,
+    eigen,
+    feature_coefficients,
+    machine_apply,
+    machine_weights,
+    parameter_directions,
+    targets,
+)
+from ntk_evolution.models import build_model
+from ntk_evolution.pictures import feature_pictures, oriented
+from ntk_evolution.provenance import provenance
+from ntk_evolution.seeding import evaluation_key
+from ntk_evolution.settings import (
+    Attack,
+    EvaluationSettings,
+    MachinesSettings,
+    ModelSettings,
+    PictureSettings,
+)
+from ntk_evolution.stages.evaluation import adversarial_key, load_adversarial
+from ntk_evolution.type_aliases import ApplyFn, Params
+
+log = logging.getLogger(__name__)
+
+SOURCES = ("self", "parent")
+MEASURES = ("clean", "robust")
+
+
+class _Probes:
+    """A run's probe kernels with the probe images and targets they were computed on."""
+
+    def __init__(self, kernels_path: str | Path, split: data.Split, *, centered: bool) -> None:
+        self.kernels = storage.open_store(kernels_path, [storage.KERNEL], load=True)[storage.KERNEL]
+        indices = self.kernels.probe_i.values
+        self.images = jnp.asarray(
+            data.to_unit_interval(split.train_images[indices], split.pixel_max)
+        )
+        self.labels = self.kernels.label_i.values
+        self.targets = targets(self.labels, split.num_classes, centered=centered)
+
+    def at(self, epoch: float) -> np.ndarray:
+        """The per-logit kernel (C, n, n) at ``epoch``."""
+        return self.kernels.sel(epoch=epoch).values
+
+
+def _test_set(split: data.Split, count: int | None) -> tuple[np.ndarray, np.ndarray]:
+    """The first ``count`` test images and labels (all for None)."""
+    images, labels = split.test_set()
+    return images[:count], labels[:count]
+
+
+def headline_attacks(evaluation: EvaluationSettings) -> dict[str, Attack]:
+    """Every evaluation attack at its own epsilon, by :func:`adversarial_key`."""
+    return {
+        adversarial_key(name, attack.epsilon): Attack(**attack.model_dump(exclude={"epsilons"}))
+        for name, attack in evaluation.attacks.items()
+    }
+
+
+def _machine_accuracy(
+    machine: ApplyFn,
+    weights: Params,
+    test: tuple[np.ndarray, np.ndarray],
+    transfer: Mapping[str, np.ndarray],
+    evaluation: EvaluationSettings,
+) -> np.ndarray:
+    """Accuracy (attack, source) of one machine: clean, then every headline attack."""
+    attacks = headline_attacks(evaluation)
+    crafted = craft(
+        machine,
+        weights,
+        *test,
+        attacks=attacks,
+        key=evaluation_key(evaluation.seed),
+        batch_size=evaluation.batch_size,
+    )
+    correct = hits(
+        machine,
+        weights,
+        *test,
+        adversarial=crafted,
+        transfer=transfer,
+        batch_size=evaluation.batch_size,
+    )
+    share = {name: float(hit.mean()) for name, hit in correct.items()}
+    rows = [[share["clean"]] * len(SOURCES)]
+    rows += [[share[name], share[f"transfer_{name}"]] for name in attacks]
+    return np.array(rows)
+
+
+def _feature_hits(
+    machine: ApplyFn,
+    weights: Params,
+    test: tuple[np.ndarray, np.ndarray],
+    attack: Attack,
+    evaluation: EvaluationSettings,
+) -> np.ndarray:
+    """Which test images one eigen-feature's classifier gets right, (measure, image)."""
+    crafted = craft(
+        machine,
+        weights,
+        *test,
+        attacks={"robust": attack},
+        key=evaluation_key(evaluation.seed),
+        batch_size=evaluation.batch_size,
+    )
+    correct = hits(machine, weights, *test, adversarial=crafted, batch_size=evaluation.batch_size)
+    return np.stack([correct[measure] for measure in MEASURES])
+
+
+def feature_indices(num_probes: int, top: int, bottom: int) -> list[int]:
+    """0-based indices of the judged eigen-features: the ``top`` leading and ``bottom``
+    trailing ones of ``num_probes``, each once."""
+    return sorted(
+        set(range(min(top, num_probes))) | set(range(max(num_probes - bottom, 0), num_probes))
+    )
+
+
+def _judge_features(
+    apply: ApplyFn,
+    params: Params,
+    kernels: np.ndarray,
+    probes: _Probes,
+    chosen: Sequence[int],
+    test: tuple[np.ndarray, np.ndarray],
+    machines: MachinesSettings,
+    evaluation: EvaluationSettings,
+) -> np.ndarray:
+    """Hits (eigen, measure, image) of the chosen eigen-features' classifiers at one checkpoint."""
+    coefficients = feature_coefficients(kernels, probes.targets, machines.ridge)
+    machine = machine_apply(apply, params)
+    judged = []
+    for k in chosen:
+        alpha = jnp.asarray(coefficients[:, k], jnp.float32)
+        weights = machine_weights(apply, params, probes.images, alpha)
+        judged.append(_feature_hits(machine, weights, test, machines.features.attack, evaluation))
+    return np.stack(judged)
+
+
+def _machines_dataset(
+    accuracy: np.ndarray, epochs: Sequence[float], evaluation: EvaluationSettings
+) -> xr.Dataset:
+    """The machines' store (see the module docstring) from accuracy (epoch, attack, source)."""
+    attacks = ["clean", *headline_attacks(evaluation)]
+    epsilons = [0.0, *(float(attack.epsilon) for attack in evaluation.attacks.values())]
+    return xr.Dataset(
+        {"accuracy": (("epoch", "attack", "source"), accuracy)},
+        coords={
+            "epoch": np.asarray(epochs, np.float64),
+            "attack": attacks,
+            "epsilon": ("attack", epsilons),
+            "source": list(SOURCES),
+        },
+    )
+
+
+def _features_dataset(
+    judged: np.ndarray,
+    eigenvalues: np.ndarray,
+    labels: np.ndarray,
+    epochs: Sequence[float],
+    chosen: Sequence[int],
+    top: int,
+) -> xr.Dataset:
+    """The eigen-features' store (see the module docstring) from hits (epoch, eigen, measure,
+    image) on test images of ``labels`` and eigenvalues (epoch, logit, eigen)."""
+    classes = np.arange(eigenvalues.shape[1])
+    per_class = np.stack([judged[..., labels == c].mean(axis=-1) for c in classes], axis=1)
+    accuracy = judged.mean(axis=-1)
+    leading = accuracy[:, : min(top, len(chosen))].sum(axis=1)  # (epoch, measure)
+    dims = ("epoch", "eigen", "measure")
+    return xr.Dataset(
+        {
+            "accuracy": (dims, accuracy),
+            "class_accuracy": (("epoch", "class", "eigen", "measure"), per_class),
+            "eigenvalue": (("epoch", "logit", "eigen"), eigenvalues),
+            "robust_share": ("epoch", leading[:, 1] / np.maximum(leading[:, 0], 1e-12)),
+        },
+        coords={
+            "epoch": np.asarray(epochs, np.float64),
+            "eigen": np.asarray(chosen) + 1,
+            "measure": list(MEASURES),
+            "class": classes,
+            "logit": classes,
+        },
+    )
+
+
+def judge_machines(
+    checkpoint_paths: Sequence[str | Path],
+    kernels_path: str | Path,
+    split_path: str | Path,
+    parent_adversarial_path: str | Path,
+    machines_path: str | Path,
+    features_path: str | Path,
+    *,
+    run: Run,
+    epochs: Sequence[float],
+    model: ModelSettings,
+    machines: MachinesSettings,
+    evaluation: EvaluationSettings,
+) -> None:
+    """Clean, robust and transfer accuracy of the kernel machine of every checkpoint of
+    ``epochs`` (``checkpoint_paths[i]`` at ``epochs[i]``), and of its eigen-features; into the
+    two stores of the module docstring."""
+    split = data.load_split(split_path)
+    probes = _Probes(kernels_path, split, centered=machines.centered_targets)
+    net = build_model(**model.model_dump(), num_classes=split.num_classes)
+    template = net.param_shapes(split.image_shape)
+    test = _test_set(split, machines.test_images)
+    feature_test = _test_set(split, machines.features.test_images)
+    stored = load_adversarial(parent_adversarial_path, list(headline_attacks(evaluation)))
+    transfer = {name: images[: len(test[0])] for name, images in stored.items()}
+    chosen = feature_indices(len(probes.labels), machines.features.top, machines.features.bottom)
+    accuracy, judged, eigenvalues = [], [], []
+    for epoch, checkpoint_path in zip(epochs, checkpoint_paths, strict=True):
+        params, _ = load_checkpoint(checkpoint_path, template)
+        kernels = probes.at(epoch)
+        alpha = jnp.asarray(dual_coefficients(kernels, probes.targets, machines.ridge), jnp.float32)
+        weights = machine_weights(net.apply, params, probes.images, alpha)
+        machine = machine_apply(net.apply, params)
+        accuracy.append(_machine_accuracy(machine, weights, test, transfer, evaluation))
+        judged.append(
+            _judge_features(
+                net.apply, params, kernels, probes, chosen, feature_test, machines, evaluation
+            )
+        )
+        eigenvalues.append(eigen(kernels)[0][:, chosen])
+        log.info("%s epoch %g: machine accuracy %s", run.name, epoch, accuracy[-1][:, 0].round(3))
+    config = {"run": run.name, "machines": machines.model_dump(), "model": model.model_dump()}
+    made = provenance({**config, "evaluation": evaluation.model_dump()})
+    ds = _machines_dataset(np.stack(accuracy), epochs, evaluation)
+    storage.write_dataset(ds.assign_attrs(made), machines_path)
+    features = _features_dataset(
+        np.stack(judged),
+        np.stack(eigenvalues),
+        feature_test[1],
+        epochs,
+        chosen,
+        machines.features.top,
+    )
+    storage.write_dataset(features.assign_attrs(made), features_path)
+
+
+def _pictures_of(
+    apply: ApplyFn,
+    params: Params,
+    kernels: np.ndarray,
+    probes: _Probes,
+    image_shape: tuple[int, ...],
+    settings: PictureSettings,
+) -> tuple[np.ndarray, ...]:
+    """Pictures (class, eigen, ...), their cosines at mid-grey and at the end (class, eigen)
+    and the eigenvalues (class, eigen) of the top eigenvectors of the drawn classes' kernels
+    (orientation: centred targets, :func:`ntk_evolution.pictures.oriented`)."""
+    classes, top = settings.classes, settings.top
+    mu, u = eigen(kernels[classes])
+    cotangents = np.zeros((len(classes), top, len(probes.labels), kernels.shape[0]))
+    for i, c in enumerate(classes):
+        cotangents[i, :, :, c] = oriented(u[i][:, :top], probes.targets[c]).T
+    flat = jnp.asarray(cotangents.reshape(len(classes) * top, *cotangents.shape[2:]))
+    directions = parameter_directions(apply, params, probes.images, flat)
+    logits = np.repeat(classes, top)
+    made = feature_pictures(
+        apply,
+        params,
+        directions,
+        logits,
+        image_shape,
+        steps=settings.steps,
+        step_size=settings.step_size,
+    )
+    shaped = [a.reshape(len(classes), top, *a.shape[1:]) for a in made]
+    return (*shaped, mu[:, :top])
+
+
+def draw_feature_pictures(
+    checkpoint_paths: Mapping[Run, Sequence[str | Path]],
+    kernels_paths: Mapping[Run, str | Path],
+    split_path: str | Path,
+    path: str | Path,
+    *,
+    epochs: Sequence[float],
+    model: ModelSettings,
+    pictures: PictureSettings,
+) -> None:
+    """Feature pictures of every run of ``kernels_paths`` (one per regime) at ``epochs``
+    (``checkpoint_paths[run][i]`` at ``epochs[i]``), into one store: ``picture`` (regime,
+    epoch, class, eigen, row, column, channel), ``cosine_start`` and ``cosine`` (the cosine at
+    mid-grey and of the picture) and ``eigenvalue``, each (regime, epoch, class, eigen)."""
+    split = data.load_split(split_path)
+    net = build_model(**model.model_dump(), num_classes=split.num_classes)
+    template = net.param_shapes(split.image_shape)
+    runs = list(kernels_paths)
+    made = []
+    for run in runs:
+        probes = _Probes(kernels_paths[run], split, centered=True)
+        for epoch, checkpoint_path in zip(epochs, checkpoint_paths[run], strict=True):
+            params, _ = load_checkpoint(checkpoint_path, template)
+            made.append(
+                _pictures_of(
+                    net.apply, params, probes.at(epoch), probes, split.image_shape, pictures
+                )
+            )
+            log.info("%s epoch %g: cosines %s", run.name, epoch, made[-1][2].round(3).tolist())
+    shape = (len(runs), len(epochs))
+    images, start, end, eigenvalues = (
+        np.stack([m[i] for m in made]).reshape(*shape, *made[0][i].shape) for i in range(4)
+    )
+    scalar = ("regime", "epoch", "class", "eigen")
+    ds = xr.Dataset(
+        {
+            "picture": ((*scalar, "row", "column", "channel"), images),
+            "cosine_start": (scalar, start),
+            "cosine": (scalar, end),
+            "eigenvalue": (scalar, eigenvalues),
+        },
+        coords={
+            "regime": [run.regime for run in runs],
+            "seed": ("regime", [run.seed for run in runs]),
+            "epoch": np.asarray(epochs, np.float64),
+            "class": list(pictures.classes),
+            "eigen": np.arange(1, pictures.top + 1),
+        },
+    )
+    config = {"runs": [run.name for run in runs], "pictures": pictures.model_dump()}
+    storage.write_dataset(ds.assign_attrs(provenance(config)), path)
