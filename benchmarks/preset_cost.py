@@ -8,6 +8,8 @@ dataset needed) for a few steps each, on whatever device JAX sees:
 - one kernel tile (``ntk.tile_size`` x ``ntk.tile_size`` probes, every logit),
 - one evaluation batch of a phase-1 network and of a child (its own attacks at every epsilon,
   and the transfer attack: the parent's stored adversarial images, judged only),
+- one batch of a kernel machine (its attacks at their own epsilon and the transfer images) and
+  of an eigen-feature (the feature attack), on the probes' machine weights,
 
 each timed after compilation and counted in floating-point operations (XLA's cost analysis of
 the same computations; a PGD attack as its steps times one input gradient). Both are multiplied
@@ -34,10 +36,12 @@ from ntk_evolution.attacks import attack_grid
 from ntk_evolution.classifier import cross_entropy
 from ntk_evolution.dynamics import child_apply
 from ntk_evolution.evaluation import craft, evaluate
+from ntk_evolution.machines import machine_apply, machine_weights
 from ntk_evolution.models import build_model
 from ntk_evolution.ntk import per_logit_ntk_fn
 from ntk_evolution.settings import Attack, Config, Phase, Training
 from ntk_evolution.stages.evaluation import adversarial_key
+from ntk_evolution.stages.machines import feature_indices, headline_attacks
 from ntk_evolution.training import train
 
 TRAIN_IMAGES, TEST_IMAGES, SHAPE = 50000, 10000, (32, 32, 3)
@@ -204,6 +208,39 @@ def evaluation_rows(config: Config, net: Any, params: Any, n: int, timed: bool) 
     return rows
 
 
+def machine_rows(config: Config, net: Any, params: Any, n: int, timed: bool) -> list[Row]:
+    """Test images of every analysed checkpoint's kernel machine (its attacks at their own
+    epsilon, and the parent's images judged) and of each judged eigen-feature (the feature
+    attack): both are the machine ``machine_apply`` with weights from the probes."""
+    machines, runs = config.machines, len(config.phase1.runs)
+    epochs = len(machines.analysed(config.phase1.checkpoint_epochs))
+    classes = NUM_CLASSES[config.dataset.name]
+    probes = images(config.dataset.probes_per_class * classes, 7)[0]
+    coefficients = jax.random.normal(jax.random.PRNGKey(8), (classes, len(probes)))
+    weights = machine_weights(net.apply, params, probes, coefficients)
+    machine, test = machine_apply(net.apply, params), images(n, 4)
+    counts = Counts(machine, weights, n)
+    features = len(feature_indices(len(probes), machines.features.top, machines.features.bottom))
+    rows = []
+    for stage, attacks, count, judged in (
+        ("kernel machines", headline_attacks(config.evaluation), machines.test_images, 2),
+        ("eigen-features", {"robust": machines.features.attack}, machines.features.test_images, 1),
+    ):
+        operations = counts.forward * (1 + judged * len(attacks))
+        operations += sum(counts.attack(attack) for attack in attacks.values())
+
+        def judge(attacks=attacks):
+            crafted = craft(
+                machine, weights, *test, attacks=attacks, key=jax.random.PRNGKey(5), batch_size=n
+            )
+            return evaluate(machine, weights, *test, adversarial=crafted, batch_size=n)
+
+        models = runs * epochs * (features if stage == "eigen-features" else 1)
+        total = models * min(count or TEST_IMAGES, TEST_IMAGES)
+        rows.append((f"{stage}, images", total, seconds_of(judge, timed) / n, operations / n))
+    return rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("preset")
@@ -222,6 +259,7 @@ def main() -> None:
         *kernel_rows(config, net, params, args.steps > 0),
         *phase2_rows(config, net, params, args.steps),
         *evaluation_rows(config, net, params, args.eval_images, args.steps > 0),
+        *machine_rows(config, net, params, args.eval_images, args.steps > 0),
     ]
     rate = args.tflops * 1e12 * 3600
     print(

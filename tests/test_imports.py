@@ -15,7 +15,15 @@ from ntk_evolution.imports import package_modules
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPTS = ROOT / "workflow" / "scripts"
 # The jobs that compute with JAX: training, kernels and evaluation.
-JAX_JOBS = {"train_phase1", "train_children", "extract_ntk", "evaluate_phase1", "evaluate_children"}
+JAX_JOBS = {
+    "train_phase1",
+    "train_children",
+    "extract_ntk",
+    "evaluate_phase1",
+    "evaluate_children",
+    "kernel_machines",
+    "feature_pictures",
+}
 JAX_PACKAGES = ("jax", "neural_tangents", "optax")
 PLOTTING = ("matplotlib", "seaborn")
 

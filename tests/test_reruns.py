@@ -66,6 +66,14 @@ def evaluation_attack(config):
     config["evaluation"]["attacks"]["pgd_linf"]["steps"] = 4
 
 
+def machine_ridge(config):
+    config["machines"]["ridge"] = 0.01
+
+
+def picture_steps(config):
+    config["pictures"]["steps"] = 4
+
+
 def findings_threshold(config):
     config["findings"]["distance_ratio"] = 2.0
 
@@ -88,6 +96,8 @@ def test_a_moved_checkout_plans_nothing(tiny_run, tmp_path):
         (set_top_k, {"kernel_spectrum": 4, "figures": 1, "all": 1}),
         (uncenter, {"kernel_alignment": 4, "figures": 1, "all": 1}),
         (findings_threshold, {"findings": 1, "all": 1}),
+        (machine_ridge, {"kernel_machines": 4, "figures": 1, "all": 1}),
+        (picture_steps, {"feature_pictures": 1, "figures": 1, "all": 1}),
         (
             phase2_learning_rate,
             {"train_children": 4, "evaluate_children": 4, **AFTER_EVALUATION, "all": 1},
@@ -97,8 +107,14 @@ def test_a_moved_checkout_plans_nothing(tiny_run, tmp_path):
             {"train_children": 4, "evaluate_children": 4, **AFTER_EVALUATION, "all": 1},
         ),
         (
-            evaluation_attack,
-            {"evaluate_phase1": 4, "evaluate_children": 4, **AFTER_EVALUATION, "all": 1},
+            evaluation_attack,  # the machines are judged by it, on the parent's images too
+            {
+                "evaluate_phase1": 4,
+                "evaluate_children": 4,
+                "kernel_machines": 4,
+                **AFTER_EVALUATION,
+                "all": 1,
+            },
         ),
     ],
     ids=lambda value: getattr(value, "__name__", ""),
@@ -118,6 +134,7 @@ def test_a_new_seed_runs_only_that_seed_and_what_gathers_it(tiny_run):
         "train_children": 2,
         "evaluate_phase1": 2,
         "evaluate_children": 2,
+        "kernel_machines": 2,  # the pictures are of the first seed only
         "kernel_pair_distances": 1,
         **AFTER_EVALUATION,
         "all": 1,

@@ -44,7 +44,12 @@ FIGURES = [
     "spectrum",
     "training_curves",
     "robustness_vs_epsilon",
+    "machine_accuracy",
+    "feature_accuracy",
+    "feature_robust_share",
+    "feature_pictures",
 ]
+FEATURES = [1, 2, 20]  # machines.features: the top 2 and the last of the 20 eigenvectors
 
 
 @pytest.fixture(scope="module")
@@ -67,6 +72,8 @@ def test_plan_of_a_fresh_run(tmp_path):
         "train_children": 4,
         "evaluate_phase1": 4,
         "evaluate_children": 4,
+        "kernel_machines": 4,
+        "feature_pictures": 1,
         **AFTER_EVALUATION,
     }
 
@@ -286,6 +293,57 @@ def test_robustness_vs_epsilon_table(finished):
     assert (merged.accuracy == merged.accuracy_evaluated).all()
 
 
+@pytest.mark.parametrize("run", RUNS)
+def test_machine_stores(finished, run):
+    """Every checkpoint's machine and eigen-features are judged; accuracies are shares, the
+    clean one the same for both sources, the robust one never above it."""
+    machines = xr.open_zarr(finished / f"results/machines/{run}/machines.zarr").load()
+    accuracy = machines.accuracy
+    assert accuracy.dims == ("epoch", "attack", "source")
+    np.testing.assert_array_equal(machines.epoch.values, EPOCHS)
+    assert list(machines.attack.values) == ["clean", "pgd_linf@0.1", "pgd_l2@0.5"]
+    np.testing.assert_array_equal(machines.epsilon.values, [0.0, 0.1, 0.5])
+    assert list(machines.source.values) == ["self", "parent"]
+    assert ((accuracy >= 0) & (accuracy <= 1)).all()
+    clean = accuracy.sel(attack="clean")
+    np.testing.assert_array_equal(clean.sel(source="self"), clean.sel(source="parent"))
+    assert (accuracy <= clean + 1e-12).all()
+    assert (clean > 0.1).all()  # above chance (10 classes), even at init with 16 hidden units
+    assert machines.attrs["config"]["machines"] == TINY["machines"]
+    features = xr.open_zarr(finished / f"results/machines/{run}/features.zarr").load()
+    assert features.accuracy.dims == ("epoch", "eigen", "measure")
+    assert features.class_accuracy.dims == ("epoch", "class", "eigen", "measure")
+    assert list(features.eigen.values) == FEATURES
+    assert features.eigenvalue.sizes == {"epoch": 3, "logit": CLASSES, "eigen": len(FEATURES)}
+    eigenvalues = features.eigenvalue.values
+    assert (eigenvalues[..., 0] >= eigenvalues[..., 1]).all()
+    assert (eigenvalues[..., 1] >= eigenvalues[..., 2]).all()
+    robust, clean = features.accuracy.sel(measure="robust"), features.accuracy.sel(measure="clean")
+    assert (robust <= clean).all()
+    top = slice(0, TINY["machines"]["features"]["top"])
+    share = robust.isel(eigen=top).sum("eigen") / clean.isel(eigen=top).sum("eigen")
+    np.testing.assert_allclose(features.robust_share, share)
+
+
+def test_feature_pictures_store(finished):
+    pictures = xr.open_zarr(finished / "results/machines/pictures.zarr").load()
+    assert pictures.picture.dims == (
+        "regime",
+        "epoch",
+        "class",
+        "eigen",
+        "row",
+        "column",
+        "channel",
+    )
+    assert list(pictures.regime.values) == ["benign", "adversarial"]
+    assert list(pictures.seed.values) == [0, 0]
+    np.testing.assert_array_equal(pictures.epoch.values, [EPOCHS[0], EPOCHS[-1]])
+    assert pictures.picture.shape[2:] == (2, 2, 8, 8, 1)
+    assert float(pictures.picture.min()) >= 0 and float(pictures.picture.max()) <= 1
+    assert (pictures.cosine >= pictures.cosine_start).all()
+
+
 def test_children_histories(finished):
     history = pd.read_csv(
         finished / "results/phase2/adversarial/seed1/spawn2/centered/adversarial/history.csv"
@@ -368,6 +426,9 @@ def test_diverging_run_stops_without_checkpoints(tmp_path):
         ("results/evaluation/accuracy.zarr", "gather_evaluation"),
         ("results/figures/fixed_kernel.csv", "figures"),
         ("results/figures/robustness_vs_epsilon.csv", "figures"),
+        ("results/machines/adversarial/seed0/machines.zarr", "kernel_machines"),
+        ("results/machines/adversarial/seed0/features.zarr", "kernel_machines"),
+        ("results/machines/pictures.zarr", "feature_pictures"),
     ],
 )
 def test_every_result_says_how_it_was_made(finished, path, rule):
