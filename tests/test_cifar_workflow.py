@@ -23,6 +23,7 @@ from fake_cifar import expected_arrays, fake_members, write_archive
 from ntk_evolution.cifar import FORMATS
 from ntk_evolution.data import load_split
 from ntk_evolution.experiment import run_pairs
+from ntk_evolution.figures import feature_pictures
 from ntk_evolution.settings import Config
 
 from snakemake_run import (
@@ -186,6 +187,7 @@ def test_tiny_dag_on_fake_cifar(tmp_path):
     targets = [
         "results/kernels/benign/seed0/ntk.zarr",
         "results/evaluation/benign/seed0/phase1.csv",
+        "results/machines/pictures.zarr",
     ]
     snakemake(checkout, *targets)
     split = load_split(checkout / "results/data/split.npz")
@@ -200,6 +202,13 @@ def test_tiny_dag_on_fake_cifar(tmp_path):
     accuracy = pd.read_csv(checkout / targets[1])
     assert set(accuracy.attack) >= {"clean", "pgd_linf"}
     assert planned_jobs(checkout, *targets) == set()  # the archive is read, never fetched again
+    # Feature pictures are colour images of CIFAR's shape, and their figure draws them.
+    pictures = xr.open_zarr(checkout / targets[2]).load()
+    assert pictures.picture.shape == (1, 2, 2, 2, 32, 32, 3)
+    assert float(pictures.picture.min()) >= 0 and float(pictures.picture.max()) <= 1
+    png = tmp_path / "feature_pictures.png"
+    feature_pictures.plot(pictures, png)
+    assert png.read_bytes().startswith(b"\x89PNG")
 
 
 def expected_jobs(config: dict[str, Any]) -> dict[str, int]:
@@ -209,9 +218,11 @@ def expected_jobs(config: dict[str, Any]) -> dict[str, int]:
     spawns = len(config["phase2"]["spawn_epochs"])
     per_run = {"train_phase1": 1, "extract_ntk": 1, "kernel_evolution": 1}
     per_run |= {"kernel_spectrum": 1, "kernel_alignment": 1, "evaluate_phase1": 1}
+    per_run |= {"kernel_machines": 1}
     jobs = {rule: n * len(runs) for rule, n in per_run.items()}
     jobs["train_children"] = jobs["evaluate_children"] = len(runs) * spawns
     once = ["all", "split_dataset", "select_probes", "gather_evaluation", "figures", "findings"]
+    once += ["feature_pictures"]
     if run_pairs(runs):
         once += ["kernel_pair_distances"]
     return jobs | dict.fromkeys(once, 1)
