@@ -60,24 +60,28 @@ SOURCES = ("self", "parent")
 MEASURES = ("clean", "robust")
 
 
-class _Probes:
+class ProbeKernels:
     """A run's probe kernels with the probe images and targets they were computed on."""
 
-    def __init__(self, kernels_path: str | Path, split: data.Split, *, centered: bool) -> None:
+    def __init__(self, kernels_path: str | Path, split: data.Split) -> None:
         self.kernels = storage.open_store(kernels_path, [storage.KERNEL], load=True)[storage.KERNEL]
         indices = self.kernels.probe_i.values
         self.images = jnp.asarray(
             data.to_unit_interval(split.train_images[indices], split.pixel_max)
         )
         self.labels = self.kernels.label_i.values
-        self.targets = targets(self.labels, split.num_classes, centered=centered)
+        self.num_classes = split.num_classes
+
+    def targets(self, *, centered: bool) -> np.ndarray:
+        """The probes' one-hot targets (C, n), centred or not."""
+        return targets(self.labels, self.num_classes, centered=centered)
 
     def at(self, epoch: float) -> np.ndarray:
         """The per-logit kernel (C, n, n) at ``epoch``."""
         return self.kernels.sel(epoch=epoch).values
 
 
-def _test_set(split: data.Split, count: int | None) -> tuple[np.ndarray, np.ndarray]:
+def test_subset(split: data.Split, count: int | None) -> tuple[np.ndarray, np.ndarray]:
     """The first ``count`` test images and labels (all for None)."""
     images, labels = split.test_set()
     return images[:count], labels[:count]
@@ -150,18 +154,20 @@ def feature_indices(num_probes: int, top: int, bottom: int) -> list[int]:
     )
 
 
-def _judge_features(
+def judge_features(
     apply: ApplyFn,
     params: Params,
-    kernels: np.ndarray,
-    probes: _Probes,
+    probes: ProbeKernels,
+    epoch: float,
     chosen: Sequence[int],
     test: tuple[np.ndarray, np.ndarray],
     machines: MachinesSettings,
     evaluation: EvaluationSettings,
 ) -> np.ndarray:
-    """Hits (eigen, measure, image) of the chosen eigen-features' classifiers at one checkpoint."""
-    coefficients = feature_coefficients(kernels, probes.targets, machines.ridge)
+    """Hits (eigen, measure, image) of the ``chosen`` eigen-features' classifiers of the
+    checkpoint ``params`` at ``epoch``, under ``machines.features.attack``."""
+    y = probes.targets(centered=machines.centered_targets)
+    coefficients = feature_coefficients(probes.at(epoch), y, machines.ridge)
     machine = machine_apply(apply, params)
     judged = []
     for k in chosen:
@@ -220,6 +226,24 @@ def _features_dataset(
     )
 
 
+def judge_machine(
+    apply: ApplyFn,
+    params: Params,
+    probes: ProbeKernels,
+    epoch: float,
+    test: tuple[np.ndarray, np.ndarray],
+    transfer: Mapping[str, np.ndarray],
+    machines: MachinesSettings,
+    evaluation: EvaluationSettings,
+) -> np.ndarray:
+    """Accuracy (attack, source) of the kernel machine of the checkpoint ``params`` at
+    ``epoch``, with the ridge and targets of ``machines``."""
+    y = probes.targets(centered=machines.centered_targets)
+    alpha = jnp.asarray(dual_coefficients(probes.at(epoch), y, machines.ridge), jnp.float32)
+    weights = machine_weights(apply, params, probes.images, alpha)
+    return _machine_accuracy(machine_apply(apply, params), weights, test, transfer, evaluation)
+
+
 def judge_machines(
     checkpoint_paths: Sequence[str | Path],
     kernels_path: str | Path,
@@ -238,28 +262,21 @@ def judge_machines(
     ``epochs`` (``checkpoint_paths[i]`` at ``epochs[i]``), and of its eigen-features; into the
     two stores of the module docstring."""
     split = data.load_split(split_path)
-    probes = _Probes(kernels_path, split, centered=machines.centered_targets)
+    probes = ProbeKernels(kernels_path, split)
     net = build_model(**model.model_dump(), num_classes=split.num_classes)
     template = net.param_shapes(split.image_shape)
-    test = _test_set(split, machines.test_images)
-    feature_test = _test_set(split, machines.features.test_images)
+    test = test_subset(split, machines.test_images)
+    feature_test = test_subset(split, machines.features.test_images)
     stored = load_adversarial(parent_adversarial_path, list(headline_attacks(evaluation)))
     transfer = {name: images[: len(test[0])] for name, images in stored.items()}
     chosen = feature_indices(len(probes.labels), machines.features.top, machines.features.bottom)
     accuracy, judged, eigenvalues = [], [], []
     for epoch, checkpoint_path in zip(epochs, checkpoint_paths, strict=True):
         params, _ = load_checkpoint(checkpoint_path, template)
-        kernels = probes.at(epoch)
-        alpha = jnp.asarray(dual_coefficients(kernels, probes.targets, machines.ridge), jnp.float32)
-        weights = machine_weights(net.apply, params, probes.images, alpha)
-        machine = machine_apply(net.apply, params)
-        accuracy.append(_machine_accuracy(machine, weights, test, transfer, evaluation))
-        judged.append(
-            _judge_features(
-                net.apply, params, kernels, probes, chosen, feature_test, machines, evaluation
-            )
-        )
-        eigenvalues.append(eigen(kernels)[0][:, chosen])
+        judge = (net.apply, params, probes, epoch)
+        accuracy.append(judge_machine(*judge, test, transfer, machines, evaluation))
+        judged.append(judge_features(*judge, chosen, feature_test, machines, evaluation))
+        eigenvalues.append(eigen(probes.at(epoch))[0][:, chosen])
         log.info("%s epoch %g: machine accuracy %s", run.name, epoch, accuracy[-1][:, 0].round(3))
     config = {"run": run.name, "machines": machines.model_dump(), "model": model.model_dump()}
     made = provenance({**config, "evaluation": evaluation.model_dump()})
@@ -280,7 +297,7 @@ def _pictures_of(
     apply: ApplyFn,
     params: Params,
     kernels: np.ndarray,
-    probes: _Probes,
+    probes: ProbeKernels,
     image_shape: tuple[int, ...],
     settings: PictureSettings,
 ) -> tuple[np.ndarray, ...]:
@@ -291,7 +308,7 @@ def _pictures_of(
     mu, u = eigen(kernels[classes])
     cotangents = np.zeros((len(classes), top, len(probes.labels), kernels.shape[0]))
     for i, c in enumerate(classes):
-        cotangents[i, :, :, c] = oriented(u[i][:, :top], probes.targets[c]).T
+        cotangents[i, :, :, c] = oriented(u[i][:, :top], probes.targets(centered=True)[c]).T
     flat = jnp.asarray(cotangents.reshape(len(classes) * top, *cotangents.shape[2:]))
     directions = parameter_directions(apply, params, probes.images, flat)
     logits = np.repeat(classes, top)
@@ -328,7 +345,7 @@ def draw_feature_pictures(
     runs = list(kernels_paths)
     made = []
     for run in runs:
-        probes = _Probes(kernels_paths[run], split, centered=True)
+        probes = ProbeKernels(kernels_paths[run], split)
         for epoch, checkpoint_path in zip(epochs, checkpoint_paths[run], strict=True):
             params, _ = load_checkpoint(checkpoint_path, template)
             made.append(
