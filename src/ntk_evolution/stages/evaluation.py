@@ -33,7 +33,7 @@ from ntk_evolution.atomic import atomic_file, write_table
 from ntk_evolution.attacks import attack_grid
 from ntk_evolution.checkpoints import load_checkpoint
 from ntk_evolution.dynamics import child_apply
-from ntk_evolution.evaluation import craft, evaluate
+from ntk_evolution.evaluation import craft, hits, shares
 from ntk_evolution.experiment import MODEL_COLUMNS, Child, Run
 from ntk_evolution.provenance import provenance
 from ntk_evolution.recovery import open_npz
@@ -83,6 +83,36 @@ def _attacks(evaluation: EvaluationSettings) -> dict[str, Attack]:
     return {adversarial_key(*cell): attack for cell, attack in grid.items()}
 
 
+def attack_hits(
+    apply: ApplyFn,
+    params: Params,
+    test: tuple[np.ndarray, np.ndarray],
+    attacks: Mapping[str, Attack],
+    evaluation: EvaluationSettings,
+    transfer: Mapping[str, np.ndarray] | None = None,
+) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """A model's adversarial test images under ``attacks`` (seeded by ``evaluation.seed``) and
+    which test images it gets right, clean, under them and (with ``transfer``) under the
+    source's adversarial images (:func:`ntk_evolution.evaluation.hits`)."""
+    crafted = craft(
+        apply,
+        params,
+        *test,
+        attacks=attacks,
+        key=evaluation_key(evaluation.seed),
+        batch_size=evaluation.batch_size,
+    )
+    correct = hits(
+        apply,
+        params,
+        *test,
+        adversarial=crafted,
+        batch_size=evaluation.batch_size,
+        transfer=transfer,
+    )
+    return crafted, correct
+
+
 def _judge(
     apply: ApplyFn,
     params: Params,
@@ -91,24 +121,9 @@ def _judge(
     transfer: Mapping[str, np.ndarray] | None = None,
 ) -> tuple[dict[str, np.ndarray], dict[str, float]]:
     """A model's white-box adversarial test images and its accuracies on the clean, those and
-    (with ``transfer``) the source's adversarial images."""
-    crafted = craft(
-        apply,
-        params,
-        *test,
-        attacks=_attacks(evaluation),
-        key=evaluation_key(evaluation.seed),
-        batch_size=evaluation.batch_size,
-    )
-    results = evaluate(
-        apply,
-        params,
-        *test,
-        adversarial=crafted,
-        batch_size=evaluation.batch_size,
-        transfer=transfer,
-    )
-    return crafted, results
+    (with ``transfer``) the source's adversarial images, at every radius of every attack."""
+    crafted, correct = attack_hits(apply, params, test, _attacks(evaluation), evaluation, transfer)
+    return crafted, shares(correct)
 
 
 def save_adversarial(path: str | Path, crafted: Mapping[str, np.ndarray], made: dict) -> None:

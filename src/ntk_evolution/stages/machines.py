@@ -29,7 +29,7 @@ import xarray as xr
 
 from ntk_evolution import data, storage
 from ntk_evolution.checkpoints import load_checkpoint
-from ntk_evolution.evaluation import craft, hits
+from ntk_evolution.evaluation import shares
 from ntk_evolution.experiment import Run
 from ntk_evolution.machines import (
     dual_coefficients,
@@ -43,7 +43,6 @@ from ntk_evolution.machines import (
 from ntk_evolution.models import build_model
 from ntk_evolution.pictures import feature_pictures, oriented
 from ntk_evolution.provenance import provenance
-from ntk_evolution.seeding import evaluation_key
 from ntk_evolution.settings import (
     Attack,
     EvaluationSettings,
@@ -51,7 +50,7 @@ from ntk_evolution.settings import (
     ModelSettings,
     PictureSettings,
 )
-from ntk_evolution.stages.evaluation import adversarial_key, load_adversarial
+from ntk_evolution.stages.evaluation import adversarial_key, attack_hits, load_adversarial
 from ntk_evolution.type_aliases import ApplyFn, Params
 
 log = logging.getLogger(__name__)
@@ -104,23 +103,8 @@ def _machine_accuracy(
 ) -> np.ndarray:
     """Accuracy (attack, source) of one machine: clean, then every headline attack."""
     attacks = headline_attacks(evaluation)
-    crafted = craft(
-        machine,
-        weights,
-        *test,
-        attacks=attacks,
-        key=evaluation_key(evaluation.seed),
-        batch_size=evaluation.batch_size,
-    )
-    correct = hits(
-        machine,
-        weights,
-        *test,
-        adversarial=crafted,
-        transfer=transfer,
-        batch_size=evaluation.batch_size,
-    )
-    share = {name: float(hit.mean()) for name, hit in correct.items()}
+    _, correct = attack_hits(machine, weights, test, attacks, evaluation, transfer)
+    share = shares(correct)
     rows = [[share["clean"]] * len(SOURCES)]
     rows += [[share[name], share[f"transfer_{name}"]] for name in attacks]
     return np.array(rows)
@@ -134,15 +118,7 @@ def _feature_hits(
     evaluation: EvaluationSettings,
 ) -> np.ndarray:
     """Which test images one eigen-feature's classifier gets right, (measure, image)."""
-    crafted = craft(
-        machine,
-        weights,
-        *test,
-        attacks={"robust": attack},
-        key=evaluation_key(evaluation.seed),
-        batch_size=evaluation.batch_size,
-    )
-    correct = hits(machine, weights, *test, adversarial=crafted, batch_size=evaluation.batch_size)
+    _, correct = attack_hits(machine, weights, test, {"robust": attack}, evaluation)
     return np.stack([correct[measure] for measure in MEASURES])
 
 
