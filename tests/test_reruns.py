@@ -66,6 +66,10 @@ def evaluation_attack(config):
     config["evaluation"]["attacks"]["pgd_linf"]["steps"] = 4
 
 
+def eigenspace_top_k(config):
+    config["statistics"]["eigenspace"]["top_k"] = 2
+
+
 def machine_ridge(config):
     config["machines"]["ridge"] = 0.01
 
@@ -95,6 +99,10 @@ def test_a_moved_checkout_plans_nothing(tiny_run, tmp_path):
     [
         (set_top_k, {"kernel_spectrum": 4, "figures": 1, "all": 1}),
         (uncenter, {"kernel_alignment": 4, "figures": 1, "all": 1}),
+        (
+            eigenspace_top_k,
+            {"kernel_eigenspace": 4, "kernel_pair_distances": 1, "figures": 1, "all": 1},
+        ),
         (findings_threshold, {"findings": 1, "all": 1}),
         (machine_ridge, {"kernel_machines": 4, "figures": 1, "all": 1}),
         (picture_steps, {"feature_pictures": 1, "figures": 1, "all": 1}),
@@ -131,6 +139,7 @@ def test_a_new_seed_runs_only_that_seed_and_what_gathers_it(tiny_run):
         "kernel_evolution": 2,
         "kernel_spectrum": 2,
         "kernel_alignment": 2,
+        "kernel_eigenspace": 2,
         "train_children": 2,
         "evaluate_phase1": 2,
         "evaluate_children": 2,

@@ -48,6 +48,8 @@ FIGURES = [
     "feature_accuracy",
     "feature_robust_share",
     "feature_pictures",
+    "polar_dynamics",
+    "eigenspace_overlap",
 ]
 FEATURES = [1, 2, 20]  # machines.features: the top 2 and the last of the 20 eigenvectors
 
@@ -68,6 +70,7 @@ def test_plan_of_a_fresh_run(tmp_path):
         "kernel_evolution": 4,
         "kernel_spectrum": 4,
         "kernel_alignment": 4,
+        "kernel_eigenspace": 4,
         "kernel_pair_distances": 1,
         "train_children": 4,
         "evaluate_phase1": 4,
@@ -125,6 +128,18 @@ def test_kernels_move_during_training(finished):
             {"eigenvalues", "effective_rank", "top_k_share", "trace"},
         ),
         ("alignment", {"epoch": 3, "logit": CLASSES}, {"alignment", "mean_alignment"}),
+        (
+            "eigenspace",
+            {"space": 3, "epoch": 3, "logit": CLASSES},
+            {
+                "radius",
+                "angle",
+                "class_radius",
+                "class_angle",
+                "overlap_to_final",
+                "mean_overlap_to_final",
+            },
+        ),
     ],
 )
 @pytest.mark.parametrize("run", RUNS)
@@ -164,6 +179,18 @@ def test_pair_distances(finished):
     # ... while runs of different seeds never share a kernel.
     across = ds.where(ds.seeds == "across", drop=True)
     assert across.distance.isel(epoch=0).min() > 0
+    # The same for the leading eigenspaces: one space at epoch 0 for the runs of a seed.
+    assert ds.top_k_overlap.dims == ("pair", "epoch")
+    np.testing.assert_allclose(same_seed.top_k_overlap.isel(epoch=0), 1.0, atol=1e-6)
+    assert ((ds.top_k_overlap >= -1e-12) & (ds.top_k_overlap <= 1 + 1e-12)).all()
+
+
+def test_eigenspace_ends_where_the_run_ends(finished):
+    ds = xr.open_zarr(finished / "results/statistics/adversarial/seed1/eigenspace.zarr").load()
+    np.testing.assert_allclose(ds.radius.isel(epoch=-1), 1.0)
+    np.testing.assert_allclose(ds.radius.isel(epoch=0), 0.0)
+    np.testing.assert_allclose(ds.mean_overlap_to_final.isel(epoch=-1), 1.0)
+    assert ((ds.angle >= 0) & (ds.angle <= np.pi)).all()
 
 
 def test_findings(finished):

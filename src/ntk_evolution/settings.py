@@ -221,9 +221,14 @@ class AlignmentSettings(Section):
     centered: bool
 
 
+class EigenspaceSettings(Section):
+    top_k: Count = Field(description="dimension of the leading eigenspace of each class kernel")
+
+
 class StatisticsSettings(Section):
     spectrum: SpectrumSettings
     alignment: AlignmentSettings
+    eigenspace: EigenspaceSettings
 
 
 class FeatureSettings(Section):

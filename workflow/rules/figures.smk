@@ -12,6 +12,7 @@ rule figures:
         evolution=each_run(rules.kernel_evolution.output[0]),
         spectra=each_run(rules.kernel_spectrum.output[0]),
         alignments=each_run(rules.kernel_alignment.output[0]),
+        eigenspaces=each_run(rules.kernel_eigenspace.output[0]),
         histories=each_run(rules.train_phase1.output[0]),
         pairs=rules.kernel_pair_distances.output if PAIRS else [],
         evaluation=rules.gather_evaluation.output.table,
@@ -39,6 +40,14 @@ rule figures:
             else []
         ),
         spectrum=figure("spectrum.png", SPECTRA, "spectrum"),
+        polar_dynamics=figure(
+            "polar_dynamics.png",
+            SPECTRA,
+            "polar dynamics in and out of the top-k eigenspace",
+        ),
+        eigenspace_overlap=figure(
+            "eigenspace_overlap.png", SPECTRA, "overlap of top-k eigenspaces"
+        ),
         alignment=figure("alignment.png", SPECTRA, "kernel-target alignment"),
         training_curves=figure(
             "training_curves.png", "Training", "phase-1 training curves"

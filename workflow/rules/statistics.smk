@@ -7,6 +7,7 @@ RUN_STATISTICS = {
     "evolution": {},
     "spectrum": {"top_k": config["statistics"]["spectrum"]["top_k"]},
     "alignment": {"centered": config["statistics"]["alignment"]["centered"]},
+    "eigenspace": {"top_k": config["statistics"]["eigenspace"]["top_k"]},
 }
 
 for statistic, settings in RUN_STATISTICS.items():
@@ -48,5 +49,7 @@ rule kernel_pair_distances:
         ENV
     resources:
         **job_resources(mem_mb=4000, runtime=20),
+    params:
+        top_k=config["statistics"]["eigenspace"]["top_k"],
     script:
         "../scripts/kernel_pair_distances.py"

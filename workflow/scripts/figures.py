@@ -18,6 +18,7 @@ draw_figures(
     evolution=snakemake.input.evolution,
     spectra=snakemake.input.spectra,
     alignments=snakemake.input.alignments,
+    eigenspaces=snakemake.input.eigenspaces,
     histories=snakemake.input.histories,
     pairs=snakemake.input.pairs[0] if snakemake.input.pairs else None,
     evaluation=snakemake.input.evaluation,

@@ -1,6 +1,6 @@
 """Distances between paired runs' kernels at each epoch.
 
-Writes a zarr store with ``distance`` and ``centered_distance`` (pair, epoch) and coordinates
+Writes a zarr store with ``distance``, ``centered_distance`` and ``top_k_overlap`` (pair, epoch) and coordinates
 kind, comparison, seeds, run_a, run_b on pair: every two runs of different regimes (same seed and
 across seeds) and every two seeds of one regime (the yardsticks).
 """
@@ -15,4 +15,5 @@ kernel_pair_distances(
     dict(zip(runs, snakemake.input.runs, strict=True)),
     snakemake.output[0],
     pairs=run_pairs(runs),
+    top_k=snakemake.params.top_k,
 )

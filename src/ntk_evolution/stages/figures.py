@@ -22,6 +22,7 @@ from ntk_evolution.figures import (
     distance_curves,
     distance_matrix,
     eigen_features,
+    eigenspace,
     feature_pictures,
     machine_accuracy,
     pair_distance,
@@ -114,6 +115,21 @@ def plot_robustness_vs_epsilon(
     robustness_vs_epsilon.plot(robustness, png_path)
 
 
+def plot_eigenspace(
+    eigenspace_paths: Sequence[str | Path],
+    pairs_path: str | Path | None,
+    out: Mapping[str, Any],
+    *,
+    runs: Sequence[Run],
+) -> None:
+    """Polar dynamics of every run, and the overlaps of top-k eigenspaces across epochs and
+    (with ``pairs_path``) across runs."""
+    eigenspaces = _stacked(eigenspace_paths, runs)
+    eigenspace.plot_polar(eigenspaces, out["polar_dynamics"])
+    pairs = storage.open_store(pairs_path, load=True) if pairs_path is not None else None
+    eigenspace.plot_overlap(eigenspaces, pairs, out["eigenspace_overlap"])
+
+
 def plot_machines(
     machine_paths: Sequence[str | Path],
     feature_paths: Sequence[str | Path],
@@ -142,6 +158,7 @@ def draw_figures(
     evolution: Sequence[str | Path],
     spectra: Sequence[str | Path],
     alignments: Sequence[str | Path],
+    eigenspaces: Sequence[str | Path],
     histories: Sequence[str | Path],
     pairs: str | Path | None,
     evaluation: str | Path,
@@ -152,9 +169,10 @@ def draw_figures(
     headline: Mapping[str, float],
 ) -> None:
     """Every figure and table of the report. ``evolution``, ``spectra``, ``alignments`` and
-    ``histories``, ``machines`` and ``features`` hold one file per run of ``runs``, in its
-    order; ``pairs`` is None for a single run. ``out`` names the files: ``distance_matrices``
-    (by regime), ``distance_curves``, ``spectrum``, ``alignment``, ``training_curves``,
+    ``eigenspaces``, ``histories``, ``machines`` and ``features`` hold one file per run of
+    ``runs``, in its order; ``pairs`` is None for a single run. ``out`` names the files:
+    ``distance_matrices`` (by regime), ``distance_curves``, ``spectrum``, ``alignment``,
+    ``polar_dynamics``, ``eigenspace_overlap``, ``training_curves``,
     ``pair_distance`` (with ``pairs``), ``accuracy_vs_spawn``, ``fixed_kernel_table`` and
     ``fixed_kernel``, ``robustness_table`` and ``robustness_vs_epsilon``,
     ``machine_accuracy``, ``feature_accuracy``, ``feature_robust_share`` and
@@ -167,6 +185,7 @@ def draw_figures(
     plot_distance_curves(evolution, out["distance_curves"], runs=runs)
     plot_spectrum(spectra, out["spectrum"], runs=runs)
     plot_alignment(alignments, out["alignment"], runs=runs)
+    plot_eigenspace(eigenspaces, pairs, out, runs=runs)
     plot_training_curves(histories, out["training_curves"])
     if pairs is not None:
         plot_pair_distance(pairs, out["pair_distance"])

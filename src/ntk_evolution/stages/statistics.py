@@ -8,7 +8,7 @@ from pathlib import Path
 
 import xarray as xr
 
-from ntk_evolution import statistics, storage
+from ntk_evolution import eigenspace, statistics, storage
 from ntk_evolution.experiment import Run, RunPair
 from ntk_evolution.provenance import provenance
 
@@ -45,17 +45,34 @@ def kernel_alignment(
     storage.write_dataset(ds, path)
 
 
+def kernel_eigenspace(kernels_path: str | Path, path: str | Path, *, run: Run, top_k: int) -> None:
+    """Polar dynamics inside and outside the final top-k eigenspace, and the overlap of each
+    epoch's top-k eigenspace with the final one, of one run's kernels."""
+    ds = eigenspace.eigenspace(_kernels(kernels_path), top_k=top_k)
+    ds.attrs |= provenance({"run": run.name, "statistic": "eigenspace", "top_k": top_k})
+    storage.write_dataset(ds, path)
+
+
 def kernel_pair_distances(
     kernels_paths: Mapping[Run, str | Path],
     path: str | Path,
     *,
     pairs: Sequence[RunPair],
+    top_k: int,
 ) -> None:
     """Distances, raw and centred, between the kernels of paired runs (regime against regime,
-    same seed and across seeds; seed against seed within a regime, the yardsticks)."""
+    same seed and across seeds; seed against seed within a regime, the yardsticks), and the
+    overlap of their top-k eigenspaces (:func:`ntk_evolution.eigenspace.pair_overlaps`)."""
     kernels = {run: _kernels(p) for run, p in kernels_paths.items()}
     ds = statistics.pair_distances(kernels, pairs)
-    ds.attrs = provenance({"statistic": "pair_distances", "pairs": list(ds.pair.values)})
+    ds["top_k_overlap"] = (
+        ("pair", "epoch"),
+        eigenspace.pair_overlaps(kernels, pairs, top_k=top_k),
+        {"long_name": f"overlap of the top-{top_k} eigenspaces of two runs", "units": "1"},
+    )
+    ds.attrs = provenance(
+        {"statistic": "pair_distances", "pairs": list(ds.pair.values), "top_k": top_k}
+    )
     storage.write_dataset(ds, path)
     for kind in dict.fromkeys(ds.kind.values):
         final = ds.where(ds.kind == kind, drop=True).isel(epoch=-1)
