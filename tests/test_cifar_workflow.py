@@ -218,7 +218,7 @@ def expected_jobs(config: dict[str, Any]) -> dict[str, int]:
     spawns = len(config["phase2"]["spawn_epochs"])
     per_run = {"train_phase1": 1, "extract_ntk": 1, "kernel_evolution": 1}
     per_run |= {"kernel_spectrum": 1, "kernel_alignment": 1, "evaluate_phase1": 1}
-    per_run |= {"kernel_machines": 1, "kernel_eigenspace": 1}
+    per_run |= {"kernel_machines": 1, "kernel_eigenspace": 1, "attacked_ntk": 1}
     jobs = {rule: n * len(runs) for rule, n in per_run.items()}
     jobs["train_children"] = jobs["evaluate_children"] = len(runs) * spawns
     once = ["all", "split_dataset", "select_probes", "gather_evaluation", "figures", "findings"]

@@ -272,3 +272,21 @@ def test_an_entry_of_a_file_is_replaced_whole_too():
 )
 def test_the_last_file_that_gives_the_attacks_gives_all_of_them(layers, attacks):
     assert sorted(combined(*layers)["evaluation"]["attacks"]) == attacks
+
+
+@pytest.mark.parametrize(
+    ("section", "changes", "message"),
+    [
+        ("machines", {"epochs": [0.75]}, "machines.epochs [0.75] are not phase-1 checkpoint"),
+        ("pictures", {"epochs": [3]}, "pictures.epochs [3.0] are not phase-1 checkpoint"),
+        ("attacked", {"epochs": [1]}, "attacked.epochs [1.0] are not phase-1 checkpoint"),
+        ("machines", {"features__top": 21}, "machines.features.top = 21 exceeds the 20"),
+        ("pictures", {"top": 30}, "pictures.top = 30 exceeds the 20 eigenvectors"),
+        ("pictures", {"classes": [0, 10]}, "pictures.classes [10] are not classes of digits"),
+        ("machines", {"features__attack__steps": 1}, "machines.features.attack: steps x"),
+        ("attacked", {"attack": "pgd"}, "attacked.attack = 'pgd' is not an evaluation attack"),
+    ],
+)
+def test_inconsistent_analyses_name_the_key(section, changes, message):
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        check_config(config_with(section, **changes))

@@ -23,6 +23,7 @@ JAX_JOBS = {
     "evaluate_children",
     "kernel_machines",
     "feature_pictures",
+    "attacked_ntk",
 }
 JAX_PACKAGES = ("jax", "neural_tangents", "optax")
 PLOTTING = ("matplotlib", "seaborn")

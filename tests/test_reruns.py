@@ -70,6 +70,10 @@ def eigenspace_top_k(config):
     config["statistics"]["eigenspace"]["top_k"] = 2
 
 
+def attacked_epochs(config):
+    config["attacked"]["epochs"] = [2]
+
+
 def machine_ridge(config):
     config["machines"]["ridge"] = 0.01
 
@@ -105,6 +109,7 @@ def test_a_moved_checkout_plans_nothing(tiny_run, tmp_path):
         ),
         (findings_threshold, {"findings": 1, "all": 1}),
         (machine_ridge, {"kernel_machines": 4, "figures": 1, "all": 1}),
+        (attacked_epochs, {"attacked_ntk": 4, "figures": 1, "all": 1}),
         (picture_steps, {"feature_pictures": 1, "figures": 1, "all": 1}),
         (
             phase2_learning_rate,
@@ -140,6 +145,7 @@ def test_a_new_seed_runs_only_that_seed_and_what_gathers_it(tiny_run):
         "kernel_spectrum": 2,
         "kernel_alignment": 2,
         "kernel_eigenspace": 2,
+        "attacked_ntk": 2,
         "train_children": 2,
         "evaluate_phase1": 2,
         "evaluate_children": 2,

@@ -11,7 +11,7 @@ import pytest
 import xarray as xr
 
 from ntk_evolution import findings
-from ntk_evolution.data import load_split
+from ntk_evolution.data import load_probes, load_split, to_unit_interval
 from ntk_evolution.experiment import MODEL_COLUMNS
 from ntk_evolution.provenance import describe
 from ntk_evolution.provenance import main as provenance_main
@@ -50,6 +50,7 @@ FIGURES = [
     "feature_pictures",
     "polar_dynamics",
     "eigenspace_overlap",
+    "attacked_kernels",
 ]
 FEATURES = [1, 2, 20]  # machines.features: the top 2 and the last of the 20 eigenvectors
 
@@ -71,6 +72,7 @@ def test_plan_of_a_fresh_run(tmp_path):
         "kernel_spectrum": 4,
         "kernel_alignment": 4,
         "kernel_eigenspace": 4,
+        "attacked_ntk": 4,
         "kernel_pair_distances": 1,
         "train_children": 4,
         "evaluate_phase1": 4,
@@ -183,6 +185,33 @@ def test_pair_distances(finished):
     assert ds.top_k_overlap.dims == ("pair", "epoch")
     np.testing.assert_allclose(same_seed.top_k_overlap.isel(epoch=0), 1.0, atol=1e-6)
     assert ((ds.top_k_overlap >= -1e-12) & (ds.top_k_overlap <= 1 + 1e-12)).all()
+
+
+@pytest.mark.parametrize("run", RUNS)
+def test_attacked_kernel_stores(finished, run):
+    """At the first and last checkpoint, the probes attacked by the L2 evaluation attack: their
+    kernel, the cross kernel with the clean probes, and how far the attack moved them."""
+    kernels = xr.open_zarr(finished / f"results/kernels/{run}/attacked.zarr").load()
+    assert kernels.attacked_ntk.dims == ("epoch", "logit", "probe_i", "probe_j")
+    assert kernels.attacked_ntk.shape == (2, CLASSES, PROBES, PROBES)
+    assert kernels.attacked_ntk.encoding["chunks"] == (1, CLASSES, 8, 8)  # tiles, as the clean
+    np.testing.assert_array_equal(kernels.epoch.values, [EPOCHS[0], EPOCHS[-1]])
+    attacked = kernels.attacked_ntk.values
+    np.testing.assert_allclose(attacked, np.swapaxes(attacked, -1, -2), rtol=1e-5, atol=1e-6)
+    clean = xr.open_zarr(finished / f"results/kernels/{run}/ntk.zarr").ntk.load()
+    clean = clean.sel(epoch=kernels.epoch).values
+    split = load_split(finished / "results/data/split.npz")
+    indices, _ = load_probes(finished / "results/data/probes.npz")
+    images = to_unit_interval(split.train_images[indices], split.pixel_max)
+    moved = np.sqrt(((kernels.attacked_probes.values - images) ** 2).sum((2, 3, 4)))
+    assert moved.max() <= 0.5 + 1e-5  # pgd_l2's epsilon
+    assert not np.allclose(attacked[-1], clean[-1])
+    statistics = xr.open_zarr(finished / f"results/statistics/{run}/attacked.zarr").load()
+    assert statistics.distance.dims == ("epoch",)
+    assert statistics.self_similarity.dims == ("epoch", "class")
+    assert ((statistics.distance >= 0) & (statistics.distance <= 1)).all()
+    assert (np.abs(statistics.probe_self_similarity) <= 1).all()
+    assert statistics.attrs["config"]["attacked"] == TINY["attacked"]
 
 
 def test_eigenspace_ends_where_the_run_ends(finished):
@@ -456,6 +485,8 @@ def test_diverging_run_stops_without_checkpoints(tmp_path):
         ("results/machines/adversarial/seed0/machines.zarr", "kernel_machines"),
         ("results/machines/adversarial/seed0/features.zarr", "kernel_machines"),
         ("results/machines/pictures.zarr", "feature_pictures"),
+        ("results/kernels/benign/seed1/attacked.zarr", "attacked_ntk"),
+        ("results/statistics/benign/seed1/eigenspace.zarr", "kernel_eigenspace"),
     ],
 )
 def test_every_result_says_how_it_was_made(finished, path, rule):

@@ -251,13 +251,15 @@ def check_config(config: Config) -> None:
 
 
 def _check_machines(config: Config) -> None:
-    """The kernel machines' and pictures' epochs must be checkpoints, their eigenvectors must
-    exist, and the pictures' classes must be the dataset's."""
+    """The epochs of the kernel machines, pictures and attacked kernels must be checkpoints,
+    the eigenvectors asked for must exist, the pictures' classes must be the dataset's and the
+    attacked kernels' attack an evaluation attack."""
     available = config.phase1.checkpoint_epochs
     machines, pictures = config.machines, config.pictures
     for where, epochs in (
         ("machines.epochs", machines.epochs),
         ("pictures.epochs", pictures.epochs),
+        ("attacked.epochs", config.attacked.epochs),
     ):
         unknown = [e for e in epochs or [] if float(e) not in available]
         if unknown:
@@ -284,6 +286,11 @@ def _check_machines(config: Config) -> None:
             f"(0..{size.classes - 1}); pick from these."
         )
     _check_attack("machines.features.attack", machines.features.attack)
+    if config.attacked.attack not in config.evaluation.attacks:
+        raise ConfigError(
+            f"attacked.attack = {config.attacked.attack!r} is not an evaluation attack; "
+            f"name one of evaluation.attacks: {sorted(config.evaluation.attacks)}."
+        )
 
 
 def _check_attack(where: str, attack: Attack) -> None:

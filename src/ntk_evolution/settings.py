@@ -283,6 +283,23 @@ class MachinesSettings(Section):
         return sorted(map(float, checkpoint_epochs if self.epochs is None else self.epochs))
 
 
+class AttackedSettings(Section):
+    """Kernels on the probes' adversarial versions, crafted against each checkpoint's own
+    network (:mod:`ntk_evolution.attacked`)."""
+
+    epochs: list[Annotated[float, Field(ge=0)]] | None = _unique(
+        "checkpoint epochs whose attacked kernels are computed; null: the first and the last",
+        min_length=1,
+    )
+    attack: str = Field(description="the evaluation attack crafting them, at its own epsilon")
+
+    def chosen(self, checkpoint_epochs: Sequence[float]) -> list[float]:
+        """The epochs computed: ``epochs``, or the first and last of ``checkpoint_epochs``."""
+        if self.epochs is None:
+            return sorted({checkpoint_epochs[0], checkpoint_epochs[-1]})
+        return sorted(map(float, self.epochs))
+
+
 class FindingsSettings(Section):
     """The thresholds of the paper's findings (:mod:`ntk_evolution.findings`)."""
 
@@ -308,6 +325,7 @@ class Config(Section):
     statistics: StatisticsSettings
     machines: MachinesSettings
     pictures: PictureSettings
+    attacked: AttackedSettings
     findings: FindingsSettings
     compilation_cache: str | None = Field(
         description="folder of JAX's persistent compilation cache, shared by every job of the "

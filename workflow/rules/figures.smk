@@ -13,6 +13,7 @@ rule figures:
         spectra=each_run(rules.kernel_spectrum.output[0]),
         alignments=each_run(rules.kernel_alignment.output[0]),
         eigenspaces=each_run(rules.kernel_eigenspace.output[0]),
+        attacked=each_run(rules.attacked_ntk.output.statistics),
         histories=each_run(rules.train_phase1.output[0]),
         pairs=rules.kernel_pair_distances.output if PAIRS else [],
         evaluation=rules.gather_evaluation.output.table,
@@ -47,6 +48,9 @@ rule figures:
         ),
         eigenspace_overlap=figure(
             "eigenspace_overlap.png", SPECTRA, "overlap of top-k eigenspaces"
+        ),
+        attacked_kernels=figure(
+            "attacked_kernels.png", EVOLUTION, "kernels on attacked inputs"
         ),
         alignment=figure("alignment.png", SPECTRA, "kernel-target alignment"),
         training_curves=figure(

@@ -25,3 +25,50 @@ rule extract_ntk:
         epochs=CHECKPOINT_EPOCHS,
     script:
         "../scripts/extract_ntk.py"
+
+
+# Kernels on attacked inputs: at the chosen checkpoints of a run, the probes attacked by an
+# evaluation attack against the checkpoint's own network, their kernel, the cross kernel with
+# the clean probes and how far the attack moves them. One job per run, as for the clean kernels.
+ATTACKED_EPOCHS = SETTINGS.attacked.chosen(CHECKPOINT_EPOCHS)
+# What the job reads of the evaluation: its seed, batch size and the one attack, sans radii.
+ATTACKED_EVALUATION = SETTINGS.evaluation.model_copy(
+    update={
+        "attacks": {
+            SETTINGS.attacked.attack: SETTINGS.evaluation.attacks[
+                SETTINGS.attacked.attack
+            ]
+        }
+    }
+).model_dump(exclude={"attacks": {"__all__": {"epsilons"}}})
+
+
+rule attacked_ntk:
+    input:
+        checkpoints=expand(
+            phase1_checkpoint("{epoch}"),
+            epoch=map(experiment.epoch_label, ATTACKED_EPOCHS),
+            allow_missing=True,
+        ),
+        kernels=rules.extract_ntk.output[0],
+        split=rules.split_dataset.output[0],
+        code=code_of("attacked_ntk"),
+    output:
+        kernels=directory("results/kernels/{regime}/seed{seed}/attacked.zarr"),
+        statistics=directory("results/statistics/{regime}/seed{seed}/attacked.zarr"),
+    log:
+        logs("attacked_ntk", PER_RUN),
+    benchmark:
+        benchmarks("attacked_ntk", PER_RUN)
+    conda:
+        GPU_ENV
+    resources:
+        **job_resources(mem_mb=8000, runtime=60 + 30 * len(ATTACKED_EPOCHS), gpu=True),
+    params:
+        model=config["model"],
+        ntk=config["ntk"],
+        evaluation=ATTACKED_EVALUATION,
+        attacked=config["attacked"],
+        epochs=ATTACKED_EPOCHS,
+    script:
+        "../scripts/attacked_ntk.py"

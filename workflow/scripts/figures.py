@@ -19,6 +19,7 @@ draw_figures(
     spectra=snakemake.input.spectra,
     alignments=snakemake.input.alignments,
     eigenspaces=snakemake.input.eigenspaces,
+    attacked_statistics=snakemake.input.attacked,
     histories=snakemake.input.histories,
     pairs=snakemake.input.pairs[0] if snakemake.input.pairs else None,
     evaluation=snakemake.input.evaluation,

@@ -19,6 +19,7 @@ from ntk_evolution.experiment import Run
 from ntk_evolution.figures import (
     accuracy_vs_spawn,
     alignment,
+    attacked,
     distance_curves,
     distance_matrix,
     eigen_features,
@@ -130,6 +131,13 @@ def plot_eigenspace(
     eigenspace.plot_overlap(eigenspaces, pairs, out["eigenspace_overlap"])
 
 
+def plot_attacked(
+    statistics_paths: Sequence[str | Path], png_path: str | Path, *, runs: Sequence[Run]
+) -> None:
+    """How far an attack moves the kernel and the features, against epoch."""
+    attacked.plot(_stacked(statistics_paths, runs), png_path)
+
+
 def plot_machines(
     machine_paths: Sequence[str | Path],
     feature_paths: Sequence[str | Path],
@@ -159,6 +167,7 @@ def draw_figures(
     spectra: Sequence[str | Path],
     alignments: Sequence[str | Path],
     eigenspaces: Sequence[str | Path],
+    attacked_statistics: Sequence[str | Path],
     histories: Sequence[str | Path],
     pairs: str | Path | None,
     evaluation: str | Path,
@@ -169,10 +178,11 @@ def draw_figures(
     headline: Mapping[str, float],
 ) -> None:
     """Every figure and table of the report. ``evolution``, ``spectra``, ``alignments`` and
-    ``eigenspaces``, ``histories``, ``machines`` and ``features`` hold one file per run of
-    ``runs``, in its order; ``pairs`` is None for a single run. ``out`` names the files:
-    ``distance_matrices`` (by regime), ``distance_curves``, ``spectrum``, ``alignment``,
-    ``polar_dynamics``, ``eigenspace_overlap``, ``training_curves``,
+    ``eigenspaces``, ``attacked_statistics``, ``histories``, ``machines`` and ``features`` hold
+    one file per run of ``runs``, in its order; ``pairs`` is None for a single run. ``out``
+    names the files: ``distance_matrices`` (by regime), ``distance_curves``, ``spectrum``,
+    ``alignment``, ``polar_dynamics``, ``eigenspace_overlap``, ``attacked_kernels``,
+    ``training_curves``,
     ``pair_distance`` (with ``pairs``), ``accuracy_vs_spawn``, ``fixed_kernel_table`` and
     ``fixed_kernel``, ``robustness_table`` and ``robustness_vs_epsilon``,
     ``machine_accuracy``, ``feature_accuracy``, ``feature_robust_share`` and
@@ -186,6 +196,7 @@ def draw_figures(
     plot_spectrum(spectra, out["spectrum"], runs=runs)
     plot_alignment(alignments, out["alignment"], runs=runs)
     plot_eigenspace(eigenspaces, pairs, out, runs=runs)
+    plot_attacked(attacked_statistics, out["attacked_kernels"], runs=runs)
     plot_training_curves(histories, out["training_curves"])
     if pairs is not None:
         plot_pair_distance(pairs, out["pair_distance"])
