@@ -54,6 +54,7 @@ def cifar_config(**dataset: Any) -> dict[str, Any]:
         spawn_epochs=[1], dynamics=["linearized"], regimes=["benign"], batch_size=50
     )
     del config["evaluation"]["attacks"]["pgd_l2"]
+    config["attacked"]["attack"] = "pgd_linf"
     return config
 
 

@@ -105,7 +105,13 @@ def test_a_moved_checkout_plans_nothing(tiny_run, tmp_path):
         (uncenter, {"kernel_alignment": 4, "figures": 1, "all": 1}),
         (
             eigenspace_top_k,
-            {"kernel_eigenspace": 4, "kernel_pair_distances": 1, "figures": 1, "all": 1},
+            {  # the findings read the pair distances' store, which holds the overlaps too
+                "kernel_eigenspace": 4,
+                "kernel_pair_distances": 1,
+                "figures": 1,
+                "findings": 1,
+                "all": 1,
+            },
         ),
         (findings_threshold, {"findings": 1, "all": 1}),
         (machine_ridge, {"kernel_machines": 4, "figures": 1, "all": 1}),
