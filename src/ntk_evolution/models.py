@@ -6,6 +6,11 @@ as in ordinary training) the scales live in the initial weights; ``"ntk"`` moves
 forward pass (Jacot et al.). ``zero_readout`` zero-initialises the final layer, as in the
 paper's ResNet: the network then starts as the zero function and the epoch-0 NTK is the readout
 layer's alone.
+
+``stax`` also gives every network its infinite-width kernels: :attr:`Model.kernel_fn` is the
+whole network's, and :attr:`Model.features_kernel_fn` and :attr:`Model.readout_kernel_fn` split it
+at the readout, ``kernel_fn = readout_kernel_fn o features_kernel_fn``, so that the readout's own
+contribution can be had (see :mod:`ntk_evolution.infinite`).
 """
 
 from __future__ import annotations
@@ -28,11 +33,15 @@ B_STD = 0.0
 
 @dataclass(frozen=True)
 class Model:
-    """A ``stax`` network: its initialisation and ``apply(params, images) -> logits``."""
+    """A ``stax`` network: its initialisation, ``apply(params, images) -> logits`` and its
+    ``stax`` kernel functions (whole network; every layer but the readout; the readout alone)."""
 
     init_fn: Callable
     apply_fn: Callable
     zero_readout: bool
+    kernel_fn: Callable | None = None
+    features_kernel_fn: Callable | None = None
+    readout_kernel_fn: Callable | None = None
 
     def _init(self, key: jax.Array, image_shape: tuple[int, ...]) -> Params:
         _, params = self.init_fn(key, (-1, *image_shape))
@@ -163,5 +172,7 @@ def build_model(
     layers = ARCHITECTURES[architecture](
         width=width, depth=depth, num_classes=num_classes, parameterization=parameterization
     )
-    init_fn, apply_fn, _ = stax.serial(*layers)
-    return Model(init_fn, apply_fn, zero_readout)
+    init_fn, apply_fn, kernel_fn = stax.serial(*layers)
+    _, _, features_kernel_fn = stax.serial(*layers[:-1])
+    _, _, readout_kernel_fn = layers[-1]
+    return Model(init_fn, apply_fn, zero_readout, kernel_fn, features_kernel_fn, readout_kernel_fn)
