@@ -224,6 +224,8 @@ def expected_jobs(config: dict[str, Any]) -> dict[str, int]:
     jobs["train_children"] = jobs["evaluate_children"] = len(runs) * spawns
     once = ["all", "split_dataset", "select_probes", "gather_evaluation", "figures", "findings"]
     once += ["feature_pictures"]
+    if config["model"]["architecture"] != "resnet":  # the infinite-width NTK: out of reach
+        once += ["infinite_ntk", "infinite_machine"]
     if run_pairs(runs):
         once += ["kernel_pair_distances"]
     return jobs | dict.fromkeys(once, 1)

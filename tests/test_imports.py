@@ -24,6 +24,8 @@ JAX_JOBS = {
     "kernel_machines",
     "feature_pictures",
     "attacked_ntk",
+    "infinite_ntk",
+    "infinite_machine",
 }
 JAX_PACKAGES = ("jax", "neural_tangents", "optax")
 PLOTTING = ("matplotlib", "seaborn")

@@ -19,8 +19,8 @@ from ntk_evolution.infinite import (
     infinite_machine,
     per_logit_kernel,
     reference_kernel_fn,
-    reference_reason,
 )
+from ntk_evolution.infinite_reach import reference_reason
 from ntk_evolution.machines import targets
 from ntk_evolution.models import Model, build_model
 from ntk_evolution.ntk import per_logit_ntk_fn

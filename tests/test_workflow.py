@@ -73,6 +73,8 @@ def test_plan_of_a_fresh_run(tmp_path):
         "kernel_alignment": 4,
         "kernel_eigenspace": 4,
         "attacked_ntk": 4,
+        "infinite_ntk": 1,
+        "infinite_machine": 1,
         "kernel_pair_distances": 1,
         "train_children": 4,
         "evaluate_phase1": 4,
@@ -212,6 +214,21 @@ def test_attacked_kernel_stores(finished, run):
     assert ((statistics.distance >= 0) & (statistics.distance <= 1)).all()
     assert (np.abs(statistics.probe_self_similarity) <= 1).all()
     assert statistics.attrs["config"]["attacked"] == TINY["attacked"]
+
+
+def test_infinite_width_reference(finished):
+    """The analytic kernel on the probes, every snapshot's distance to it, and its machine."""
+    kernel = xr.open_zarr(finished / "results/kernels/infinite.zarr").ntk.load()
+    assert kernel.dims == ("probe_i", "probe_j") and kernel.shape == (PROBES, PROBES)
+    np.testing.assert_allclose(kernel, kernel.T)
+    assert np.linalg.eigvalsh(kernel.values).min() > -1e-9 * float(np.abs(kernel).max())
+    evolution = xr.open_zarr(finished / "results/statistics/benign/seed0/evolution.zarr")
+    distance = evolution.distance_to_infinite.values
+    assert distance.shape == (len(EPOCHS),) and ((distance >= 0) & (distance <= 1)).all()
+    machine = xr.open_zarr(finished / "results/machines/infinite.zarr").load()
+    assert list(machine.attack.values) == ["clean", "pgd_linf@0.1", "pgd_l2@0.5"]
+    assert (machine.accuracy <= machine.accuracy.sel(attack="clean")).all()
+    assert float(machine.accuracy.sel(attack="clean")) > 0.1
 
 
 def test_eigenspace_ends_where_the_run_ends(finished):
@@ -486,6 +503,8 @@ def test_diverging_run_stops_without_checkpoints(tmp_path):
         ("results/machines/adversarial/seed0/features.zarr", "kernel_machines"),
         ("results/machines/pictures.zarr", "feature_pictures"),
         ("results/kernels/benign/seed1/attacked.zarr", "attacked_ntk"),
+        ("results/kernels/infinite.zarr", "infinite_ntk"),
+        ("results/machines/infinite.zarr", "infinite_machine"),
         ("results/statistics/benign/seed1/eigenspace.zarr", "kernel_eigenspace"),
     ],
 )
@@ -501,3 +520,15 @@ def test_provenance_command_line(finished, capsys):
     provenance_main(["--workdir", str(finished), "results/evaluation/accuracy.csv"])
     [made] = json.loads(capsys.readouterr().out)
     assert made["provenance"]["config"]["evaluation"]["attacks"]["pgd_linf"]["steps"] == 3
+
+
+def test_an_out_of_reach_reference_is_skipped_with_a_note(tmp_path):
+    """The ResNet's infinite-width NTK is out of reach: the DAG says so and goes without it."""
+    config = copy.deepcopy(TINY)
+    config["model"]["architecture"] = "resnet"
+    result = snakemake(make_checkout(tmp_path, config), "--dry-run")
+    assert "infinite_width: skipped for this architecture." in result.stdout + result.stderr
+    assert "FanInSum" in result.stdout + result.stderr
+    planned = rules_of(planned_jobs(tmp_path))
+    assert "infinite_ntk" not in planned and "infinite_machine" not in planned
+    assert planned["kernel_evolution"] == 4

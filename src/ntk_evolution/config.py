@@ -135,19 +135,20 @@ def validate_config(config: Mapping[str, Any], schema_path: str | Path) -> Confi
 
 @dataclass(frozen=True)
 class DatasetSize:
-    """How many images and classes a dataset has. ``test`` is the size of a fixed test set
+    """How many images and classes a dataset has, and their shape. ``test`` is the size of a fixed test set
     (``images`` are then the training images); without one, ``dataset.test_fraction`` of the
     ``images`` of each class is held out."""
 
     images: int
     classes: int
+    shape: tuple[int, int, int]  # of one image: height, width, channels
     test: int | None = None
 
 
 DATASET_SIZES = {
-    "digits": DatasetSize(images=1797, classes=10),
-    "cifar10": DatasetSize(images=50000, classes=10, test=10000),
-    "cifar100": DatasetSize(images=50000, classes=100, test=10000),
+    "digits": DatasetSize(images=1797, classes=10, shape=(8, 8, 1)),
+    "cifar10": DatasetSize(images=50000, classes=10, shape=(32, 32, 3), test=10000),
+    "cifar100": DatasetSize(images=50000, classes=100, shape=(32, 32, 3), test=10000),
 }
 
 
@@ -286,6 +287,11 @@ def _check_machines(config: Config) -> None:
             f"(0..{size.classes - 1}); pick from these."
         )
     _check_attack("machines.features.attack", machines.features.attack)
+    if config.infinite_width.machine and not config.infinite_width.kernel:
+        raise ConfigError(
+            "infinite_width.machine needs the infinite-width kernel; set infinite_width.kernel: "
+            "true or infinite_width.machine: false."
+        )
     if config.attacked.attack not in config.evaluation.attacks:
         raise ConfigError(
             f"attacked.attack = {config.attacked.attack!r} is not an evaluation attack; "

@@ -58,7 +58,7 @@ every width: K_cc' = delta_cc' times the readout's share.
 The kernel is computed in float64 (:func:`analytic_ntk`): ``stax``'s ReLU kernels in float32
 are off by about 3e-5 relative (arc-cosines of correlations near 1).
 
-Reach (:func:`reference_reason`), measured on 2 CPU cores (float32, per pair of images; the
+Reach (:func:`ntk_evolution.infinite_reach.reference_reason`), measured on 2 CPU cores (float32, per pair of images; the
 width does not matter):
 
 - mlp: about 0.05 ms per pair on 32x32x3 images (mostly overhead): always within reach.
@@ -78,7 +78,6 @@ width does not matter):
 from __future__ import annotations
 
 import functools
-import math
 from collections.abc import Callable
 
 import jax
@@ -88,12 +87,11 @@ from jax.experimental import enable_x64
 from numpy.typing import ArrayLike
 
 from ntk_evolution.machines import dual_coefficients, targets
-from ntk_evolution.models import ARCHITECTURES, Model
+from ntk_evolution.models import Model
 from ntk_evolution.ntk import tiles
 from ntk_evolution.type_aliases import ApplyFn
 
 KernelFn = Callable[[jax.Array, jax.Array], jax.Array]
-RESNET_SECONDS_PER_PAIR_32 = 4.0  # measured, 32x32x3, 2 CPU cores (see the module docstring)
 
 
 def _readout_only(model: Model, x1: jax.Array, x2: jax.Array) -> jax.Array:
@@ -194,26 +192,3 @@ def infinite_machine(model: Model, probes: ArrayLike) -> ApplyFn:
     A batch of m images costs an m x n kernel (see :func:`reference_reason` for the figures).
     """
     return jax.tree_util.Partial(_machine_of(model), jnp.asarray(probes, jnp.float32))
-
-
-def reference_reason(architecture: str, image_shape: tuple[int, ...]) -> str | None:
-    """None where the analytic kernel of ``architecture`` on images of ``image_shape`` (H, W, C)
-    is within reach (mlp, cnn: always); else why not and what to do instead (resnet: always)."""
-    if architecture not in ARCHITECTURES:
-        raise ValueError(
-            f"unknown architecture {architecture!r}; available: {sorted(ARCHITECTURES)}"
-        )
-    if architecture != "resnet":
-        return None
-    positions = math.prod(image_shape[:2])
-    seconds = RESNET_SECONDS_PER_PAIR_32 * (positions / 1024) ** 2
-    hours = seconds * 500 * 501 / 2 / 3600
-    return (
-        "neural-tangents cannot compute the infinite-width kernel of this ResNet, whatever the "
-        "image size: its identity shortcuts add a ReLU output (not Gaussian) to a Gaussian "
-        "branch, which FanInSum does not support. Even with projection shortcuts, global average "
-        f"pooling needs the full (H*W)^2 = {positions**2:,} spatial covariance of every pair of "
-        f"images through every convolution: roughly {seconds:.2g} s per pair on 2 CPU cores, "
-        f"{hours:.3g} hours for 500 probes. Use the mlp or cnn for an analytic reference, or the "
-        "ResNet's empirical epoch-0 kernels at several widths or seeds."
-    )

@@ -283,6 +283,20 @@ class MachinesSettings(Section):
         return sorted(map(float, checkpoint_epochs if self.epochs is None else self.epochs))
 
 
+class InfiniteWidthSettings(Section):
+    """The infinite-width NTK of the configured architecture on the probes
+    (:mod:`ntk_evolution.infinite`): every snapshot's distance to it, and its kernel machine."""
+
+    kernel: bool = Field(
+        description="compute it and every snapshot's distance to it (skipped, with a note, "
+        "where it is out of reach)"
+    )
+    machine: bool = Field(
+        description="judge its kernel machine too, with the machines' ridge, targets and test "
+        "images (needs kernel)"
+    )
+
+
 class AttackedSettings(Section):
     """Kernels on the probes' adversarial versions, crafted against each checkpoint's own
     network (:mod:`ntk_evolution.attacked`)."""
@@ -325,6 +339,7 @@ class Config(Section):
     statistics: StatisticsSettings
     machines: MachinesSettings
     pictures: PictureSettings
+    infinite_width: InfiniteWidthSettings
     attacked: AttackedSettings
     findings: FindingsSettings
     compilation_cache: str | None = Field(

@@ -146,6 +146,31 @@ def alignment(ntk: xr.DataArray, labels: np.ndarray, *, centered: bool) -> xr.Da
     )
 
 
+def distance_to_reference(ntk: xr.DataArray, reference: xr.DataArray) -> xr.Dataset:
+    """S between every snapshot of a run and a reference kernel ``reference`` (probe_i,
+    probe_j), the same for every logit (the infinite-width NTK, :mod:`ntk_evolution.infinite`),
+    over all logits: ``distance_to_infinite`` raw and ``centered_distance_to_infinite`` between
+    the double-centred kernels (epoch)."""
+    reference = reference.broadcast_like(ntk.isel(epoch=0, drop=True))
+    raw = kernel_distance(ntk, reference)
+    centered = kernel_distance(double_center(ntk), double_center(reference))
+    return xr.Dataset(
+        {
+            "distance_to_infinite": (
+                "epoch",
+                raw.values,
+                _attrs("kernel distance to the infinite-width NTK"),
+            ),
+            "centered_distance_to_infinite": (
+                "epoch",
+                centered.values,
+                _attrs("distance to the infinite-width NTK, double-centred"),
+            ),
+        },
+        coords={"epoch": ntk.epoch.values},
+    )
+
+
 def double_center(k: xr.DataArray) -> xr.DataArray:
     """H K H with H = I - 11^T / n, per logit: the kernel of the features minus their mean over
     the probes, K_ij - mean_i' K_i'j - mean_j' K_ij' + mean K."""

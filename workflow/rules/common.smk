@@ -7,11 +7,13 @@ from pathlib import Path
 
 from snakemake.common.configfile import load_configfile
 from snakemake.exceptions import WorkflowError
+from snakemake.logging import logger
 
 from ntk_evolution import experiment, recovery
 from ntk_evolution.cifar import FORMATS, DatasetMissing, locate
-from ntk_evolution.config import ConfigError, resolve_config
+from ntk_evolution.config import DATASET_SIZES, ConfigError, resolve_config
 from ntk_evolution.imports import package_modules
+from ntk_evolution.infinite_reach import reference_reason
 from ntk_evolution.time_limits import (
     evaluation_minutes,
     machine_minutes,

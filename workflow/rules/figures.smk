@@ -20,6 +20,7 @@ rule figures:
         machines=each_run(rules.kernel_machines.output.machines),
         features=each_run(rules.kernel_machines.output.features),
         pictures=rules.feature_pictures.output[0],
+        infinite_machine=(rules.infinite_machine.output[0] if INFINITE_MACHINE else []),
         code=code_of("figures"),
     output:
         distance_matrices=[

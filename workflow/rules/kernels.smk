@@ -27,6 +27,42 @@ rule extract_ntk:
         "../scripts/extract_ntk.py"
 
 
+# The infinite-width reference: the analytic NTK of the same architecture on the probes, once
+# per architecture and data. Where it is out of reach (the ResNet), the workflow says so here,
+# when the DAG is built, and every statistic and figure goes without it.
+INFINITE_REASON = reference_reason(
+    SETTINGS.model.architecture, DATASET_SIZES[SETTINGS.dataset.name].shape
+)
+INFINITE = SETTINGS.infinite_width.kernel and INFINITE_REASON is None
+if SETTINGS.infinite_width.kernel and INFINITE_REASON:
+    logger.warning(f"infinite_width: skipped for this architecture. {INFINITE_REASON}")
+
+
+rule infinite_ntk:
+    input:
+        split=rules.split_dataset.output[0],
+        probes=rules.select_probes.output[0],
+        code=code_of("infinite_ntk"),
+    output:
+        directory("results/kernels/infinite.zarr"),
+    log:
+        logs("infinite_ntk"),
+    benchmark:
+        benchmarks("infinite_ntk")
+    conda:
+        GPU_ENV
+    resources:
+        **job_resources(mem_mb=8000, runtime=60, gpu=True),
+    params:
+        model=config["model"],
+        ntk=config["ntk"],
+    script:
+        "../scripts/infinite_ntk.py"
+
+
+INFINITE_KERNEL = rules.infinite_ntk.output[0] if INFINITE else []
+
+
 # Kernels on attacked inputs: at the chosen checkpoints of a run, the probes attacked by an
 # evaluation attack against the checkpoint's own network, their kernel, the cross kernel with
 # the clean probes and how far the attack moves them. One job per run, as for the clean kernels.

@@ -83,3 +83,33 @@ rule feature_pictures:
         epochs=PICTURE_EPOCHS,
     script:
         "../scripts/feature_pictures.py"
+
+
+# The infinite-width NTK's kernel machine, judged as the trained kernels' machines are: a
+# baseline beside them in the machines' figure.
+INFINITE_MACHINE = INFINITE and SETTINGS.infinite_width.machine
+
+
+rule infinite_machine:
+    input:
+        kernel=rules.infinite_ntk.output[0],
+        split=rules.split_dataset.output[0],
+        code=code_of("infinite_machine"),
+    output:
+        directory("results/machines/infinite.zarr"),
+    log:
+        logs("infinite_machine"),
+    benchmark:
+        benchmarks("infinite_machine")
+    conda:
+        GPU_ENV
+    resources:
+        **job_resources(
+            mem_mb=8000, runtime=evaluation_minutes(SETTINGS.evaluation, 30), gpu=True
+        ),
+    params:
+        model=config["model"],
+        machines=config["machines"],
+        evaluation=MACHINE_EVALUATION,
+    script:
+        "../scripts/infinite_machine.py"

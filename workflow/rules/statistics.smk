@@ -17,6 +17,7 @@ for statistic, settings in RUN_STATISTICS.items():
             f"kernel_{statistic}"
         input:
             kernels=rules.extract_ntk.output[0],
+            infinite=INFINITE_KERNEL if statistic == "evolution" else [],
             code=code_of(f"kernel_{statistic}"),
         output:
             directory(f"results/statistics/{{regime}}/seed{{seed}}/{statistic}.zarr"),

@@ -26,6 +26,7 @@ draw_figures(
     machines=snakemake.input.machines,
     features=snakemake.input.features,
     pictures=snakemake.input.pictures,
+    infinite_machine=snakemake.input.infinite_machine or None,
     out=out,
     headline=snakemake.params.headline,
 )

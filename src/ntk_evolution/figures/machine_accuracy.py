@@ -37,10 +37,17 @@ def _children(table: pd.DataFrame, attack: str, source: str) -> pd.DataFrame:
     return table[chosen & (table.attack == name) & (table.epsilon == float(epsilon))]
 
 
-def plot(machines: xr.Dataset, evaluation: pd.DataFrame, path: str | Path) -> None:
+def plot(
+    machines: xr.Dataset,
+    evaluation: pd.DataFrame,
+    path: str | Path,
+    infinite: xr.Dataset | None = None,
+) -> None:
     """``machines``: per-run machine stores stacked along ``run``; ``evaluation``: the tidy
     evaluation table, whose centred children trained on clean data are marked (crosses) at
-    their spawn epochs. Colour is the phase-1 regime; bands are the range over seeds."""
+    their spawn epochs; ``infinite``: the infinite-width NTK's machine, a dashed baseline in
+    the clean and white-box panels. Colour is the phase-1 regime; bands are the range over
+    seeds."""
     style.setup()
     table = machines.accuracy.to_dataframe().reset_index()
     order = style.regimes_present(table.regime)
@@ -62,6 +69,10 @@ def plot(machines: xr.Dataset, evaluation: pd.DataFrame, path: str | Path) -> No
             legend=False,
             ax=ax,
         )
+        if infinite is not None and source == "self":
+            baseline = float(infinite.accuracy.sel(attack=attack))
+            ax.axhline(baseline, color="grey", ls="--", lw=1, label="infinite-width NTK")
+            ax.legend(fontsize=7)
         style.epoch_axis(ax)
         ax.set_ylim(-0.02, 1.02)
         ax.set_title(title)

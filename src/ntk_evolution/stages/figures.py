@@ -143,14 +143,18 @@ def plot_machines(
     feature_paths: Sequence[str | Path],
     pictures_path: str | Path,
     evaluation_path: str | Path,
+    infinite_path: str | Path | None,
     out: Mapping[str, Any],
     *,
     runs: Sequence[Run],
 ) -> None:
-    """The kernel machines' accuracy against epoch (children marked), the eigen-features'
-    accuracy at the final epoch and robust share against epoch, and the feature pictures."""
+    """The kernel machines' accuracy against epoch (children marked, the infinite-width NTK's
+    machine as a baseline where ``infinite_path`` has it), the eigen-features' accuracy at the
+    final epoch and robust share against epoch, and the feature pictures."""
     machines = _stacked(machine_paths, runs)
-    machine_accuracy.plot(machines, pd.read_csv(evaluation_path), out["machine_accuracy"])
+    infinite = storage.open_store(infinite_path, load=True) if infinite_path else None
+    table = pd.read_csv(evaluation_path)
+    machine_accuracy.plot(machines, table, out["machine_accuracy"], infinite)
     features = _stacked(feature_paths, runs)
     eigen_features.plot_accuracy(features, out["feature_accuracy"])
     eigen_features.plot_robust_share(features, out["feature_robust_share"])
@@ -174,16 +178,17 @@ def draw_figures(
     machines: Sequence[str | Path],
     features: Sequence[str | Path],
     pictures: str | Path,
+    infinite_machine: str | Path | None,
     out: Mapping[str, Any],
     headline: Mapping[str, float],
 ) -> None:
-    """Every figure and table of the report. ``evolution``, ``spectra``, ``alignments`` and
+    """Every figure and table of the report. ``evolution``, ``spectra``, ``alignments``,
     ``eigenspaces``, ``attacked_statistics``, ``histories``, ``machines`` and ``features`` hold
-    one file per run of ``runs``, in its order; ``pairs`` is None for a single run. ``out``
-    names the files: ``distance_matrices`` (by regime), ``distance_curves``, ``spectrum``,
+    one file per run of ``runs``, in its order; ``pairs`` is None for a single run and
+    ``infinite_machine`` where the infinite-width NTK's machine is not judged. ``out`` names
+    the files: ``distance_matrices`` (by regime), ``distance_curves``, ``spectrum``,
     ``alignment``, ``polar_dynamics``, ``eigenspace_overlap``, ``attacked_kernels``,
-    ``training_curves``,
-    ``pair_distance`` (with ``pairs``), ``accuracy_vs_spawn``, ``fixed_kernel_table`` and
+    ``training_curves``, ``pair_distance`` (with ``pairs``), ``accuracy_vs_spawn``, ``fixed_kernel_table`` and
     ``fixed_kernel``, ``robustness_table`` and ``robustness_vs_epsilon``,
     ``machine_accuracy``, ``feature_accuracy``, ``feature_robust_share`` and
     ``feature_pictures``."""
@@ -205,4 +210,4 @@ def draw_figures(
         evaluation, out["fixed_kernel_table"], out["fixed_kernel"], headline=headline
     )
     plot_robustness_vs_epsilon(evaluation, out["robustness_table"], out["robustness_vs_epsilon"])
-    plot_machines(machines, features, pictures, evaluation, out, runs=runs)
+    plot_machines(machines, features, pictures, evaluation, infinite_machine, out, runs=runs)

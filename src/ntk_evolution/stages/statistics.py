@@ -21,9 +21,20 @@ def _kernels(path: str | Path) -> xr.DataArray:
     return storage.open_store(path, [storage.KERNEL], load=True)[storage.KERNEL]
 
 
-def kernel_evolution(kernels_path: str | Path, path: str | Path, *, run: Run) -> None:
-    """Distances across epochs of one run: matrix, to init, to final, velocity."""
-    ds = statistics.evolution(_kernels(kernels_path))
+def kernel_evolution(
+    kernels_path: str | Path,
+    path: str | Path,
+    *,
+    run: Run,
+    infinite_path: str | Path | None = None,
+) -> None:
+    """Distances across epochs of one run: matrix, to init, to final, velocity; and (with
+    ``infinite_path``, the infinite-width NTK's store) to the infinite-width NTK."""
+    kernels = _kernels(kernels_path)
+    ds = statistics.evolution(kernels)
+    if infinite_path is not None:
+        reference = storage.open_store(infinite_path, [storage.KERNEL], load=True)[storage.KERNEL]
+        ds = ds.merge(statistics.distance_to_reference(kernels, reference))
     ds.attrs = provenance({"run": run.name, "statistic": "evolution"})
     storage.write_dataset(ds, path)
 

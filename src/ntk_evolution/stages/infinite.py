@@ -1,0 +1,102 @@
+"""The infinite-width reference stages: the analytic NTK on the probes, once per architecture
+and data, and its kernel machine (:mod:`ntk_evolution.infinite`).
+
+The kernel's store holds ``ntk`` (probe_i, probe_j), the same for every logit, with the
+coordinates of a run's kernel store; the machine's ``accuracy`` (attack): "clean" and every
+evaluation attack at its own epsilon, crafted against the machine itself.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import jax.numpy as jnp
+import numpy as np
+import xarray as xr
+
+from ntk_evolution import data, storage
+from ntk_evolution.evaluation import shares
+from ntk_evolution.infinite import analytic_ntk, infinite_coefficients, infinite_machine
+from ntk_evolution.models import build_model
+from ntk_evolution.provenance import provenance
+from ntk_evolution.settings import EvaluationSettings, MachinesSettings, ModelSettings, NtkSettings
+from ntk_evolution.stages.evaluation import attack_hits
+from ntk_evolution.stages.machines import headline_attacks, test_subset
+
+log = logging.getLogger(__name__)
+
+
+def extract_infinite_kernel(
+    split_path: str | Path,
+    probes_path: str | Path,
+    path: str | Path,
+    *,
+    model: ModelSettings,
+    ntk: NtkSettings,
+) -> None:
+    """The infinite-width NTK of the configured network on the probe set, in blocks of
+    ``ntk.tile_size`` probes, into the store of the module docstring."""
+    split = data.load_split(split_path)
+    indices, labels = data.load_probes(probes_path)
+    net = build_model(**model.model_dump(), num_classes=split.num_classes)
+    images = data.to_unit_interval(split.train_images[indices], split.pixel_max)
+    kernel = analytic_ntk(net, images, batch_size=ntk.tile_size)
+    ds = xr.Dataset(
+        {
+            storage.KERNEL: (
+                ("probe_i", "probe_j"),
+                kernel,
+                {"long_name": "infinite-width NTK, the same for every logit", "units": "1"},
+            )
+        },
+        coords={
+            "probe_i": indices,
+            "probe_j": indices,
+            "label_i": ("probe_i", labels),
+            "label_j": ("probe_j", labels),
+        },
+    )
+    made = provenance({"model": model.model_dump(), "ntk": ntk.model_dump()})
+    storage.write_dataset(ds.assign_attrs(made), path)
+    log.info("infinite-width NTK of %d probes, trace %.4g", len(indices), np.trace(kernel))
+
+
+def judge_infinite_machine(
+    kernel_path: str | Path,
+    split_path: str | Path,
+    path: str | Path,
+    *,
+    model: ModelSettings,
+    machines: MachinesSettings,
+    evaluation: EvaluationSettings,
+) -> None:
+    """Clean and robust accuracy of the infinite-width NTK's kernel machine, judged as the
+    trained kernels' machines are (:mod:`ntk_evolution.stages.machines`): the same ridge,
+    targets, test images and attacks, crafted against the machine itself."""
+    split = data.load_split(split_path)
+    kernel = storage.open_store(kernel_path, [storage.KERNEL], load=True)[storage.KERNEL]
+    net = build_model(**model.model_dump(), num_classes=split.num_classes)
+    images = data.to_unit_interval(split.train_images[kernel.probe_i.values], split.pixel_max)
+    alpha = infinite_coefficients(
+        kernel.values,
+        kernel.label_i.values,
+        split.num_classes,
+        ridge=machines.ridge,
+        centered=machines.centered_targets,
+    )
+    machine = infinite_machine(net, images)
+    attacks = headline_attacks(evaluation)
+    test = test_subset(split, machines.test_images)
+    _, correct = attack_hits(machine, jnp.asarray(alpha, jnp.float32), test, attacks, evaluation)
+    share = shares(correct)
+    names = ["clean", *attacks]
+    epsilons = [0.0, *(float(a.epsilon) for a in evaluation.attacks.values())]
+    ds = xr.Dataset(
+        {"accuracy": ("attack", [share[name] for name in names])},
+        coords={"attack": names, "epsilon": ("attack", epsilons)},
+    )
+    config = {"model": model.model_dump(), "machines": machines.model_dump()}
+    made = provenance({**config, "evaluation": evaluation.model_dump()})
+    storage.write_dataset(ds.assign_attrs(made), path)
+    log.info("infinite-width machine: %s", {k: round(v, 4) for k, v in share.items()})
