@@ -124,7 +124,14 @@ def test_kernels_move_during_training(finished):
         (
             "evolution",
             {"epoch": 3, "other_epoch": 3},
-            {"distance_matrix", "distance_to_init", "distance_to_final", "velocity"},
+            {
+                "distance_matrix",
+                "distance_to_init",
+                "distance_to_final",
+                "velocity",
+                "distance_to_infinite",
+                "centered_distance_to_infinite",
+            },
         ),
         (
             "spectrum",
