@@ -39,6 +39,15 @@ def _unique(description: str | None = None, **constraints: Any) -> Any:
     return Field(json_schema_extra={"uniqueItems": True}, description=description, **constraints)
 
 
+def _epochs_or_ends(
+    epochs: Sequence[float] | None, checkpoint_epochs: Sequence[float]
+) -> list[float]:
+    """``epochs`` sorted, or (None) the first and the last of ``checkpoint_epochs``."""
+    if epochs is None:
+        return sorted({float(checkpoint_epochs[0]), float(checkpoint_epochs[-1])})
+    return sorted(map(float, epochs))
+
+
 class Section(BaseModel):
     """A config section: its keys are exactly the fields, its values are read-only."""
 
@@ -259,9 +268,7 @@ class PictureSettings(Section):
 
     def drawn(self, checkpoint_epochs: Sequence[float]) -> list[float]:
         """The epochs drawn: ``epochs``, or the first and last of ``checkpoint_epochs``."""
-        if self.epochs is None:
-            return sorted({checkpoint_epochs[0], checkpoint_epochs[-1]})
-        return sorted(map(float, self.epochs))
+        return _epochs_or_ends(self.epochs, checkpoint_epochs)
 
 
 class MachinesSettings(Section):
@@ -309,9 +316,7 @@ class AttackedSettings(Section):
 
     def chosen(self, checkpoint_epochs: Sequence[float]) -> list[float]:
         """The epochs computed: ``epochs``, or the first and last of ``checkpoint_epochs``."""
-        if self.epochs is None:
-            return sorted({checkpoint_epochs[0], checkpoint_epochs[-1]})
-        return sorted(map(float, self.epochs))
+        return _epochs_or_ends(self.epochs, checkpoint_epochs)
 
 
 class FindingsSettings(Section):
