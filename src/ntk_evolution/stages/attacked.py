@@ -26,6 +26,7 @@ from ntk_evolution.ntk import compile_tile_kernel
 from ntk_evolution.provenance import provenance
 from ntk_evolution.seeding import evaluation_key
 from ntk_evolution.settings import (
+    Attack,
     AttackedSettings,
     EvaluationSettings,
     ModelSettings,
@@ -68,6 +69,12 @@ def _kernels_dataset(made: Sequence[science.AttackedKernels], probes: ProbeKerne
     )
 
 
+def _attack(attacked: AttackedSettings, evaluation: EvaluationSettings) -> Attack:
+    """The evaluation attack ``attacked.attack`` at its own epsilon."""
+    epsilon = evaluation.attacks[attacked.attack].epsilon
+    return headline_attacks(evaluation)[adversarial_key(attacked.attack, epsilon)]
+
+
 def extract_attacked_kernels(
     checkpoint_paths: Sequence[str | Path],
     kernels_path: str | Path,
@@ -97,36 +104,31 @@ def extract_attacked_kernels(
         implementation=ntk.implementation,
         tile_size=ntk.tile_size,
     )
-    name = attacked.attack
-    attack = headline_attacks(evaluation)[adversarial_key(name, evaluation.attacks[name].epsilon)]
+    attack = _attack(attacked, evaluation)
     made, statistics = [], []
     for epoch, checkpoint_path in zip(epochs, checkpoint_paths, strict=True):
         params, _ = load_checkpoint(checkpoint_path, template)
-        made.append(
-            science.attacked_kernels(
-                kernel,
-                net.apply,
-                params,
-                probes.images,
-                probes.labels,
-                attack,
-                key=evaluation_key(evaluation.seed),
-                batch_size=evaluation.batch_size,
-                clean=probes.at(epoch),
-            )
+        one = science.attacked_kernels(
+            kernel,
+            net.apply,
+            params,
+            probes.images,
+            probes.labels,
+            attack,
+            key=evaluation_key(evaluation.seed),
+            batch_size=evaluation.batch_size,
+            clean=probes.at(epoch),
         )
-        last = made[-1]
-        statistics.append(
-            science.attack_statistics(
-                last.clean, last.attacked, last.cross, probes.labels, split.num_classes
-            )
-        )
+        made.append(one)
+        kernels = (one.clean, one.attacked, one.cross)
+        statistics.append(science.attack_statistics(*kernels, probes.labels, split.num_classes))
         log.info("%s epoch %g: distance %.4f", run.name, epoch, float(statistics[-1].distance))
     config = {"run": run.name, "attacked": attacked.model_dump(), "attack": attack.model_dump()}
     made_by = provenance({**config, "model": model.model_dump(), "ntk": ntk.model_dump()})
-    stored = _kernels_dataset(made, probes).assign_coords(epoch=np.asarray(epochs, np.float64))
+    epoch = np.asarray(epochs, np.float64)
+    stored = _kernels_dataset(made, probes).assign_coords(epoch=epoch).assign_attrs(made_by)
     tile = min(ntk.tile_size, len(probes.labels))
-    chunks = {"epoch": 1, "probe_i": tile, "probe_j": tile}
-    storage.write_dataset(stored.assign_attrs(made_by), kernels_out, chunks=chunks)
-    joined = xr.concat(statistics, dim="epoch").assign_coords(epoch=np.asarray(epochs, np.float64))
+    chunks = {"epoch": 1, "probe_i": tile, "probe_j": tile}  # the clean kernels' tiles
+    storage.write_dataset(stored, kernels_out, chunks=chunks)
+    joined = xr.concat(statistics, dim="epoch").assign_coords(epoch=epoch)
     storage.write_dataset(joined.assign_attrs(made_by), statistics_out)
