@@ -17,6 +17,11 @@ GPU_RULES = {
     "extract_ntk",
     "evaluate_phase1",
     "evaluate_children",
+    "attacked_ntk",
+    "infinite_ntk",
+    "kernel_machines",
+    "infinite_machine",
+    "feature_pictures",
 }
 _RULE = re.compile(r"^(?:local)?rule (\w+):$")
 _RESOURCES = re.compile(r"^\s+resources: (.*)$")

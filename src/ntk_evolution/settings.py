@@ -353,7 +353,7 @@ class Config(Section):
     )
     gpu: bool = Field(
         default=False,
-        description="true: training, kernel-extraction and evaluation jobs each declare gpu=1 "
+        description="true: training, kernel, evaluation and kernel-machine jobs each declare gpu=1 "
         "(one GPU per job)",
     )
 
