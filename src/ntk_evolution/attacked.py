@@ -63,7 +63,7 @@ from ntk_evolution.compat import nt
 from ntk_evolution.evaluation import craft
 from ntk_evolution.ntk import FALLBACK, IMPLEMENTATIONS, TileKernel, assemble, per_logit_ntk_tiles
 from ntk_evolution.settings import Attack
-from ntk_evolution.statistics import KERNEL_DIMS, double_center, kernel_distance
+from ntk_evolution.statistics import KERNEL_DIMS, double_center, kernel_distance, variable_attrs
 from ntk_evolution.type_aliases import ApplyFn, Params
 
 log = logging.getLogger(__name__)
@@ -259,10 +259,6 @@ def _nan_mean(values: np.ndarray, axis: int) -> np.ndarray:
     return np.divide(sums, counts, out=np.full(sums.shape, np.nan), where=counts > 0)
 
 
-def _attrs(long_name: str) -> dict[str, str]:
-    return {"long_name": long_name, "units": "1"}
-
-
 def _distances(clean: np.ndarray, attacked: np.ndarray) -> dict[str, tuple]:
     """S(K, K~) over all logits and per logit, of the raw and the double-centred kernels."""
     k, k_tilde = (xr.DataArray(a, dims=KERNEL_DIMS) for a in (clean, attacked))
@@ -270,11 +266,15 @@ def _distances(clean: np.ndarray, attacked: np.ndarray) -> dict[str, tuple]:
     out = {}
     for prefix, (a, b) in pairs.items():
         name = "distance of the double-centred kernels" if prefix else "kernel distance"
-        out[f"{prefix}distance"] = ((), kernel_distance(a, b).values, _attrs(f"{name}, all logits"))
+        out[f"{prefix}distance"] = (
+            (),
+            kernel_distance(a, b).values,
+            variable_attrs(f"{name}, all logits"),
+        )
         out[f"{prefix}logit_distance"] = (
             ("logit",),
             kernel_distance(a, b, dims=KERNEL_DIMS[1:]).values,
-            _attrs(f"{name} per logit"),
+            variable_attrs(f"{name} per logit"),
         )
     return out
 
@@ -293,27 +293,27 @@ def _similarities(
         "self_similarity": (
             ("class",),
             _nan_mean(per_logit, axis=0),
-            _attrs(f"feature self-similarity s_ic, {of_class} and over the logits"),
+            variable_attrs(f"feature self-similarity s_ic, {of_class} and over the logits"),
         ),
         "logit_self_similarity": (
             ("logit", "class"),
             per_logit,
-            _attrs(f"feature self-similarity s_ic, {of_class}"),
+            variable_attrs(f"feature self-similarity s_ic, {of_class}"),
         ),
         "label_self_similarity": (
             ("class",),
             class_means(own, labels, classes),
-            _attrs(f"self-similarity of the label's logit s_(i,y_i), {of_class}"),
+            variable_attrs(f"self-similarity of the label's logit s_(i,y_i), {of_class}"),
         ),
         "joint_self_similarity": (
             ("class",),
             class_means(joint, labels, classes),
-            _attrs(f"cosine of the concatenated features of x_i and x~_i, {of_class}"),
+            variable_attrs(f"cosine of the concatenated features of x_i and x~_i, {of_class}"),
         ),
         "probe_self_similarity": (
             ("logit", "probe"),
             s,
-            _attrs("s_ic = k_c(x_i, x~_i) / sqrt(k_c(x_i, x_i) k_c(x~_i, x~_i))"),
+            variable_attrs("s_ic = k_c(x_i, x~_i) / sqrt(k_c(x_i, x_i) k_c(x~_i, x~_i))"),
         ),
     }
 

@@ -25,12 +25,9 @@ import numpy as np
 import xarray as xr
 
 from ntk_evolution.experiment import Run, RunPair
+from ntk_evolution.statistics import kernel_values, variable_attrs
 
 SPACES = ("full", "top", "rest")
-
-
-def _float64(ntk: xr.DataArray) -> np.ndarray:
-    return ntk.transpose("epoch", "logit", "probe_i", "probe_j").values.astype(np.float64)
 
 
 def top_eigenvectors(kernels: np.ndarray, k: int) -> np.ndarray:
@@ -79,7 +76,7 @@ def eigenspace(ntk: xr.DataArray, *, top_k: int) -> xr.Dataset:
     ``class_angle`` (space, epoch, logit) per class kernel, ``overlap_to_final`` (epoch, logit)
     and its mean over logits ``mean_overlap_to_final`` (epoch).
     """
-    values = _float64(ntk)
+    values = kernel_values(ntk)
     k = min(top_k, values.shape[-1])
     vectors = top_eigenvectors(values, k)  # (epoch, logit, n, k)
     spaces = projected(values, vectors[-1])
@@ -89,27 +86,33 @@ def eigenspace(ntk: xr.DataArray, *, top_k: int) -> xr.Dataset:
     dims, class_dims = ("space", "epoch"), ("space", "epoch", "logit")
     return xr.Dataset(
         {
-            "radius": (dims, np.stack([every[s][0] for s in SPACES]), _attrs("radius")),
-            "angle": (dims, np.stack([every[s][1] for s in SPACES]), _attrs("angle", "rad")),
+            "radius": (dims, np.stack([every[s][0] for s in SPACES]), variable_attrs("radius")),
+            "angle": (
+                dims,
+                np.stack([every[s][1] for s in SPACES]),
+                variable_attrs("angle", "rad"),
+            ),
             "class_radius": (
                 class_dims,
                 np.stack([per_class[s][0] for s in SPACES]),
-                _attrs("radius, per class kernel"),
+                variable_attrs("radius, per class kernel"),
             ),
             "class_angle": (
                 class_dims,
                 np.stack([per_class[s][1] for s in SPACES]),
-                _attrs("angle, per class kernel", "rad"),
+                variable_attrs("angle, per class kernel", "rad"),
             ),
             "overlap_to_final": (
                 ("epoch", "logit"),
                 to_final,
-                _attrs(f"overlap of the top-{k} eigenspaces of K_t and K_T"),
+                variable_attrs(f"overlap of the top-{k} eigenspaces of K_t and K_T"),
             ),
             "mean_overlap_to_final": (
                 "epoch",
                 to_final.mean(-1),
-                _attrs(f"overlap of the top-{k} eigenspaces of K_t and K_T, mean over logits"),
+                variable_attrs(
+                    f"overlap of the top-{k} eigenspaces of K_t and K_T, mean over logits"
+                ),
             ),
         },
         coords={"space": list(SPACES), "epoch": ntk.epoch.values, "logit": ntk.logit.values},
@@ -123,9 +126,5 @@ def pair_overlaps(
     """The overlap of the top-k eigenspaces of two runs' kernels at each shared epoch, averaged
     over the logits, (pair, epoch)."""
     k = min(top_k, next(iter(kernels.values())).sizes["probe_i"])
-    vectors = {run: top_eigenvectors(_float64(ntk), k) for run, ntk in kernels.items()}
+    vectors = {run: top_eigenvectors(kernel_values(ntk), k) for run, ntk in kernels.items()}
     return np.array([overlap(vectors[p.a], vectors[p.b]).mean(-1) for p in pairs])
-
-
-def _attrs(long_name: str, units: str = "1") -> dict[str, str]:
-    return {"long_name": long_name, "units": units}

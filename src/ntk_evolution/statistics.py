@@ -25,7 +25,8 @@ from ntk_evolution.experiment import Run, RunPair
 KERNEL_DIMS = ("logit", "probe_i", "probe_j")
 
 
-def _attrs(long_name: str, units: str = "1", **extra: str) -> dict[str, str]:
+def variable_attrs(long_name: str, units: str = "1", **extra: str) -> dict[str, str]:
+    """A statistic's ``long_name`` and ``units`` (and ``extra``) attributes."""
     return {"long_name": long_name, "units": units, **extra}
 
 
@@ -39,7 +40,7 @@ def kernel_distance(
     return (1.0 - inner / norms).clip(min=0.0)
 
 
-def _float64(ntk: xr.DataArray) -> np.ndarray:
+def kernel_values(ntk: xr.DataArray) -> np.ndarray:
     """The values of a kernel series in float64, dims ``(epoch, logit, probe_i, probe_j)``."""
     return ntk.transpose("epoch", *KERNEL_DIMS).values.astype(np.float64)
 
@@ -51,7 +52,7 @@ def evolution(ntk: xr.DataArray) -> xr.Dataset:
     ``distance_to_final`` (epoch), and ``velocity`` (epoch): the distance from the previous
     checkpoint divided by the epochs elapsed, NaN at the first checkpoint.
     """
-    flat = _float64(ntk).reshape(len(ntk.epoch), -1)
+    flat = kernel_values(ntk).reshape(len(ntk.epoch), -1)
     gram = flat @ flat.T
     norms = np.sqrt(np.diag(gram))
     matrix = np.clip(1.0 - gram / np.outer(norms, norms), 0.0, None)
@@ -59,26 +60,30 @@ def evolution(ntk: xr.DataArray) -> xr.Dataset:
     velocity = np.full(len(epochs), np.nan)
     velocity[1:] = np.diagonal(matrix, offset=1) / np.diff(epochs)
     coords = {
-        "epoch": ("epoch", epochs, _attrs("epoch", "epochs")),
-        "other_epoch": ("other_epoch", epochs, _attrs("epoch", "epochs")),
+        "epoch": ("epoch", epochs, variable_attrs("epoch", "epochs")),
+        "other_epoch": ("other_epoch", epochs, variable_attrs("epoch", "epochs")),
     }
     return xr.Dataset(
         {
             "distance_matrix": (
                 ("epoch", "other_epoch"),
                 matrix,
-                _attrs("kernel distance S(k_t, k_t')"),
+                variable_attrs("kernel distance S(k_t, k_t')"),
             ),
-            "distance_to_init": ("epoch", matrix[:, 0], _attrs("kernel distance to epoch 0")),
+            "distance_to_init": (
+                "epoch",
+                matrix[:, 0],
+                variable_attrs("kernel distance to epoch 0"),
+            ),
             "distance_to_final": (
                 "epoch",
                 matrix[:, -1],
-                _attrs("kernel distance to the final kernel"),
+                variable_attrs("kernel distance to the final kernel"),
             ),
             "velocity": (
                 "epoch",
                 velocity,
-                _attrs("kernel velocity S(k_prev, k_t) / dt", "1/epoch"),
+                variable_attrs("kernel velocity S(k_prev, k_t) / dt", "1/epoch"),
             ),
         },
         coords=coords,
@@ -92,7 +97,7 @@ def spectrum(ntk: xr.DataArray, *, top_k: int) -> xr.Dataset:
     ``effective_rank``, ``top_k_share`` (share of the ``top_k`` largest in the trace) and
     ``trace`` (epoch, logit).
     """
-    values = _float64(ntk)
+    values = kernel_values(ntk)
     eig = np.linalg.eigvalsh(values)[..., ::-1]  # descending
     positive = np.clip(eig, 0.0, None)
     total = positive.sum(-1, keepdims=True)
@@ -105,15 +110,15 @@ def spectrum(ntk: xr.DataArray, *, top_k: int) -> xr.Dataset:
             "eigenvalues": (
                 (*dims, "rank"),
                 eig[..., :k],
-                _attrs("NTK eigenvalue", "1", description="largest first"),
+                variable_attrs("NTK eigenvalue", "1", description="largest first"),
             ),
-            "effective_rank": (dims, np.exp(entropy), _attrs("effective rank exp(H(p))")),
+            "effective_rank": (dims, np.exp(entropy), variable_attrs("effective rank exp(H(p))")),
             "top_k_share": (
                 dims,
                 positive[..., :k].sum(-1) / total[..., 0],
-                _attrs(f"share of the top {k} eigenvalues in the trace"),
+                variable_attrs(f"share of the top {k} eigenvalues in the trace"),
             ),
-            "trace": (dims, positive.sum(-1), _attrs("trace of the NTK")),
+            "trace": (dims, positive.sum(-1), variable_attrs("trace of the NTK")),
         },
         coords={"epoch": ntk.epoch.values, "logit": ntk.logit.values, "rank": np.arange(1, k + 1)},
     )
@@ -124,7 +129,7 @@ def alignment(ntk: xr.DataArray, labels: np.ndarray, *, centered: bool) -> xr.Da
 
     Returns ``alignment`` (epoch, logit) and its mean over logits ``mean_alignment`` (epoch).
     """
-    values = _float64(ntk)
+    values = kernel_values(ntk)
     logits = ntk.logit.values
     targets = (np.asarray(labels)[None, :] == logits[:, None]).astype(np.float64)  # (logit, n)
     if centered:
@@ -138,8 +143,12 @@ def alignment(ntk: xr.DataArray, labels: np.ndarray, *, centered: bool) -> xr.Da
     name = "centred kernel-target alignment" if centered else "kernel-target alignment"
     return xr.Dataset(
         {
-            "alignment": (("epoch", "logit"), score, _attrs(name)),
-            "mean_alignment": ("epoch", score.mean(-1), _attrs(f"{name}, mean over logits")),
+            "alignment": (("epoch", "logit"), score, variable_attrs(name)),
+            "mean_alignment": (
+                "epoch",
+                score.mean(-1),
+                variable_attrs(f"{name}, mean over logits"),
+            ),
         },
         coords={"epoch": ntk.epoch.values, "logit": logits},
         attrs={"centered": int(centered)},
@@ -159,12 +168,12 @@ def distance_to_reference(ntk: xr.DataArray, reference: xr.DataArray) -> xr.Data
             "distance_to_infinite": (
                 "epoch",
                 raw.values,
-                _attrs("kernel distance to the infinite-width NTK"),
+                variable_attrs("kernel distance to the infinite-width NTK"),
             ),
             "centered_distance_to_infinite": (
                 "epoch",
                 centered.values,
-                _attrs("distance to the infinite-width NTK, double-centred"),
+                variable_attrs("distance to the infinite-width NTK, double-centred"),
             ),
         },
         coords={"epoch": ntk.epoch.values},
@@ -204,12 +213,12 @@ def pair_distances(kernels: Mapping[Run, xr.DataArray], pairs: Sequence[RunPair]
             "distance": (
                 ("pair", "epoch"),
                 np.array(raw).reshape(shape),
-                _attrs("kernel distance between two runs at the same epoch"),
+                variable_attrs("kernel distance between two runs at the same epoch"),
             ),
             "centered_distance": (
                 ("pair", "epoch"),
                 np.array(centered).reshape(shape),
-                _attrs("distance between the double-centred kernels of two runs"),
+                variable_attrs("distance between the double-centred kernels of two runs"),
             ),
         },
         coords={
@@ -219,7 +228,7 @@ def pair_distances(kernels: Mapping[Run, xr.DataArray], pairs: Sequence[RunPair]
             "seeds": ("pair", [pair.seeds for pair in pairs]),
             "run_a": ("pair", [pair.a.name for pair in pairs]),
             "run_b": ("pair", [pair.b.name for pair in pairs]),
-            "epoch": ("epoch", epochs, _attrs("epoch", "epochs")),
+            "epoch": ("epoch", epochs, variable_attrs("epoch", "epochs")),
         },
     )
 
