@@ -1,13 +1,17 @@
 # ntk-evolution: how a network's neural tangent kernel evolves under benign and adversarial
 # training (after Loo et al., NeurIPS 2022). Read top to bottom, the rule modules follow the
 # method: data -> phase-1 training -> NTK snapshots -> phase-2 children on frozen kernels ->
-# evaluation -> statistics -> figures -> the paper's findings judged on this run.
+# evaluation -> statistics -> figures -> the paper's findings judged on each scenario, and the
+# scenarios compared.
 
 from snakemake.utils import min_version
 
 min_version("9.0")
 
 
+# Every default in one place; config.yaml, a --configfile and a scenarios file list only what
+# they change (workflow/rules/common.smk).
+configfile: "workflow/config.default.yaml"
 configfile: "config.yaml"
 
 
@@ -24,12 +28,11 @@ include: "workflow/rules/statistics.smk"
 include: "workflow/rules/machines.smk"
 include: "workflow/rules/figures.smk"
 include: "workflow/rules/findings.smk"
+include: "workflow/rules/scenarios.smk"
 
 
 rule all:
     default_target: True
     input:
-        each_run(rules.extract_ntk.output[0]),
-        rules.gather_evaluation.output.store,
-        rules.figures.output,
-        rules.findings.output,
+        expand(rules.scenario.output, scenario=SCENARIOS),
+        rules.compare_scenarios.output if BASE.scenarios else [],

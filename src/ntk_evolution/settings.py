@@ -335,6 +335,16 @@ class FindingsSettings(Section):
 class Config(Section):
     """Configuration of the ntk-evolution workflow (config.yaml)."""
 
+    name: str = Field(
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$",
+        description="the scenario this config makes, without a scenarios file: its results go "
+        "to results/<name>/",
+    )
+    scenarios: str | None = Field(
+        description="a YAML file mapping scenario names to the settings each changes (nested "
+        "like this config); every scenario runs in one workflow, results/<scenario>/ each. "
+        "null: one scenario, named by name"
+    )
     dataset: DatasetSettings
     model: ModelSettings
     phase1: Phase1Settings

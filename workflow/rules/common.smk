@@ -1,5 +1,13 @@
-# Config validation and the helpers every rule module uses.
+# The run's scenarios, the keys of the jobs they share and the helpers every rule module uses.
+#
+# Every job writes below results/shared/<key>/, in the layout of a single run, where the key is
+# a digest of the job's rule, its settings and the keys of its inputs (ntk_evolution.scenarios).
+# A module defines, next to each rule, the function that gives the rule's settings for a
+# scenario (and the job's wildcards) and the one that gives a job's key; the rule's params are
+# those settings, read from a scenario that asks for the key (owner). Two scenarios whose job
+# has the same settings and inputs ask for the same files, so it runs once.
 
+import inspect
 import os
 import re
 import shlex
@@ -14,19 +22,23 @@ from ntk_evolution.cifar import FORMATS, DatasetMissing, locate
 from ntk_evolution.config import DATASET_SIZES, ConfigError, resolve_config
 from ntk_evolution.imports import package_modules
 from ntk_evolution.infinite_reach import reference_reason
+from ntk_evolution.scenarios import job_key, link_scenario, resolve_scenarios
 from ntk_evolution.time_limits import (
     evaluation_minutes,
     machine_minutes,
     training_minutes,
 )
 
-# Snakemake merged config.yaml, the --configfile files and --config key by key; a table of
-# named entries (the evaluation attacks) is the last one given, whole.
+# Snakemake merged the defaults, config.yaml, the --configfile files and --config key by key;
+# a table of named entries (the evaluation attacks) is the last one given, whole.
 SCHEMA = Path(workflow.basedir) / "workflow/schemas/config.schema.yaml"
+DEFAULTS = Path(workflow.basedir) / "workflow/config.default.yaml"
 CONFIGFILES = [os.path.relpath(f) for f in workflow.overwrite_configfiles]
 try:
-    layers = [*map(load_configfile, CONFIGFILES), workflow.config_settings.config]
-    SETTINGS = resolve_config(config, layers, SCHEMA)  # the typed config (settings.py)
+    given = [DEFAULTS, *(["config.yaml"] if Path("config.yaml").exists() else [])]
+    layers = [*map(load_configfile, [*given, *CONFIGFILES])]
+    BASE = resolve_config(config, [*layers, workflow.config_settings.config], SCHEMA)
+    SCENARIOS = resolve_scenarios(config, BASE, SCHEMA)  # name -> Scenario
 except ConfigError as err:
     raise WorkflowError(f"invalid configuration: {err}") from None
 
@@ -35,8 +47,8 @@ except ConfigError as err:
 # JAX_COMPILATION_CACHE_DIR set in the environment is kept). Not a parameter: moving the cache
 # reruns nothing.
 os.environ[recovery.CONFIGFILES_VARIABLE] = shlex.join(CONFIGFILES)
-if SETTINGS.compilation_cache:
-    JAX_CACHE = str(Path(SETTINGS.compilation_cache).resolve())
+if BASE.compilation_cache:
+    JAX_CACHE = str(Path(BASE.compilation_cache).resolve())
     os.environ.setdefault("JAX_COMPILATION_CACHE_DIR", JAX_CACHE)
     os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", "0")
 
@@ -44,27 +56,68 @@ SOURCES = Path(workflow.basedir) / "src"
 SCRIPTS = Path(workflow.basedir) / "workflow" / "scripts"
 ENV = "../../envs/ntk-evolution.yaml"  # every job's conda environment; every job: 1 thread
 # The jobs that may run on a GPU (gpu=True in their resources): with `gpu: true`, with CUDA.
-GPU_ENV = "../../envs/ntk-evolution-cuda.yaml" if SETTINGS.gpu else ENV
-RUNS = SETTINGS.phase1.runs
-CHECKPOINT_EPOCHS = SETTINGS.phase1.checkpoint_epochs
-EPOCHS = [experiment.epoch_label(epoch) for epoch in CHECKPOINT_EPOCHS]
-FINAL_EPOCH = EPOCHS[-1]
-REGIMES = sorted({run.regime for run in RUNS})
-PAIRS = experiment.run_pairs(RUNS)  # runs whose kernels are compared (none for one run)
-SPAWNS = [experiment.epoch_label(e) for e in SETTINGS.phase2.spawn_epochs]
-CHILD_KINDS = SETTINGS.phase2.child_kinds  # (dynamics, phase2_regime)
-# What a training job reads of its phase's settings: a benign job never reruns for the attack.
-PHASE2_TRAINING = SETTINGS.phase2.training(SETTINGS.phase2.regimes)
+GPU_ENV = "../../envs/ntk-evolution-cuda.yaml" if BASE.gpu else ENV
+SHARED = "results/shared"  # every job's results, by key
+SCENARIO = "results/{scenario}/"  # a scenario's figures, findings and links to its results
 PER_RUN = "{regime}-seed{seed}"  # a job of one run, in log and benchmark paths
-PHASE1_RUN = "results/phase1/{regime}/seed{seed}/"  # the folder of a phase-1 run
+RUN = "{regime}/seed{seed}/"  # a run's folder in a stage's layout
 
 
 wildcard_constraints:
+    key=r"[0-9a-f]{12}",
+    scenario="|".join(map(re.escape, SCENARIOS)),
     regime="benign|adversarial|flip",
     phase2_regime="benign|adversarial",
     dynamics="linearized|centered|standard",
     seed=r"\d+",
     spawn=r"\d+(\.\d+)?",
+
+
+OWNERS = {}  # job key -> a scenario that asks for that job
+
+
+def keyed(rule, scenario, settings, inputs=()):
+    """The key of ``rule``'s job with ``settings`` reading the results of ``inputs`` (their
+    keys), for ``scenario``; the scenario is recorded as one that asks for it."""
+    key = job_key(rule, settings, inputs)
+    OWNERS.setdefault(key, scenario)
+    return key
+
+
+def owner(wildcards):
+    """A scenario that asks for the job of ``wildcards.key``."""
+    try:
+        return OWNERS[wildcards.key]
+    except KeyError:
+        raise WorkflowError(
+            f"results/shared/{wildcards.key} belongs to no job of this configuration: ask for "
+            "a scenario's results (results/<scenario>/scenario.yaml), or give the config "
+            "that made it."
+        ) from None
+
+
+def job_params(settings_of, *names):
+    """A rule's params: each of ``names`` from ``settings_of(scenario, *wildcards)``, the
+    function that also keys the job, so that a job's key covers exactly its params."""
+    wildcards = list(inspect.signature(settings_of).parameters)[1:]
+
+    def value(w, name):
+        settings = settings_of(owner(w), *(getattr(w, name) for name in wildcards))
+        if set(settings) != set(names):
+            raise WorkflowError(f"params {names} are not the settings {sorted(settings)}")
+        return settings[name]
+
+    return {name: (lambda w, name=name: value(w, name)) for name in names}
+
+
+def shared(key, layout, **wildcards):
+    """The path of a job's result ``layout`` (a single run's layout) below its ``key``."""
+    return f"{SHARED}/{key}/" + layout.format(**wildcards)
+
+
+def shared_pattern(layout):
+    """A rule's output pattern: ``layout`` below the job's key."""
+    return f"{SHARED}/{{key}}/{layout}"
 
 
 def code_of(script):
@@ -86,61 +139,49 @@ def benchmarks(rule, *job):
     return f"logs/benchmarks/{name}.tsv"
 
 
-def phase1_checkpoint(epoch):
-    """A phase-1 run's checkpoint at ``epoch`` (a label or a wildcard)."""
-    return f"{PHASE1_RUN}epoch{epoch}.npz"
-
-
 def job_resources(mem_mb, runtime, gpu=False):
     """A rule's ``resources``: memory in MB (sized for CIFAR-10 and ResNet-18), a time limit in
-    minutes (ntk_evolution.time_limits) and, for a job that can use one and with ``gpu: true``
+    minutes (ntk_evolution.time_limits; a function of the job's owner scenario and wildcards
+    where it depends on the settings) and, for a job that can use one and with ``gpu: true``
     in the config, one GPU. Site-specific values belong in a profile."""
+    if callable(runtime):
+        minutes = runtime
+        runtime = lambda w: minutes(owner(w), w)
     resources = {"mem_mb": mem_mb, "runtime": runtime}
-    if gpu and config.get("gpu", False):
+    if gpu and BASE.gpu:
         resources["gpu"] = 1
     return resources
 
 
-def each_run(pattern, regime=None):
-    """``pattern`` for every phase-1 run (of ``regime``, if given); other wildcards stay."""
-    runs = [run for run in RUNS if regime in (None, run.regime)]
-    regimes, seeds = [run.regime for run in runs], [run.seed for run in runs]
-    return expand(pattern, zip, regime=regimes, seed=seeds, allow_missing=True)
+def one_of(scenarios, keys_of):
+    """Group the job keys that ``keys_of(scenario)`` gives, as (key, value) pairs, by value: a
+    rule whose outputs differ by a setting (the checkpoint schedule, the children's kinds) is
+    made once per value, for its keys. Returns (value, key pattern) pairs in the order met."""
+    groups = {}
+    for scenario in scenarios:
+        for key, value in keys_of(scenario):
+            groups.setdefault(value, set()).add(key)
+    return [(value, "|".join(sorted(keys))) for value, keys in groups.items()]
 
 
-def each_epoch(pattern):
-    """``pattern`` for every checkpoint epoch of a run, in schedule order; other wildcards stay."""
-    return expand(pattern, epoch=EPOCHS, allow_missing=True)
-
-
-def each_child(pattern):
-    """``pattern`` for every child of a spawn point, in the order a job's script reads the
-    children from these paths (ntk_evolution.experiment.JobSubject); other wildcards stay.
-    """
-    dynamics, regimes = zip(*CHILD_KINDS)
-    return expand(
-        pattern, zip, dynamics=dynamics, phase2_regime=regimes, allow_missing=True
-    )
-
-
-def phase1_training(regime):
-    """The phase-1 settings a run of ``regime`` depends on (settings.Phase1Settings.training)."""
-    return SETTINGS.phase1.training([regime])
+def variant(rule, index):
+    """The name of the ``index``-th version of ``rule`` (the first keeps the plain name)."""
+    return rule if index == 0 else f"{rule}_{index + 1}"
 
 
 def figure(name, category, label, caption=None, **labels):
-    """``results/figures/<name>`` in the report: in ``category``, labelled ``figure: label`` (and
-    ``labels``), with the caption ``workflow/report/<caption>.rst`` (by default ``name``'s).
-    """
+    """``results/<scenario>/figures/<name>`` in the report: in ``category``, labelled by
+    scenario, ``figure: label`` (and ``labels``), with the caption ``workflow/report/<caption>.rst``
+    (by default ``name``'s)."""
     caption = f"../report/{caption or Path(name).stem}.rst"
-    labels = {"figure": label, **labels}
+    labels = {"scenario": "{scenario}", "figure": label, **labels}
     return report(
-        f"results/figures/{name}", caption=caption, category=category, labels=labels
+        f"{SCENARIO}figures/{name}", caption=caption, category=category, labels=labels
     )
 
 
-# The dataset's files (data.smk).
-DATA_ROOT = os.path.normpath(config["dataset"]["root"])
+# The dataset's files (data.smk): one root and URL for the whole run.
+DATA_ROOT = os.path.normpath(BASE.dataset.root)
 ARCHIVES = {fmt.archive: fmt for fmt in FORMATS.values()}
 
 
@@ -152,9 +193,9 @@ def fetch_command(path):
 
 
 def dataset_source(wildcards):
-    """The configured dataset's archive or extracted folder (digits: none); a missing dataset
+    """The archive or extracted folder of the job's dataset (digits: none); a missing dataset
     stops the run with the paths expected and the command that fetches it."""
-    name = config["dataset"]["name"]
+    name = owner(wildcards).settings.dataset.name
     if name not in FORMATS:
         return []
     try:
@@ -169,8 +210,8 @@ def dataset_source(wildcards):
 def archive_url(archive):
     """``dataset.url`` for the configured dataset's archive if set, else the official address."""
     fmt = ARCHIVES[archive]
-    if config["dataset"]["url"] and FORMATS.get(config["dataset"]["name"]) is fmt:
-        return config["dataset"]["url"]
+    if BASE.dataset.url and FORMATS.get(BASE.dataset.name) is fmt:
+        return BASE.dataset.url
     return fmt.url
 
 

@@ -5,9 +5,6 @@
 # edited module does not ask for it again either, download_dataset lists no code.
 
 
-SPLIT_SETTINGS = ("name", "root", "test_fraction", "seed")  # what the split depends on
-
-
 localrules:
     download_dataset,
 
@@ -34,42 +31,77 @@ rule download_dataset:
         "../scripts/download_dataset.py"
 
 
+SPLIT = "data/split.npz"
+SPLIT_SETTINGS = ("name", "root", "test_fraction", "seed")  # what the split depends on
+
+
+def split_settings(s):
+    return {"dataset": {key: s.config["dataset"][key] for key in SPLIT_SETTINGS}}
+
+
+def split_key(s):
+    return keyed("split_dataset", s, split_settings(s))
+
+
+def split_path(s):
+    return shared(split_key(s), SPLIT)
+
+
 rule split_dataset:
     input:
         dataset=dataset_source,
         code=code_of("split_dataset"),
     output:
-        "results/data/split.npz",
+        shared_pattern(SPLIT),
     log:
-        logs("split_dataset"),
+        logs("split_dataset", "{key}"),
     benchmark:
-        benchmarks("split_dataset")
+        benchmarks("split_dataset", "{key}")
     conda:
         ENV
     resources:
         **job_resources(mem_mb=4000, runtime=10),
     params:
-        dataset={key: config["dataset"][key] for key in SPLIT_SETTINGS},
+        **job_params(split_settings, "dataset"),
     script:
         "../scripts/split_dataset.py"
 
 
+PROBES = "data/probes.npz"
+
+
+def probes_settings(s):
+    dataset = s.config["dataset"]
+    return {"per_class": dataset["probes_per_class"], "seed": dataset["seed"]}
+
+
+def probes_key(s):
+    return keyed("select_probes", s, probes_settings(s), [split_key(s)])
+
+
+def probes_path(s):
+    return shared(probes_key(s), PROBES)
+
+
 rule select_probes:
     input:
-        split=rules.split_dataset.output[0],
+        split=lambda w: split_path(owner(w)),
         code=code_of("select_probes"),
     output:
-        "results/data/probes.npz",
+        shared_pattern(PROBES),
     log:
-        logs("select_probes"),
+        logs("select_probes", "{key}"),
     benchmark:
-        benchmarks("select_probes")
+        benchmarks("select_probes", "{key}")
     conda:
         ENV
     resources:
         **job_resources(mem_mb=4000, runtime=10),
     params:
-        per_class=config["dataset"]["probes_per_class"],
-        seed=config["dataset"]["seed"],
+        **job_params(probes_settings, "per_class", "seed"),
     script:
         "../scripts/select_probes.py"
+
+
+def data_results(s):
+    return [split_path(s), probes_path(s)]

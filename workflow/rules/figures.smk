@@ -1,45 +1,42 @@
-# Figures and tables for the report, drawn in one job by stages/figures.py: a figure takes about
-# a second to draw and several to start a job for (matplotlib, seaborn, xarray).
+# Figures and tables for the report, drawn in one job per scenario by stages/figures.py: a
+# figure takes about a second to draw and several to start a job for (matplotlib, seaborn,
+# xarray). They lie in the scenario's own folder, labelled by scenario in the report.
 
 EVOLUTION = "Kernel evolution"  # the report's categories
 SPECTRA = "Kernel spectra"
 CHILDREN = "Children on frozen kernels"
-MACHINES = "Kernel machines and eigen-features"
+MACHINES_CATEGORY = "Kernel machines and eigen-features"
+
+
+def figure_inputs(s):
+    """Every result the figures read, in run order where they are per run."""
+    return {
+        "evolution": [statistic_path("evolution", s, r.regime, r.seed) for r in s.runs],
+        "spectra": [statistic_path("spectrum", s, r.regime, r.seed) for r in s.runs],
+        "alignments": [statistic_path("alignment", s, r.regime, r.seed) for r in s.runs],
+        "eigenspaces": [statistic_path("eigenspace", s, r.regime, r.seed) for r in s.runs],
+        "attacked": each_run(attacked_statistics, s),
+        "histories": [phase1_file(s, r.regime, r.seed, "history.csv") for r in s.runs],
+        "pairs": pair_distances(s),
+        "evaluation": accuracy(s, ".csv"),
+        "machines": each_run(machine_path(MACHINES), s),
+        "features": each_run(machine_path(FEATURES), s),
+        "pictures": pictures_path(s),
+        "infinite_machine": infinite_machine(s)[0] if infinite_machine(s) else [],
+    }
 
 
 rule figures:
     input:
-        evolution=each_run(rules.kernel_evolution.output[0]),
-        spectra=each_run(rules.kernel_spectrum.output[0]),
-        alignments=each_run(rules.kernel_alignment.output[0]),
-        eigenspaces=each_run(rules.kernel_eigenspace.output[0]),
-        attacked=each_run(rules.attacked_ntk.output.statistics),
-        histories=each_run(rules.train_phase1.output[0]),
-        pairs=rules.kernel_pair_distances.output if PAIRS else [],
-        evaluation=rules.gather_evaluation.output.table,
-        machines=each_run(rules.kernel_machines.output.machines),
-        features=each_run(rules.kernel_machines.output.features),
-        pictures=rules.feature_pictures.output[0],
-        infinite_machine=(rules.infinite_machine.output[0] if INFINITE_MACHINE else []),
+        unpack(lambda w: figure_inputs(SCENARIOS[w.scenario])),
         code=code_of("figures"),
     output:
-        distance_matrices=[
-            figure(
-                f"distance_matrix_{regime}.png",
-                EVOLUTION,
-                "distance matrix",
-                caption="distance_matrix",
-                regime=regime,
-            )
-            for regime in REGIMES
-        ],
+        distance_matrix=figure("distance_matrix.png", EVOLUTION, "distance matrix"),
         distance_curves=figure(
             "distance_curves.png", EVOLUTION, "distance to init / final, velocity"
         ),
-        pair_distance=(
-            figure("pair_distance.png", EVOLUTION, "benign vs adversarial kernels")
-            if PAIRS
-            else []
+        pair_distance=figure(
+            "pair_distance.png", EVOLUTION, "benign vs adversarial kernels"
         ),
         spectrum=figure("spectrum.png", SPECTRA, "spectrum"),
         polar_dynamics=figure(
@@ -71,27 +68,34 @@ rule figures:
             "robustness_vs_epsilon.png", CHILDREN, "robustness vs epsilon"
         ),
         machine_accuracy=figure(
-            "machine_accuracy.png", MACHINES, "kernel machines vs epoch"
+            "machine_accuracy.png", MACHINES_CATEGORY, "kernel machines vs epoch"
         ),
         feature_accuracy=figure(
-            "feature_accuracy.png", MACHINES, "eigen-features at the final epoch"
+            "feature_accuracy.png",
+            MACHINES_CATEGORY,
+            "eigen-features at the final epoch",
         ),
         feature_robust_share=figure(
             "feature_robust_share.png",
-            MACHINES,
+            MACHINES_CATEGORY,
             "robust share of the leading features",
         ),
-        feature_pictures=figure("feature_pictures.png", MACHINES, "feature pictures"),
+        feature_pictures=figure(
+            "feature_pictures.png", MACHINES_CATEGORY, "feature pictures"
+        ),
     log:
-        logs("figures"),
+        logs("figures", "{scenario}"),
     benchmark:
-        benchmarks("figures")
+        benchmarks("figures", "{scenario}")
     conda:
         ENV
     resources:
         **job_resources(mem_mb=2000, runtime=10),
     params:
-        **HEADLINE,
-        regimes=REGIMES,
+        # Each attack's own epsilon: figures and tables that show one number per attack use it.
+        headline=lambda w: {
+            name: attack.epsilon
+            for name, attack in SCENARIOS[w.scenario].settings.evaluation.attacks.items()
+        },
     script:
         "../scripts/figures.py"

@@ -1,34 +1,48 @@
-# The paper's findings judged on this run's own statistics and accuracies, with the thresholds
-# of the config's `findings` section: results/findings.csv and .md, first in the report.
+# The paper's findings judged on each scenario's own statistics and accuracies, with the
+# thresholds of its `findings` section: results/<scenario>/findings.csv and .md, first in the
+# report; with a scenarios file, every scenario's findings side by side in results/comparison/.
+
+
+def findings_inputs(s):
+    return {
+        "pairs": pair_distances(s),
+        "runs": [statistic_path("evolution", s, r.regime, r.seed) for r in s.runs],
+        "evaluation": accuracy(s, ".csv"),
+    }
+
+
+def findings_param(read):
+    """A findings param: ``read(scenario config)``."""
+    return lambda w: read(SCENARIOS[w.scenario].config)
 
 
 rule findings:
     input:
-        pairs=rules.kernel_pair_distances.output if PAIRS else [],
-        runs=each_run(rules.kernel_evolution.output[0]),
-        evaluation=rules.gather_evaluation.output.table,
+        unpack(lambda w: findings_inputs(SCENARIOS[w.scenario])),
         code=code_of("findings"),
     output:
         table=report(
-            "results/findings.csv",
+            f"{SCENARIO}findings.csv",
             caption="../report/findings.rst",
             category="1. Findings",
-            labels={"table": "findings"},
+            labels={"scenario": "{scenario}", "table": "findings"},
         ),
-        markdown="results/findings.md",
+        markdown=f"{SCENARIO}findings.md",
     log:
-        logs("findings"),
+        logs("findings", "{scenario}"),
     benchmark:
-        benchmarks("findings")
+        benchmarks("findings", "{scenario}")
     conda:
         ENV
     resources:
         **job_resources(mem_mb=2000, runtime=10),
     params:
-        thresholds=config["findings"],
-        dataset=config["dataset"]["name"],
-        model=config["model"],
-        phase1=config["phase1"],
-        attack=config["evaluation"]["attacks"][config["findings"]["attack"]],
+        thresholds=findings_param(lambda c: c["findings"]),
+        dataset=findings_param(lambda c: c["dataset"]["name"]),
+        model=findings_param(lambda c: c["model"]),
+        phase1=findings_param(lambda c: c["phase1"]),
+        attack=findings_param(
+            lambda c: c["evaluation"]["attacks"][c["findings"]["attack"]]
+        ),
     script:
         "../scripts/findings.py"

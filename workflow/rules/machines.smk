@@ -4,112 +4,185 @@
 # of its leading and trailing eigen-features. Feature pictures draw the image each top
 # eigenvector of a class kernel stands for, for the first seed of every regime, in one job.
 
-MACHINE_EPOCHS = SETTINGS.machines.analysed(CHECKPOINT_EPOCHS)
-PICTURE_EPOCHS = SETTINGS.pictures.drawn(CHECKPOINT_EPOCHS)
-PICTURE_RUNS = [run for run in RUNS if run.seed == SETTINGS.phase1.seeds[0]]
-# What a machine job reads of the evaluation: the attacks at their own epsilon only.
-MACHINE_EVALUATION = SETTINGS.evaluation.model_dump(
-    exclude={"attacks": {"__all__": {"epsilons"}}}
-)
+MACHINES = "machines/" + RUN + "machines.zarr"
+FEATURES = "machines/" + RUN + "features.zarr"
+
+
+def machine_epochs(s):
+    return s.settings.machines.analysed(s.checkpoint_epochs)
+
+
+def machine_evaluation(s):
+    """What a machine job reads of the evaluation: the attacks at their own epsilon only."""
+    return s.settings.evaluation.model_dump(exclude={"attacks": {"__all__": {"epsilons"}}})
+
+
+def machine_settings(s):
+    return {
+        "model": s.config["model"],
+        "machines": s.config["machines"],
+        "evaluation": machine_evaluation(s),
+        "epochs": machine_epochs(s),
+    }
+
+
+def machine_key(s, regime):
+    inputs = [
+        phase1_key(s, regime),
+        kernel_key(s, regime),
+        split_key(s),
+        parent_evaluation_key(s, regime),
+    ]
+    return keyed("kernel_machines", s, machine_settings(s), inputs)
+
+
+def machine_path(layout):
+    """The path of a run's ``layout`` (machines or features) for scenario ``s``."""
+    return lambda s, regime, seed: shared(
+        machine_key(s, regime), layout, regime=regime, seed=seed
+    )
 
 
 rule kernel_machines:
     input:
-        checkpoints=expand(
-            phase1_checkpoint("{epoch}"),
-            epoch=map(experiment.epoch_label, MACHINE_EPOCHS),
-            allow_missing=True,
+        checkpoints=lambda w: run_checkpoints(
+            w, [experiment.epoch_label(e) for e in machine_epochs(owner(w))]
         ),
-        kernels=rules.extract_ntk.output[0],
-        split=rules.split_dataset.output[0],
-        parent_adversarial=rules.evaluate_phase1.output.adversarial,
+        kernels=lambda w: kernel_path(owner(w), w.regime, w.seed),
+        split=lambda w: split_path(owner(w)),
+        parent_adversarial=lambda w: parent_evaluation(
+            owner(w), w.regime, w.seed, "phase1_adversarial.npz"
+        ),
         code=code_of("kernel_machines"),
     output:
-        machines=directory("results/machines/{regime}/seed{seed}/machines.zarr"),
-        features=directory("results/machines/{regime}/seed{seed}/features.zarr"),
+        machines=directory(shared_pattern(MACHINES)),
+        features=directory(shared_pattern(FEATURES)),
     log:
-        logs("kernel_machines", PER_RUN),
+        logs("kernel_machines", "{key}", PER_RUN),
     benchmark:
-        benchmarks("kernel_machines", PER_RUN)
+        benchmarks("kernel_machines", "{key}", PER_RUN)
     conda:
         GPU_ENV
     resources:
         **job_resources(
             mem_mb=8000,
-            runtime=machine_minutes(
-                SETTINGS.machines, SETTINGS.evaluation, len(MACHINE_EPOCHS)
+            runtime=lambda s, w: machine_minutes(
+                s.settings.machines, s.settings.evaluation, len(machine_epochs(s))
             ),
             gpu=True,
         ),
     params:
-        model=config["model"],
-        machines=config["machines"],
-        evaluation=MACHINE_EVALUATION,
-        epochs=MACHINE_EPOCHS,
+        **job_params(machine_settings, "model", "machines", "evaluation", "epochs"),
     script:
         "../scripts/kernel_machines.py"
 
 
+PICTURES = "machines/pictures.zarr"
+
+
+def picture_runs(s):
+    """The runs drawn: the first seed of every regime."""
+    return [run for run in s.runs if run.seed == s.settings.phase1.seeds[0]]
+
+
+def picture_epochs(s):
+    return s.settings.pictures.drawn(s.checkpoint_epochs)
+
+
+def picture_inputs(s):
+    """Run by run, the checkpoints at every drawn epoch, then each run's kernels."""
+    epochs = [experiment.epoch_label(e) for e in picture_epochs(s)]
+    runs = picture_runs(s)
+    return {
+        "checkpoints": [checkpoint(s, r.regime, r.seed, e) for r in runs for e in epochs],
+        "runs": [kernel_path(s, r.regime, r.seed) for r in runs],
+        "split": split_path(s),
+    }
+
+
+def picture_settings(s):
+    return {
+        "model": s.config["model"],
+        "pictures": s.config["pictures"],
+        "epochs": picture_epochs(s),
+    }
+
+
+def picture_key(s):
+    return keyed("feature_pictures", s, picture_settings(s), [picture_inputs(s)])
+
+
+def pictures_path(s):
+    return shared(picture_key(s), PICTURES)
+
+
 rule feature_pictures:
     input:
-        checkpoints=[  # run by run, each at every drawn epoch
-            expand(
-                phase1_checkpoint("{epoch}"),
-                epoch=map(experiment.epoch_label, PICTURE_EPOCHS),
-                regime=run.regime,
-                seed=run.seed,
-            )
-            for run in PICTURE_RUNS
-        ],
-        runs=[
-            expand(rules.extract_ntk.output[0], regime=run.regime, seed=run.seed)
-            for run in PICTURE_RUNS
-        ],
-        split=rules.split_dataset.output[0],
+        unpack(lambda w: picture_inputs(owner(w))),
         code=code_of("feature_pictures"),
     output:
-        directory("results/machines/pictures.zarr"),
+        directory(shared_pattern(PICTURES)),
     log:
-        logs("feature_pictures"),
+        logs("feature_pictures", "{key}"),
     benchmark:
-        benchmarks("feature_pictures")
+        benchmarks("feature_pictures", "{key}")
     conda:
         GPU_ENV
     resources:
         **job_resources(mem_mb=8000, runtime=30, gpu=True),
     params:
-        model=config["model"],
-        pictures=config["pictures"],
-        epochs=PICTURE_EPOCHS,
+        **job_params(picture_settings, "model", "pictures", "epochs"),
     script:
         "../scripts/feature_pictures.py"
 
 
 # The infinite-width NTK's kernel machine, judged as the trained kernels' machines are: a
 # baseline beside them in the machines' figure.
-INFINITE_MACHINE = INFINITE and SETTINGS.infinite_width.machine
+INFINITE_MACHINE = "machines/infinite.zarr"
+
+
+def infinite_machine_settings(s):
+    return {
+        "model": s.config["model"],
+        "machines": s.config["machines"],
+        "evaluation": machine_evaluation(s),
+    }
+
+
+def infinite_machine(s):
+    """The scenario's infinite-width machine: none where it is off or out of reach."""
+    if not (infinite_kernel(s) and s.settings.infinite_width.machine):
+        return []
+    inputs = [infinite_key(s), split_key(s)]
+    key = keyed("infinite_machine", s, infinite_machine_settings(s), inputs)
+    return [shared(key, INFINITE_MACHINE)]
+
+
+def machine_results(s):
+    runs = [
+        machine_path(layout)(s, run.regime, run.seed)
+        for run in s.runs
+        for layout in (MACHINES, FEATURES)
+    ]
+    return [*runs, pictures_path(s), *infinite_machine(s)]
 
 
 rule infinite_machine:
     input:
-        kernel=rules.infinite_ntk.output[0],
-        split=rules.split_dataset.output[0],
+        kernel=lambda w: infinite_kernel(owner(w)),
+        split=lambda w: split_path(owner(w)),
         code=code_of("infinite_machine"),
     output:
-        directory("results/machines/infinite.zarr"),
+        directory(shared_pattern(INFINITE_MACHINE)),
     log:
-        logs("infinite_machine"),
+        logs("infinite_machine", "{key}"),
     benchmark:
-        benchmarks("infinite_machine")
+        benchmarks("infinite_machine", "{key}")
     conda:
         GPU_ENV
     resources:
-        **job_resources(
-            mem_mb=8000, runtime=evaluation_minutes(SETTINGS.evaluation, 30), gpu=True
-        ),
+        **job_resources(mem_mb=8000, runtime=evaluation_minutes_of(lambda s: 30), gpu=True),
     params:
-        model=config["model"],
-        machines=config["machines"],
-        evaluation=MACHINE_EVALUATION,
+        **job_params(infinite_machine_settings, "model", "machines", "evaluation"),
     script:
         "../scripts/infinite_machine.py"

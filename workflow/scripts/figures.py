@@ -10,9 +10,6 @@ from ntk_evolution.stages.figures import draw_figures
 
 setup_logging(snakemake.log[0])
 out = dict(snakemake.output.items())
-out["distance_matrices"] = dict(
-    zip(snakemake.params.regimes, out["distance_matrices"], strict=True)
-)
 draw_figures(
     runs=[Run.from_path(path) for path in snakemake.input.evolution],
     evolution=snakemake.input.evolution,

@@ -1,4 +1,5 @@
-"""Heat map of the epoch x epoch kernel distance matrix, one panel per seed of one regime."""
+"""Heat maps of the epoch x epoch kernel distance matrix: a row per regime, a panel per seed,
+on one colour scale, so that the regimes compare at a glance."""
 
 from __future__ import annotations
 
@@ -14,11 +15,19 @@ from ntk_evolution.figures import style
 
 
 def plot(evolutions: Sequence[xr.Dataset], runs: Sequence[Run], path: str | Path) -> None:
-    """``evolutions[i]`` is the evolution dataset of ``runs[i]``, all of the same regime."""
+    """``evolutions[i]`` is the evolution dataset of ``runs[i]``."""
     style.setup()
-    fig, axes = plt.subplots(1, len(runs), figsize=(4.2 * len(runs), 3.8), squeeze=False)
+    regimes = style.regimes_present({run.regime for run in runs})
+    seeds = sorted({run.seed for run in runs})
+    fig, axes = plt.subplots(
+        len(regimes), len(seeds), figsize=(4.2 * len(seeds), 3.8 * len(regimes)), squeeze=False
+    )
     vmax = max(float(ds.distance_matrix.max()) for ds in evolutions) or 1.0
-    for ax, ds, run in zip(axes[0], evolutions, runs, strict=True):
+    for ax in axes.flat:
+        ax.set_visible(False)
+    for ds, run in zip(evolutions, runs, strict=True):
+        ax = axes[regimes.index(run.regime), seeds.index(run.seed)]
+        ax.set_visible(True)
         labels = [epoch_label(e) for e in ds.epoch.values]
         sns.heatmap(
             ds.distance_matrix.values,

@@ -14,13 +14,20 @@ from ntk_evolution.figures import style
 PANELS = {"distance": "raw kernels", "centered_distance": "double-centred kernels"}
 
 
-def plot(pairs: xr.Dataset, path: str | Path) -> None:
-    """``pairs``: the dataset of :func:`ntk_evolution.statistics.pair_distances`.
+def plot(pairs: xr.Dataset | None, path: str | Path) -> None:
+    """``pairs``: the dataset of :func:`ntk_evolution.statistics.pair_distances`; None for a
+    single run, which has no pair: the figure says so.
 
     One panel per distance; colour is the comparison, dashed lines are the yardsticks, solid
     ones the comparisons across regimes; bands are the range over the pairs of a kind.
     """
     style.setup()
+    if pairs is None:
+        fig, ax = plt.subplots(figsize=(6, 1.5))
+        ax.axis("off")
+        ax.text(0.5, 0.5, "a single run: no pair of kernels to compare", ha="center")
+        style.save(fig, path)
+        return
     table = pairs[list(PANELS)].to_dataframe().reset_index()
     kinds = list(dict.fromkeys(pairs.kind.values))
     dashes = {kind: (4, 2) if "yardstick" in kind else "" for kind in kinds}

@@ -45,7 +45,8 @@ def _stacked(paths: Sequence[str | Path], runs: Sequence[Run]) -> xr.Dataset:
 def plot_distance_matrix(
     evolution_paths: Sequence[str | Path], png_path: str | Path, *, runs: Sequence[Run]
 ) -> None:
-    """Heat maps of the epoch x epoch kernel distances of ``runs``, one panel per run."""
+    """Heat maps of the epoch x epoch kernel distances of ``runs``, one panel per run, a row
+    per regime."""
     evolutions = [storage.open_store(path, load=True) for path in evolution_paths]
     distance_matrix.plot(evolutions, runs, png_path)
 
@@ -57,9 +58,11 @@ def plot_distance_curves(
     distance_curves.plot(_stacked(evolution_paths, runs), png_path)
 
 
-def plot_pair_distance(pairs_path: str | Path, png_path: str | Path) -> None:
-    """Distances between paired runs' kernels against epoch, with the yardsticks."""
-    pair_distance.plot(storage.open_store(pairs_path, load=True), png_path)
+def plot_pair_distance(pairs_path: str | Path | None, png_path: str | Path) -> None:
+    """Distances between paired runs' kernels against epoch, with the yardsticks; for a single
+    run (``pairs_path`` None), a figure that says there is no pair."""
+    pairs = None if pairs_path is None else storage.open_store(pairs_path, load=True)
+    pair_distance.plot(pairs, png_path)
 
 
 def plot_spectrum(
@@ -160,8 +163,9 @@ def plot_machines(
     eigen_features.plot_robust_share(features, out["feature_robust_share"])
     pictures = storage.open_store(pictures_path, load=True)
     feature_pictures.plot(pictures, out["feature_pictures"])
-    final = machines.accuracy.isel(epoch=-1).sel(source="self")
-    log.info("final machines' accuracy by run and attack:\n%s", final.to_pandas().round(3))
+    final = machines.accuracy.isel(epoch=-1).sel(source="self").to_series().dropna()
+    by_run = final.unstack(["attack", "epsilon"]).round(3)
+    log.info("final machines' accuracy by run, attack and epsilon:\n%s", by_run)
 
 
 def draw_figures(
@@ -186,25 +190,20 @@ def draw_figures(
     ``eigenspaces``, ``attacked_statistics``, ``histories``, ``machines`` and ``features`` hold
     one file per run of ``runs``, in its order; ``pairs`` is None for a single run and
     ``infinite_machine`` where the infinite-width NTK's machine is not judged. ``out`` names
-    the files: ``distance_matrices`` (by regime), ``distance_curves``, ``spectrum``,
+    the files: ``distance_matrix``, ``distance_curves``, ``spectrum``,
     ``alignment``, ``polar_dynamics``, ``eigenspace_overlap``, ``attacked_kernels``,
-    ``training_curves``, ``pair_distance`` (with ``pairs``), ``accuracy_vs_spawn``, ``fixed_kernel_table`` and
+    ``training_curves``, ``pair_distance``, ``accuracy_vs_spawn``, ``fixed_kernel_table`` and
     ``fixed_kernel``, ``robustness_table`` and ``robustness_vs_epsilon``,
     ``machine_accuracy``, ``feature_accuracy``, ``feature_robust_share`` and
     ``feature_pictures``."""
-    for regime, png in out["distance_matrices"].items():
-        mine = [
-            (run, path) for run, path in zip(runs, evolution, strict=True) if run.regime == regime
-        ]
-        plot_distance_matrix([path for _, path in mine], png, runs=[run for run, _ in mine])
+    plot_distance_matrix(evolution, out["distance_matrix"], runs=runs)
     plot_distance_curves(evolution, out["distance_curves"], runs=runs)
     plot_spectrum(spectra, out["spectrum"], runs=runs)
     plot_alignment(alignments, out["alignment"], runs=runs)
     plot_eigenspace(eigenspaces, pairs, out, runs=runs)
     plot_attacked(attacked_statistics, out["attacked_kernels"], runs=runs)
     plot_training_curves(histories, out["training_curves"])
-    if pairs is not None:
-        plot_pair_distance(pairs, out["pair_distance"])
+    plot_pair_distance(pairs, out["pair_distance"])
     plot_accuracy_vs_spawn(evaluation, out["accuracy_vs_spawn"], headline=headline)
     fixed_kernel_table(
         evaluation, out["fixed_kernel_table"], out["fixed_kernel"], headline=headline

@@ -1,0 +1,36 @@
+"""The scenario stage: a scenario's folder in the layout of a single run (no JAX)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from ntk_evolution.atomic import atomic_file
+from ntk_evolution.provenance import provenance
+from ntk_evolution.scenarios import link_scenario
+
+log = logging.getLogger(__name__)
+
+
+def record_scenario(
+    record: str | Path,
+    shared: Sequence[str | Path],
+    *,
+    shared_root: str | Path,
+    config: Mapping[str, Any],
+) -> None:
+    """Link the scenario's folder (``record``'s) to each of its ``shared`` results, below
+    ``shared_root``, and write ``record``: the scenario's name, its whole resolved config and
+    the package versions, with the links it holds (scenario path -> shared path)."""
+    folder = Path(record).parent
+    links = link_scenario(folder, shared, shared_root)
+    log.info("%s: %d links into %s", folder, links, shared_root)
+    text = yaml.safe_dump(
+        {"name": folder.name, **provenance(dict(config)), "links": links}, sort_keys=False
+    )
+    with atomic_file(record) as out:
+        out.write(text.encode())

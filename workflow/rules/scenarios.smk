@@ -1,0 +1,71 @@
+# Each scenario's folder in the layout of a single run: its figures and findings, and a link to
+# every result it shares (results/shared/<key>/...), with scenario.yaml recording its whole
+# resolved config. With a scenarios file, every scenario's findings side by side.
+
+
+def scenario_results(s):
+    """Every result the workflow keeps for scenario ``s``, below results/shared."""
+    return [
+        *data_results(s),
+        *phase1_results(s),
+        *kernel_results(s),
+        *phase2_results(s),
+        *evaluation_results(s),
+        *statistics_results(s),
+        *machine_results(s),
+    ]
+
+
+localrules:
+    scenario,
+
+
+rule scenario:
+    input:
+        shared=lambda w: scenario_results(SCENARIOS[w.scenario]),
+        figures=rules.figures.output,
+        findings=rules.findings.output,
+    output:
+        f"{SCENARIO}scenario.yaml",
+    log:
+        logs("scenario", "{scenario}"),
+    params:
+        config=lambda w: SCENARIOS[w.scenario].config,
+        shared=SHARED,
+    script:
+        "../scripts/link_scenario.py"
+
+
+COMPARISON = "results/comparison/"
+
+
+rule compare_scenarios:
+    input:
+        findings=expand(rules.findings.output.table, scenario=SCENARIOS),
+        code=code_of("compare_scenarios"),
+    output:
+        table=report(
+            f"{COMPARISON}findings.csv",
+            caption="../report/comparison.rst",
+            category="0. Comparison of scenarios",
+            labels={"table": "findings of every scenario"},
+        ),
+        markdown=f"{COMPARISON}findings.md",
+        figure=report(
+            f"{COMPARISON}findings.png",
+            caption="../report/comparison.rst",
+            category="0. Comparison of scenarios",
+            labels={"table": "decisive figures"},
+        ),
+    log:
+        logs("compare_scenarios"),
+    benchmark:
+        benchmarks("compare_scenarios")
+    conda:
+        ENV
+    resources:
+        **job_resources(mem_mb=2000, runtime=10),
+    params:
+        scenarios=list(SCENARIOS),
+    script:
+        "../scripts/compare_scenarios.py"
