@@ -24,12 +24,16 @@ import numpy as np
 import xarray as xr
 import yaml
 
+from ntk_evolution.scenarios import merge
+
 ROOT = Path(__file__).resolve().parents[1]
 WORKFLOW_FILES = ("Snakefile", "workflow", "profiles", "envs", "src")
 JAX_CACHE = Path(tempfile.gettempdir()) / "ntk-evolution-test-jax-cache"
 
-# The smallest configuration that still exercises every rule; its comments say why.
-TINY: dict[str, Any] = yaml.safe_load((ROOT / "presets/tiny.yaml").read_text())
+# The smallest configuration that still exercises every rule (its comments say why), whole: the
+# defaults with the preset's changes. Its results lie in results/tiny/.
+DEFAULTS: dict[str, Any] = yaml.safe_load((ROOT / "workflow/config.default.yaml").read_text())
+TINY: dict[str, Any] = merge(DEFAULTS, yaml.safe_load((ROOT / "presets/tiny.yaml").read_text()))
 
 
 def write_config(checkout: Path, config: dict[str, Any], name: str = "config.yaml") -> Path:

@@ -115,6 +115,11 @@ def shared(key, layout, **wildcards):
     return f"{SHARED}/{key}/" + layout.format(**wildcards)
 
 
+def single(paths):
+    """An optional input: its one path (a script reads it as a string), or none."""
+    return paths[0] if paths else []
+
+
 def shared_pattern(layout):
     """A rule's output pattern: ``layout`` below the job's key."""
     return f"{SHARED}/{{key}}/{layout}"

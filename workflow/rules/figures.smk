@@ -22,7 +22,7 @@ def figure_inputs(s):
         "machines": each_run(machine_path(MACHINES), s),
         "features": each_run(machine_path(FEATURES), s),
         "pictures": pictures_path(s),
-        "infinite_machine": infinite_machine(s)[0] if infinite_machine(s) else [],
+        "infinite_machine": single(infinite_machine(s)),
     }
 
 

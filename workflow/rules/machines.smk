@@ -169,7 +169,7 @@ def machine_results(s):
 
 rule infinite_machine:
     input:
-        kernel=lambda w: infinite_kernel(owner(w)),
+        kernel=lambda w: single(infinite_kernel(owner(w))),
         split=lambda w: split_path(owner(w)),
         code=code_of("infinite_machine"),
     output:

@@ -35,7 +35,7 @@ for statistic, settings_of in RUN_STATISTICS.items():
         input:
             kernels=lambda w: kernel_path(owner(w), w.regime, w.seed),
             infinite=(
-                (lambda w: infinite_kernel(owner(w)))
+                (lambda w: single(infinite_kernel(owner(w))))
                 if statistic == "evolution"
                 else []
             ),
