@@ -134,11 +134,13 @@ def rules_of(jobs: set[Job]) -> dict[str, int]:
     return counts
 
 
-# The jobs after the evaluation of any network: its table, figures and the findings.
+# The jobs after the evaluation of any network: its table, figures, the findings and the
+# scenario's folder of links.
 AFTER_EVALUATION = {
     "gather_evaluation": 1,
     "figures": 1,
     "findings": 1,  # judges the accuracies
+    "scenario": 1,
 }
 
 

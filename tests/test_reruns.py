@@ -101,8 +101,8 @@ def test_a_moved_checkout_plans_nothing(tiny_run, tmp_path):
 @pytest.mark.parametrize(
     ("edit", "expected"),
     [
-        (set_top_k, {"kernel_spectrum": 4, "figures": 1, "all": 1}),
-        (uncenter, {"kernel_alignment": 4, "figures": 1, "all": 1}),
+        (set_top_k, {"kernel_spectrum": 4, "figures": 1, "scenario": 1, "all": 1}),
+        (uncenter, {"kernel_alignment": 4, "figures": 1, "scenario": 1, "all": 1}),
         (
             eigenspace_top_k,
             {  # the findings read the pair distances' store, which holds the overlaps too
@@ -110,13 +110,14 @@ def test_a_moved_checkout_plans_nothing(tiny_run, tmp_path):
                 "kernel_pair_distances": 1,
                 "figures": 1,
                 "findings": 1,
+                "scenario": 1,
                 "all": 1,
             },
         ),
-        (findings_threshold, {"findings": 1, "all": 1}),
-        (machine_ridge, {"kernel_machines": 4, "infinite_machine": 1, "figures": 1, "all": 1}),
-        (attacked_epochs, {"attacked_ntk": 4, "figures": 1, "all": 1}),
-        (picture_steps, {"feature_pictures": 1, "figures": 1, "all": 1}),
+        (findings_threshold, {"findings": 1, "scenario": 1, "all": 1}),
+        (machine_ridge, {"kernel_machines": 4, "infinite_machine": 1, "figures": 1, "scenario": 1, "all": 1}),
+        (attacked_epochs, {"attacked_ntk": 4, "figures": 1, "scenario": 1, "all": 1}),
+        (picture_steps, {"feature_pictures": 1, "figures": 1, "scenario": 1, "all": 1}),
         (
             phase2_learning_rate,
             {"train_children": 4, "evaluate_children": 4, **AFTER_EVALUATION, "all": 1},

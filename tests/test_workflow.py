@@ -38,8 +38,7 @@ FIGURES = [
     "fixed_kernel",
     "alignment",
     "distance_curves",
-    "distance_matrix_adversarial",
-    "distance_matrix_benign",
+    "distance_matrix",
     "pair_distance",
     "spectrum",
     "training_curves",
@@ -92,7 +91,7 @@ def test_second_run_plans_no_jobs(finished):
 
 @pytest.mark.parametrize("run", RUNS)
 def test_kernel_store(finished, run):
-    ds = xr.open_zarr(finished / f"results/kernels/{run}/ntk.zarr")
+    ds = xr.open_zarr(finished / f"results/tiny/kernels/{run}/ntk.zarr")
     kernel = ds.ntk
     assert kernel.dims == ("epoch", "logit", "probe_i", "probe_j")
     assert kernel.shape == (len(EPOCHS), CLASSES, PROBES, PROBES)
@@ -114,7 +113,7 @@ def test_kernel_store(finished, run):
 
 def test_kernels_move_during_training(finished):
     """Training changes the kernel: the last epoch's kernel is not the initial one."""
-    kernel = xr.open_zarr(finished / "results/kernels/benign/seed0/ntk.zarr").ntk.values
+    kernel = xr.open_zarr(finished / "results/tiny/kernels/benign/seed0/ntk.zarr").ntk.values
     assert not np.allclose(kernel[0], kernel[-1])
 
 
@@ -155,7 +154,7 @@ def test_kernels_move_during_training(finished):
 )
 @pytest.mark.parametrize("run", RUNS)
 def test_run_statistics(finished, run, name, sizes, variables):
-    ds = xr.open_zarr(finished / f"results/statistics/{run}/{name}.zarr")
+    ds = xr.open_zarr(finished / f"results/tiny/statistics/{run}/{name}.zarr")
     assert dict(ds.sizes) == sizes
     assert set(ds.data_vars) == variables
     for var in ds.data_vars.values():
@@ -165,14 +164,14 @@ def test_run_statistics(finished, run, name, sizes, variables):
 
 
 def test_evolution_starts_at_zero_distance(finished):
-    ds = xr.open_zarr(finished / "results/statistics/benign/seed0/evolution.zarr")
+    ds = xr.open_zarr(finished / "results/tiny/statistics/benign/seed0/evolution.zarr")
     assert float(ds.distance_to_init[0]) == pytest.approx(0.0, abs=1e-6)
     assert float(ds.distance_to_final[-1]) == pytest.approx(0.0, abs=1e-6)
     assert float(ds.distance_to_init[-1]) > 0
 
 
 def test_pair_distances(finished):
-    ds = xr.open_zarr(finished / "results/statistics/pair_distances.zarr").load()
+    ds = xr.open_zarr(finished / "results/tiny/statistics/pair_distances.zarr").load()
     assert ds.distance.dims == ds.centered_distance.dims == ("pair", "epoch")
     assert list(ds.kind.values) == [
         "benign vs adversarial (across seeds)",
@@ -200,22 +199,22 @@ def test_pair_distances(finished):
 def test_attacked_kernel_stores(finished, run):
     """At the first and last checkpoint, the probes attacked by the L2 evaluation attack: their
     kernel, the cross kernel with the clean probes, and how far the attack moved them."""
-    kernels = xr.open_zarr(finished / f"results/kernels/{run}/attacked.zarr").load()
+    kernels = xr.open_zarr(finished / f"results/tiny/kernels/{run}/attacked.zarr").load()
     assert kernels.attacked_ntk.dims == ("epoch", "logit", "probe_i", "probe_j")
     assert kernels.attacked_ntk.shape == (2, CLASSES, PROBES, PROBES)
     assert kernels.attacked_ntk.encoding["chunks"] == (1, CLASSES, 8, 8)  # tiles, as the clean
     np.testing.assert_array_equal(kernels.epoch.values, [EPOCHS[0], EPOCHS[-1]])
     attacked = kernels.attacked_ntk.values
     np.testing.assert_allclose(attacked, np.swapaxes(attacked, -1, -2), rtol=1e-5, atol=1e-6)
-    clean = xr.open_zarr(finished / f"results/kernels/{run}/ntk.zarr").ntk.load()
+    clean = xr.open_zarr(finished / f"results/tiny/kernels/{run}/ntk.zarr").ntk.load()
     clean = clean.sel(epoch=kernels.epoch).values
-    split = load_split(finished / "results/data/split.npz")
-    indices, _ = load_probes(finished / "results/data/probes.npz")
+    split = load_split(finished / "results/tiny/data/split.npz")
+    indices, _ = load_probes(finished / "results/tiny/data/probes.npz")
     images = to_unit_interval(split.train_images[indices], split.pixel_max)
     moved = np.sqrt(((kernels.attacked_probes.values - images) ** 2).sum((2, 3, 4)))
     assert moved.max() <= 0.5 + 1e-5  # pgd_l2's epsilon
     assert not np.allclose(attacked[-1], clean[-1])
-    statistics = xr.open_zarr(finished / f"results/statistics/{run}/attacked.zarr").load()
+    statistics = xr.open_zarr(finished / f"results/tiny/statistics/{run}/attacked.zarr").load()
     assert statistics.distance.dims == ("epoch",)
     assert statistics.self_similarity.dims == ("epoch", "class")
     assert ((statistics.distance >= 0) & (statistics.distance <= 1)).all()
@@ -225,21 +224,21 @@ def test_attacked_kernel_stores(finished, run):
 
 def test_infinite_width_reference(finished):
     """The analytic kernel on the probes, every snapshot's distance to it, and its machine."""
-    kernel = xr.open_zarr(finished / "results/kernels/infinite.zarr").ntk.load()
+    kernel = xr.open_zarr(finished / "results/tiny/kernels/infinite.zarr").ntk.load()
     assert kernel.dims == ("probe_i", "probe_j") and kernel.shape == (PROBES, PROBES)
     np.testing.assert_allclose(kernel, kernel.T)
     assert np.linalg.eigvalsh(kernel.values).min() > -1e-9 * float(np.abs(kernel).max())
-    evolution = xr.open_zarr(finished / "results/statistics/benign/seed0/evolution.zarr")
+    evolution = xr.open_zarr(finished / "results/tiny/statistics/benign/seed0/evolution.zarr")
     distance = evolution.distance_to_infinite.values
     assert distance.shape == (len(EPOCHS),) and ((distance >= 0) & (distance <= 1)).all()
-    machine = xr.open_zarr(finished / "results/machines/infinite.zarr").load()
+    machine = xr.open_zarr(finished / "results/tiny/machines/infinite.zarr").load()
     assert list(machine.attack.values) == ["clean", "pgd_linf@0.1", "pgd_l2@0.5"]
     assert (machine.accuracy <= machine.accuracy.sel(attack="clean")).all()
     assert float(machine.accuracy.sel(attack="clean")) > 0.1
 
 
 def test_eigenspace_ends_where_the_run_ends(finished):
-    ds = xr.open_zarr(finished / "results/statistics/adversarial/seed1/eigenspace.zarr").load()
+    ds = xr.open_zarr(finished / "results/tiny/statistics/adversarial/seed1/eigenspace.zarr").load()
     np.testing.assert_allclose(ds.radius.isel(epoch=-1), 1.0)
     np.testing.assert_allclose(ds.radius.isel(epoch=0), 0.0)
     np.testing.assert_allclose(ds.mean_overlap_to_final.isel(epoch=-1), 1.0)
@@ -247,7 +246,7 @@ def test_eigenspace_ends_where_the_run_ends(finished):
 
 
 def test_findings(finished):
-    table = pd.read_csv(finished / "results/findings.csv")
+    table = pd.read_csv(finished / "results/tiny/findings.csv")
     assert list(table.columns) == findings.COLUMNS
     assert set(table.finding) == set(findings.CLAIMS)
     settling = table[table.measure == "settling epoch"]
@@ -257,16 +256,16 @@ def test_findings(finished):
     assert sorted(ratios.subject) == ["benign-s0 vs adversarial-s1", "benign-s1 vs adversarial-s0"]
     assert (ratios.value > 0).all()
     # The verdicts stated in findings.md are those the table's decisive rows give.
-    page = (finished / "results/findings.md").read_text()
+    page = (finished / "results/tiny/findings.md").read_text()
     for finding, verdict in findings.verdicts(table).items():
         assert f"**{finding}**, {findings.CLAIMS[finding]}: **{verdict}**" in page
-    made = json.loads((finished / "results/findings.provenance.json").read_text())
+    made = json.loads((finished / "results/tiny/findings.provenance.json").read_text())
     assert made["config"]["thresholds"]["distance_ratio"] == TINY["findings"]["distance_ratio"]
 
 
 def test_histories(finished):
     for run in RUNS:
-        history = pd.read_csv(finished / f"results/phase1/{run}/history.csv")
+        history = pd.read_csv(finished / f"results/tiny/phase1/{run}/history.csv")
         assert list(history.epoch) == [1, 2]
         assert history.train_loss.notna().all()
         assert set(history.adversarial) == {run.startswith("adversarial")}
@@ -274,13 +273,13 @@ def test_histories(finished):
 
 @pytest.mark.parametrize("name", FIGURES)
 def test_figures(finished, name):
-    png = (finished / f"results/figures/{name}.png").read_bytes()
+    png = (finished / f"results/tiny/figures/{name}.png").read_bytes()
     assert png.startswith(b"\x89PNG")
     assert len(png) > 10_000
 
 
 def test_evaluation_table(finished):
-    table = pd.read_csv(finished / "results/evaluation/accuracy.csv")
+    table = pd.read_csv(finished / "results/tiny/evaluation/accuracy.csv")
     assert list(table.columns) == [*MODEL_COLUMNS, "attack", "epsilon", "source", "accuracy"]
     parents = table[table.spawn_epoch.isna()]
     children = table[table.spawn_epoch.notna()]
@@ -309,7 +308,7 @@ def test_evaluation_table(finished):
 
 def test_parent_adversarial_images_are_stored_once_per_run(finished):
     # The phase-1 evaluation keeps its white-box images: the transfer attack on the children.
-    test_images, _ = load_split(finished / "results/data/split.npz").test_set()
+    test_images, _ = load_split(finished / "results/tiny/data/split.npz").test_set()
     attacks = EvaluationSettings.model_validate(TINY["evaluation"]).attacks
     grid = {
         adversarial_key(name, epsilon): (attack.norm, epsilon)
@@ -319,7 +318,7 @@ def test_parent_adversarial_images_are_stored_once_per_run(finished):
     assert len(grid) == len(ATTACKS)
     for run in ("benign/seed0", "adversarial/seed1"):
         stored = load_adversarial(
-            finished / f"results/evaluation/{run}/phase1_adversarial.npz", list(grid)
+            finished / f"results/tiny/evaluation/{run}/phase1_adversarial.npz", list(grid)
         )
         for key, images in stored.items():
             norm, epsilon = grid[key]
@@ -333,7 +332,7 @@ def test_parent_adversarial_images_are_stored_once_per_run(finished):
 
 
 def test_evaluation_dataset(finished):
-    ds = xr.open_zarr(finished / "results/evaluation/accuracy.zarr")
+    ds = xr.open_zarr(finished / "results/tiny/evaluation/accuracy.zarr")
     assert ds.accuracy.dims == (*MODEL_COLUMNS, "attack", "epsilon", "source")
     assert ds.accuracy.shape == (2, 2, 1, 3, 2, 3, 4, 2)  # epsilon: 0 (clean), 0.05, 0.1, 0.5
     np.testing.assert_array_equal(ds.epsilon.values, [0.0, 0.05, 0.1, 0.5])
@@ -344,7 +343,7 @@ def test_evaluation_dataset(finished):
 
 
 def test_fixed_kernel_table(finished):
-    table = pd.read_csv(finished / "results/figures/fixed_kernel.csv")
+    table = pd.read_csv(finished / "results/tiny/figures/fixed_kernel.csv")
     assert set(table.code) == {"CC", "CA", "AC", "AA"}
     assert set(table.dynamics) == {"linearized", "centered"}
     assert set(table.measure) == {
@@ -359,14 +358,14 @@ def test_fixed_kernel_table(finished):
 
 
 def test_robustness_vs_epsilon_table(finished):
-    table = pd.read_csv(finished / "results/figures/robustness_vs_epsilon.csv")
+    table = pd.read_csv(finished / "results/tiny/figures/robustness_vs_epsilon.csv")
     models = ["phase1_regime", "seed", "spawn_epoch", "dynamics", "phase2_regime"]
     cells = {(attack, 0.0) for attack, _ in ATTACKS} | set(ATTACKS)  # epsilon 0: clean accuracy
     assert len(table) == (4 + CHILDREN) * len(cells)  # phase-1 networks and children
     assert not table.duplicated([*models, "attack", "epsilon"]).any()
     assert set(zip(table.attack, table.epsilon, strict=True)) == cells
     assert set(table.code) == {"C", "A", "CC", "CA", "AC", "AA"}
-    evaluation = pd.read_csv(finished / "results/evaluation/accuracy.csv")
+    evaluation = pd.read_csv(finished / "results/tiny/evaluation/accuracy.csv")
     robust = evaluation[(evaluation.source == "self") & (evaluation.attack != "clean")]
     merged = table.merge(robust, on=[*models, "attack", "epsilon"], suffixes=("", "_evaluated"))
     assert len(merged) == (4 + CHILDREN) * len(ATTACKS)
@@ -377,7 +376,7 @@ def test_robustness_vs_epsilon_table(finished):
 def test_machine_stores(finished, run):
     """Every checkpoint's machine and eigen-features are judged; accuracies are shares, the
     clean one the same for both sources, the robust one never above it."""
-    machines = xr.open_zarr(finished / f"results/machines/{run}/machines.zarr").load()
+    machines = xr.open_zarr(finished / f"results/tiny/machines/{run}/machines.zarr").load()
     accuracy = machines.accuracy
     assert accuracy.dims == ("epoch", "attack", "source")
     np.testing.assert_array_equal(machines.epoch.values, EPOCHS)
@@ -390,7 +389,7 @@ def test_machine_stores(finished, run):
     assert (accuracy <= clean + 1e-12).all()
     assert (clean > 0.1).all()  # above chance (10 classes), even at init with 16 hidden units
     assert machines.attrs["config"]["machines"] == TINY["machines"]
-    features = xr.open_zarr(finished / f"results/machines/{run}/features.zarr").load()
+    features = xr.open_zarr(finished / f"results/tiny/machines/{run}/features.zarr").load()
     assert features.accuracy.dims == ("epoch", "eigen", "measure")
     assert features.class_accuracy.dims == ("epoch", "class", "eigen", "measure")
     assert list(features.eigen.values) == FEATURES
@@ -406,7 +405,7 @@ def test_machine_stores(finished, run):
 
 
 def test_feature_pictures_store(finished):
-    pictures = xr.open_zarr(finished / "results/machines/pictures.zarr").load()
+    pictures = xr.open_zarr(finished / "results/tiny/machines/pictures.zarr").load()
     assert pictures.picture.dims == (
         "regime",
         "epoch",
@@ -426,7 +425,7 @@ def test_feature_pictures_store(finished):
 
 def test_children_histories(finished):
     history = pd.read_csv(
-        finished / "results/phase2/adversarial/seed1/spawn2/centered/adversarial/history.csv"
+        finished / "results/tiny/phase2/adversarial/seed1/spawn2/centered/adversarial/history.csv"
     )
     assert list(history.epoch) == [1]
     assert history.adversarial.all()
@@ -461,7 +460,9 @@ def test_report(finished):
 
 
 def test_job_logs_show_progress(finished):
-    log = (finished / "logs/train_phase1/adversarial-seed0.log").read_text()
+    [log] = [
+        path.read_text() for path in finished.glob("logs/train_phase1/*-adversarial-seed0.log")
+    ]
     assert "epoch 2/2 adversarial" in log
     assert "checkpoint at epoch 0.5" in log
 
@@ -482,37 +483,43 @@ def test_diverging_run_stops_without_checkpoints(tmp_path):
     config["phase1"]["optimizer"]["learning_rate"] = 1e12
     config["phase1"]["regimes"] = ["benign"]
     make_checkout(tmp_path, config)
-    result = snakemake(tmp_path, "results/phase1/benign/seed0/history.csv", check=False)
+    result = snakemake(tmp_path, "--until", "train_phase1", check=False)
     assert result.returncode != 0
-    log = (tmp_path / "logs/train_phase1/benign-seed0.log").read_text()
+    [log] = [path.read_text() for path in tmp_path.glob("logs/train_phase1/*-benign-seed0.log")]
     assert "DivergedError" in log
     assert "Lower the learning rate" in log
     # Snakemake removes the outputs of the failed job; no partial file is left behind either.
-    assert [p.name for p in tmp_path.glob("results/phase1/**/*") if p.is_file()] == []
+    assert [p.name for p in tmp_path.glob("results/shared/*/phase1/**/*") if p.is_file()] == []
 
 
 @pytest.mark.parametrize(
     ("path", "rule"),
     [
-        ("results/phase1/adversarial/seed1/epoch0.5.npz", "train_phase1"),
-        ("results/phase1/adversarial/seed1/history.csv", "train_phase1"),
-        ("results/kernels/benign/seed0/ntk.zarr", "extract_ntk"),
-        ("results/statistics/benign/seed1/spectrum.zarr", "kernel_spectrum"),
-        ("results/statistics/pair_distances.zarr", "kernel_pair_distances"),
-        ("results/phase2/benign/seed0/spawn2/centered/adversarial/params.npz", "train_children"),
-        ("results/phase2/benign/seed0/spawn2/centered/adversarial/history.csv", "train_children"),
-        ("results/evaluation/benign/seed0/spawn2.csv", "evaluate_children"),
-        ("results/evaluation/accuracy.csv", "gather_evaluation"),
-        ("results/evaluation/accuracy.zarr", "gather_evaluation"),
-        ("results/figures/fixed_kernel.csv", "figures"),
-        ("results/figures/robustness_vs_epsilon.csv", "figures"),
-        ("results/machines/adversarial/seed0/machines.zarr", "kernel_machines"),
-        ("results/machines/adversarial/seed0/features.zarr", "kernel_machines"),
-        ("results/machines/pictures.zarr", "feature_pictures"),
-        ("results/kernels/benign/seed1/attacked.zarr", "attacked_ntk"),
-        ("results/kernels/infinite.zarr", "infinite_ntk"),
-        ("results/machines/infinite.zarr", "infinite_machine"),
-        ("results/statistics/benign/seed1/eigenspace.zarr", "kernel_eigenspace"),
+        ("results/tiny/phase1/adversarial/seed1/epoch0.5.npz", "train_phase1"),
+        ("results/tiny/phase1/adversarial/seed1/history.csv", "train_phase1"),
+        ("results/tiny/kernels/benign/seed0/ntk.zarr", "extract_ntk"),
+        ("results/tiny/statistics/benign/seed1/spectrum.zarr", "kernel_spectrum"),
+        ("results/tiny/statistics/pair_distances.zarr", "kernel_pair_distances"),
+        (
+            "results/tiny/phase2/benign/seed0/spawn2/centered/adversarial/params.npz",
+            "train_children",
+        ),
+        (
+            "results/tiny/phase2/benign/seed0/spawn2/centered/adversarial/history.csv",
+            "train_children",
+        ),
+        ("results/tiny/evaluation/benign/seed0/spawn2.csv", "evaluate_children"),
+        ("results/tiny/evaluation/accuracy.csv", "gather_evaluation"),
+        ("results/tiny/evaluation/accuracy.zarr", "gather_evaluation"),
+        ("results/tiny/figures/fixed_kernel.csv", "figures"),
+        ("results/tiny/figures/robustness_vs_epsilon.csv", "figures"),
+        ("results/tiny/machines/adversarial/seed0/machines.zarr", "kernel_machines"),
+        ("results/tiny/machines/adversarial/seed0/features.zarr", "kernel_machines"),
+        ("results/tiny/machines/pictures.zarr", "feature_pictures"),
+        ("results/tiny/kernels/benign/seed1/attacked.zarr", "attacked_ntk"),
+        ("results/tiny/kernels/infinite.zarr", "infinite_ntk"),
+        ("results/tiny/machines/infinite.zarr", "infinite_machine"),
+        ("results/tiny/statistics/benign/seed1/eigenspace.zarr", "kernel_eigenspace"),
     ],
 )
 def test_every_result_says_how_it_was_made(finished, path, rule):
@@ -524,7 +531,7 @@ def test_every_result_says_how_it_was_made(finished, path, rule):
 
 
 def test_provenance_command_line(finished, capsys):
-    provenance_main(["--workdir", str(finished), "results/evaluation/accuracy.csv"])
+    provenance_main(["--workdir", str(finished), "results/tiny/evaluation/accuracy.csv"])
     [made] = json.loads(capsys.readouterr().out)
     assert made["provenance"]["config"]["evaluation"]["attacks"]["pgd_linf"]["steps"] == 3
 

@@ -22,13 +22,14 @@ import itertools
 import json
 import os
 import re
-from dataclasses import dataclass
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from ntk_evolution.atomic import provenance_path
 from ntk_evolution.config import NAMED_TABLES, ConfigError, resolve_config
 from ntk_evolution.experiment import Run, RunPair, epoch_label, run_pairs
 from ntk_evolution.settings import Config
@@ -95,7 +96,7 @@ def read_scenarios(path: str | Path) -> dict[str, dict[str, Any]]:
             "scenarios: null."
         )
     try:
-        scenarios = yaml.load(path.read_text(), Loader=_UniqueKeyLoader)  # noqa: S506 (safe)
+        scenarios = yaml.load(path.read_text(), Loader=_UniqueKeyLoader)
     except (ConfigError, yaml.YAMLError) as err:
         raise ConfigError(f"scenarios file {path}: {err}") from None
     if not isinstance(scenarios, Mapping) or not scenarios:
@@ -183,13 +184,17 @@ def layout_path(shared_path: str | Path, shared_root: str | Path) -> Path:
 
 
 def link_scenario(folder: str | Path, shared: Iterable[str | Path], shared_root: str | Path) -> int:
-    """Give a scenario's ``folder`` a relative link to each of its ``shared`` results, in the
-    layout of a single run (:func:`layout_path`); links of an earlier configuration that no
+    """Give a scenario's ``folder`` a relative link to each of its ``shared`` results (and a
+    table's provenance beside it), in the layout of a single run (:func:`layout_path`); links of an earlier configuration that no
     longer apply are removed, real files are never touched. Returns the number of links."""
     folder = Path(folder)
     wanted: dict[Path, Path] = {}
     for target in map(Path, shared):
-        wanted[folder / layout_path(target, shared_root)] = target
+        sidecar = provenance_path(target)  # a table's provenance, beside it
+        for path in (
+            (target, sidecar) if target.suffix == ".csv" and sidecar.exists() else (target,)
+        ):
+            wanted[folder / layout_path(path, shared_root)] = path
     for dirpath, dirnames, filenames in os.walk(folder):
         for name in [*dirnames, *filenames]:
             path = Path(dirpath, name)

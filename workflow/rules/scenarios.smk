@@ -33,7 +33,7 @@ rule scenario:
         config=lambda w: SCENARIOS[w.scenario].config,
         shared=SHARED,
     script:
-        "../scripts/link_scenario.py"
+        "../scripts/scenario.py"
 
 
 COMPARISON = "results/comparison/"
