@@ -58,7 +58,9 @@ ENV = "../../envs/ntk-evolution.yaml"  # every job's conda environment; every jo
 # The jobs that may run on a GPU (gpu=True in their resources): with `gpu: true`, with CUDA.
 GPU_ENV = "../../envs/ntk-evolution-cuda.yaml" if BASE.gpu else ENV
 SHARED = "results/shared"  # every job's results, by key
-SCENARIO = "results/{scenario}/"  # a scenario's figures, findings and links to its results
+SCENARIO = (
+    "results/{scenario}/"  # a scenario's figures, findings and links to its results
+)
 PER_RUN = "{regime}-seed{seed}"  # a job of one run, in log and benchmark paths
 RUN = "{regime}/seed{seed}/"  # a run's folder in a stage's layout
 
@@ -104,7 +106,9 @@ def job_params(settings_of, *names):
     def value(w, name):
         settings = settings_of(owner(w), *(getattr(w, name) for name in wildcards))
         if set(settings) != set(names):
-            raise WorkflowError(f"params {names} are not the settings {sorted(settings)}")
+            raise WorkflowError(
+                f"params {names} are not the settings {sorted(settings)}"
+            )
         return settings[name]
 
     return {name: (lambda w, name=name: value(w, name)) for name in names}
@@ -112,7 +116,7 @@ def job_params(settings_of, *names):
 
 def shared(key, layout, **wildcards):
     """The path of a job's result ``layout`` (a single run's layout) below its ``key``."""
-    return f"{SHARED}/{key}/" + layout.format(**wildcards)
+    return f"{SHARED}/{key}/{layout.format(**wildcards)}"
 
 
 def single(paths):
@@ -161,7 +165,8 @@ def job_resources(mem_mb, runtime, gpu=False):
 def one_of(scenarios, keys_of):
     """Group the job keys that ``keys_of(scenario)`` gives, as (key, value) pairs, by value: a
     rule whose outputs differ by a setting (the checkpoint schedule, the children's kinds) is
-    made once per value, for its keys. Returns (value, key pattern) pairs in the order met."""
+    made once per value, for its keys. Returns (value, key pattern) pairs in the order met.
+    """
     groups = {}
     for scenario in scenarios:
         for key, value in keys_of(scenario):

@@ -31,22 +31,6 @@ rule download_dataset:
         "../scripts/download_dataset.py"
 
 
-SPLIT = "data/split.npz"
-SPLIT_SETTINGS = ("name", "root", "test_fraction", "seed")  # what the split depends on
-
-
-def split_settings(s):
-    return {"dataset": {key: s.config["dataset"][key] for key in SPLIT_SETTINGS}}
-
-
-def split_key(s):
-    return keyed("split_dataset", s, split_settings(s))
-
-
-def split_path(s):
-    return shared(split_key(s), SPLIT)
-
-
 rule split_dataset:
     input:
         dataset=dataset_source,
@@ -67,22 +51,6 @@ rule split_dataset:
         "../scripts/split_dataset.py"
 
 
-PROBES = "data/probes.npz"
-
-
-def probes_settings(s):
-    dataset = s.config["dataset"]
-    return {"per_class": dataset["probes_per_class"], "seed": dataset["seed"]}
-
-
-def probes_key(s):
-    return keyed("select_probes", s, probes_settings(s), [split_key(s)])
-
-
-def probes_path(s):
-    return shared(probes_key(s), PROBES)
-
-
 rule select_probes:
     input:
         split=lambda w: split_path(owner(w)),
@@ -101,7 +69,3 @@ rule select_probes:
         **job_params(probes_settings, "per_class", "seed"),
     script:
         "../scripts/select_probes.py"
-
-
-def data_results(s):
-    return [split_path(s), probes_path(s)]

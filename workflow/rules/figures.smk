@@ -2,29 +2,6 @@
 # figure takes about a second to draw and several to start a job for (matplotlib, seaborn,
 # xarray). They lie in the scenario's own folder, labelled by scenario in the report.
 
-EVOLUTION = "Kernel evolution"  # the report's categories
-SPECTRA = "Kernel spectra"
-CHILDREN = "Children on frozen kernels"
-MACHINES_CATEGORY = "Kernel machines and eigen-features"
-
-
-def figure_inputs(s):
-    """Every result the figures read, in run order where they are per run."""
-    return {
-        "evolution": [statistic_path("evolution", s, r.regime, r.seed) for r in s.runs],
-        "spectra": [statistic_path("spectrum", s, r.regime, r.seed) for r in s.runs],
-        "alignments": [statistic_path("alignment", s, r.regime, r.seed) for r in s.runs],
-        "eigenspaces": [statistic_path("eigenspace", s, r.regime, r.seed) for r in s.runs],
-        "attacked": each_run(attacked_statistics, s),
-        "histories": [phase1_file(s, r.regime, r.seed, "history.csv") for r in s.runs],
-        "pairs": pair_distances(s),
-        "evaluation": accuracy(s, ".csv"),
-        "machines": each_run(machine_path(MACHINES), s),
-        "features": each_run(machine_path(FEATURES), s),
-        "pictures": pictures_path(s),
-        "infinite_machine": single(infinite_machine(s)),
-    }
-
 
 rule figures:
     input:
@@ -92,10 +69,6 @@ rule figures:
     resources:
         **job_resources(mem_mb=2000, runtime=10),
     params:
-        # Each attack's own epsilon: figures and tables that show one number per attack use it.
-        headline=lambda w: {
-            name: attack.epsilon
-            for name, attack in SCENARIOS[w.scenario].settings.evaluation.attacks.items()
-        },
+        headline=lambda w: headline(SCENARIOS[w.scenario]),
     script:
         "../scripts/figures.py"

@@ -3,19 +3,6 @@
 # report; with a scenarios file, every scenario's findings side by side in results/comparison/.
 
 
-def findings_inputs(s):
-    return {
-        "pairs": pair_distances(s),
-        "runs": [statistic_path("evolution", s, r.regime, r.seed) for r in s.runs],
-        "evaluation": accuracy(s, ".csv"),
-    }
-
-
-def findings_param(read):
-    """A findings param: ``read(scenario config)``."""
-    return lambda w: read(SCENARIOS[w.scenario].config)
-
-
 rule findings:
     input:
         unpack(lambda w: findings_inputs(SCENARIOS[w.scenario])),

@@ -4,44 +4,6 @@
 # of its leading and trailing eigen-features. Feature pictures draw the image each top
 # eigenvector of a class kernel stands for, for the first seed of every regime, in one job.
 
-MACHINES = "machines/" + RUN + "machines.zarr"
-FEATURES = "machines/" + RUN + "features.zarr"
-
-
-def machine_epochs(s):
-    return s.settings.machines.analysed(s.checkpoint_epochs)
-
-
-def machine_evaluation(s):
-    """What a machine job reads of the evaluation: the attacks at their own epsilon only."""
-    return s.settings.evaluation.model_dump(exclude={"attacks": {"__all__": {"epsilons"}}})
-
-
-def machine_settings(s):
-    return {
-        "model": s.config["model"],
-        "machines": s.config["machines"],
-        "evaluation": machine_evaluation(s),
-        "epochs": machine_epochs(s),
-    }
-
-
-def machine_key(s, regime):
-    inputs = [
-        phase1_key(s, regime),
-        kernel_key(s, regime),
-        split_key(s),
-        parent_evaluation_key(s, regime),
-    ]
-    return keyed("kernel_machines", s, machine_settings(s), inputs)
-
-
-def machine_path(layout):
-    """The path of a run's ``layout`` (machines or features) for scenario ``s``."""
-    return lambda s, regime, seed: shared(
-        machine_key(s, regime), layout, regime=regime, seed=seed
-    )
-
 
 rule kernel_machines:
     input:
@@ -77,45 +39,6 @@ rule kernel_machines:
         "../scripts/kernel_machines.py"
 
 
-PICTURES = "machines/pictures.zarr"
-
-
-def picture_runs(s):
-    """The runs drawn: the first seed of every regime."""
-    return [run for run in s.runs if run.seed == s.settings.phase1.seeds[0]]
-
-
-def picture_epochs(s):
-    return s.settings.pictures.drawn(s.checkpoint_epochs)
-
-
-def picture_inputs(s):
-    """Run by run, the checkpoints at every drawn epoch, then each run's kernels."""
-    epochs = [experiment.epoch_label(e) for e in picture_epochs(s)]
-    runs = picture_runs(s)
-    return {
-        "checkpoints": [checkpoint(s, r.regime, r.seed, e) for r in runs for e in epochs],
-        "runs": [kernel_path(s, r.regime, r.seed) for r in runs],
-        "split": split_path(s),
-    }
-
-
-def picture_settings(s):
-    return {
-        "model": s.config["model"],
-        "pictures": s.config["pictures"],
-        "epochs": picture_epochs(s),
-    }
-
-
-def picture_key(s):
-    return keyed("feature_pictures", s, picture_settings(s), [picture_inputs(s)])
-
-
-def pictures_path(s):
-    return shared(picture_key(s), PICTURES)
-
-
 rule feature_pictures:
     input:
         unpack(lambda w: picture_inputs(owner(w))),
@@ -136,37 +59,6 @@ rule feature_pictures:
         "../scripts/feature_pictures.py"
 
 
-# The infinite-width NTK's kernel machine, judged as the trained kernels' machines are: a
-# baseline beside them in the machines' figure.
-INFINITE_MACHINE = "machines/infinite.zarr"
-
-
-def infinite_machine_settings(s):
-    return {
-        "model": s.config["model"],
-        "machines": s.config["machines"],
-        "evaluation": machine_evaluation(s),
-    }
-
-
-def infinite_machine(s):
-    """The scenario's infinite-width machine: none where it is off or out of reach."""
-    if not (infinite_kernel(s) and s.settings.infinite_width.machine):
-        return []
-    inputs = [infinite_key(s), split_key(s)]
-    key = keyed("infinite_machine", s, infinite_machine_settings(s), inputs)
-    return [shared(key, INFINITE_MACHINE)]
-
-
-def machine_results(s):
-    runs = [
-        machine_path(layout)(s, run.regime, run.seed)
-        for run in s.runs
-        for layout in (MACHINES, FEATURES)
-    ]
-    return [*runs, pictures_path(s), *infinite_machine(s)]
-
-
 rule infinite_machine:
     input:
         kernel=lambda w: single(infinite_kernel(owner(w))),
@@ -181,7 +73,9 @@ rule infinite_machine:
     conda:
         GPU_ENV
     resources:
-        **job_resources(mem_mb=8000, runtime=evaluation_minutes_of(lambda s: 30), gpu=True),
+        **job_resources(
+            mem_mb=8000, runtime=evaluation_minutes_of(lambda s: 30), gpu=True
+        ),
     params:
         **job_params(infinite_machine_settings, "model", "machines", "evaluation"),
     script:

@@ -3,19 +3,6 @@
 # resolved config. With a scenarios file, every scenario's findings side by side.
 
 
-def scenario_results(s):
-    """Every result the workflow keeps for scenario ``s``, below results/shared."""
-    return [
-        *data_results(s),
-        *phase1_results(s),
-        *kernel_results(s),
-        *phase2_results(s),
-        *evaluation_results(s),
-        *statistics_results(s),
-        *machine_results(s),
-    ]
-
-
 localrules:
     scenario,
 
@@ -29,14 +16,13 @@ rule scenario:
         f"{SCENARIO}scenario.yaml",
     log:
         logs("scenario", "{scenario}"),
+    conda:
+        ENV
     params:
         config=lambda w: SCENARIOS[w.scenario].config,
         shared=SHARED,
     script:
         "../scripts/scenario.py"
-
-
-COMPARISON = "results/comparison/"
 
 
 rule compare_scenarios:
