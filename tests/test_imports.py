@@ -29,6 +29,8 @@ JAX_JOBS = {
 }
 JAX_PACKAGES = ("jax", "neural_tangents", "optax")
 PLOTTING = ("matplotlib", "seaborn")
+# The jobs that draw: every figure of a scenario, and the findings across scenarios.
+PLOTTING_JOBS = {"figures", "compare_scenarios"}
 
 
 def write(root: Path, files: dict[str, str]) -> None:
@@ -90,9 +92,9 @@ def test_a_job_that_computes_without_jax_imports_none(job):
 
 
 @pytest.mark.parametrize("job", sorted(p.stem for p in SCRIPTS.glob("*.py")))
-def test_only_the_figures_job_imports_plotting_libraries(job):
+def test_only_the_drawing_jobs_import_plotting_libraries(job):
     plotting = jax_imported(script_imports(SCRIPTS / f"{job}.py"), PLOTTING)
-    assert plotting == (list(PLOTTING) if job == "figures" else [])
+    assert plotting == (list(PLOTTING) if job in PLOTTING_JOBS else [])
 
 
 def test_a_job_that_computes_with_jax_imports_it():

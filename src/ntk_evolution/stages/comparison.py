@@ -1,0 +1,40 @@
+"""Comparison stage: the findings of every scenario side by side, as a table, a Markdown page
+and a figure."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from pathlib import Path
+
+import pandas as pd
+
+from ntk_evolution import comparison
+from ntk_evolution.atomic import atomic_file, write_table
+from ntk_evolution.figures import comparison as comparison_figure
+from ntk_evolution.provenance import provenance
+
+log = logging.getLogger(__name__)
+
+
+def compare_scenarios(
+    findings: Mapping[str, str | Path],
+    table: str | Path,
+    markdown: str | Path,
+    figure: str | Path,
+) -> None:
+    """``table`` (CSV, :data:`ntk_evolution.comparison.COLUMNS`), ``markdown`` and ``figure``
+    (PNG) from ``findings``: scenario name -> its ``findings.csv``, in the order to show them."""
+    combined = comparison.comparison_table(
+        {scenario: pd.read_csv(path) for scenario, path in findings.items()}
+    )
+    made_from = {"comparison": "findings", "findings": {s: str(p) for s, p in findings.items()}}
+    write_table(combined.to_dict("records"), table, provenance=provenance(made_from))
+    with atomic_file(markdown) as f:
+        f.write(comparison.markdown(combined).encode())
+    comparison_figure.plot(combined, figure)
+    verdicts = combined.drop_duplicates(["scenario", "finding"])
+    log.info(
+        "verdicts by scenario:\n%s",
+        verdicts.pivot(index="scenario", columns="finding", values="verdict").to_string(),
+    )
