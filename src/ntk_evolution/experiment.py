@@ -23,11 +23,21 @@ REGIME_ORDER = ("benign", "adversarial", "flip")
 # dynamics "standard" and phase2_regime "none".
 MODEL_COLUMNS = ["phase1_regime", "seed", "spawn_epoch", "dynamics", "phase2_regime"]
 SEED_FOLDER = re.compile(r"seed(\d+)")
+# Whom an evaluation's adversarial examples were crafted against, in the order of every store's
+# ``source`` dim: the model itself (white-box), then the final phase-1 network of its run.
+SOURCES = ("self", "parent")
+CLEAN = "clean"  # the attack name of the unattacked test images (epsilon 0)
 
 
 def epoch_label(epoch: float) -> str:
     """Canonical text of a checkpoint epoch, used in file names: 0.125 -> '0.125', 3.0 -> '3'."""
     return f"{float(epoch):g}"
+
+
+def attack_order(names: Iterable[str]) -> list[str]:
+    """Attack names in the order of every store's ``attack`` dim: :data:`CLEAN` first, then the
+    others alphabetically."""
+    return sorted(set(names), key=lambda name: (name != CLEAN, name))
 
 
 def _run_folder(parts: Sequence[str]) -> int:

@@ -42,15 +42,17 @@ def package_versions() -> dict[str, str]:
 
 
 def device_description() -> str:
-    """The device the job computes on: JAX's first device in a job that uses JAX (e.g.
-    ``cpu:cpu`` or ``gpu:NVIDIA H100 80GB HBM3``), the CPU (``cpu:x86_64``) in a job that never
-    imported it: recording the device costs no JAX import."""
-    if "jax" not in sys.modules:
-        return f"cpu:{platform.machine()}"
-    import jax
+    """The device the job computes on, as ``platform:kind``: ``cpu:<machine architecture>``
+    (e.g. ``cpu:x86_64``) on a CPU, whether or not the job imported JAX, and JAX's first device
+    otherwise (e.g. ``gpu:NVIDIA H100 80GB HBM3``). JAX is asked only in a job that imported it
+    (a job that did not computes on the CPU), so recording the device costs no JAX import."""
+    if "jax" in sys.modules:
+        import jax
 
-    device = jax.devices()[0]
-    return f"{device.platform}:{device.device_kind}"
+        device = jax.devices()[0]
+        if device.platform != "cpu":
+            return f"{device.platform}:{device.device_kind}"
+    return f"cpu:{platform.machine()}"
 
 
 def provenance(config: dict[str, Any], **extra: Any) -> dict[str, Any]:

@@ -13,6 +13,13 @@ written and of NaN values it holds. :func:`open_store` checks the record, the ch
 variables its caller expects and the NaN counts, so a lost chunk, a NaN written into a store or
 a folder left by a killed job is refused with the file named and the command that regenerates
 it (:mod:`ntk_evolution.recovery`).
+
+Text is stored in one encoding: :func:`write_dataset` writes every string variable, whatever
+its numpy dtype (``<U``, ``StringDType``, object), as zarr 3's variable-length UTF-8 ``string``
+data type (codec ``vlen-utf8``), the one zarr-python 3.1 writes without an
+``UnstableSpecificationWarning`` (``<U`` becomes ``fixed_length_utf32`` and ``S`` becomes
+``null_terminated_bytes``, which warn). :func:`open_store` gives every string variable back as
+an object array of Python ``str``, as xarray reads variable-length strings elsewhere.
 """
 
 from __future__ import annotations
@@ -171,7 +178,8 @@ def open_store(
     """Open a store written by this module, checked (see the module docstring); with ``load``
     its arrays are read into memory first (checked once they are, so read once). Without
     ``verify_values`` the NaN counts are not checked, so no array is read until asked: only the
-    completion record, the chunk files and the metadata are.
+    completion record, the chunk files and the metadata are. String variables come back as
+    object arrays of Python ``str``.
 
     A missing, unfinished, damaged store, or one without the ``variables`` its caller needs,
     raises :class:`~ntk_evolution.recovery.DamagedInput`.
@@ -213,18 +221,31 @@ def open_store(
         if changed:
             raise damaged("store", path, f"is damaged (NaN values, by array: {changed})")
     ds.attrs.pop(COMPLETE)
-    return ds
+    return _plain_strings(ds)
+
+
+def _plain_strings(ds: xr.Dataset) -> xr.Dataset:
+    """``ds`` with every variable of numpy strings (``<U``, ``StringDType``) as an object array
+    of Python ``str``, which zarr 3 stores as its ``string`` data type."""
+    strings = {
+        name: var.astype(object) for name, var in ds.variables.items() if var.dtype.kind in "UT"
+    }
+    coords = {name: var for name, var in strings.items() if name in ds.coords}
+    return ds.assign_coords(coords).assign(
+        {name: var for name, var in strings.items() if name not in coords}
+    )
 
 
 def write_dataset(
     ds: xr.Dataset, path: str | Path, *, chunks: dict[str, int] | None = None
 ) -> None:
-    """Write ``ds`` as a consolidated zarr v3 store at ``path`` atomically.
+    """Write ``ds`` as a consolidated zarr v3 store at ``path`` atomically, its strings as
+    zarr's ``string`` data type (see the module docstring).
 
     ``chunks`` sets the chunking of every data variable (by dim name, -1 for the whole dim);
     coordinates are stored as one chunk each.
     """
-    ds = ds.copy()
+    ds = _plain_strings(ds).copy()
     for name, var in ds.variables.items():
         var.encoding = {}
         if chunks and name in ds.data_vars:

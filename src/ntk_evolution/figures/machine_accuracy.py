@@ -16,25 +16,31 @@ from ntk_evolution.figures import style
 MARKED = {"dynamics": "centered", "phase2_regime": "benign"}
 
 
-def _panels(attacks: list[str]) -> list[tuple[str, str, str]]:
-    """``(attack, source, title)`` of every panel: clean, then each attack white-box and on the
-    parent's images."""
-    panels = [("clean", "self", "clean")]
-    for attack in attacks:
-        panels.append((attack, "self", f"robust: {attack} against the machine"))
-        panels.append((attack, "parent", f"transfer: {attack} from the parent"))
+def _panels(cells: list[tuple[str, float]]) -> list[tuple[str, float, str, str]]:
+    """``(attack, epsilon, source, title)`` of every panel: clean, then each attack of
+    ``cells`` (``(attack, epsilon)``) white-box and on the parent's images."""
+    panels = [("clean", 0.0, "self", "clean")]
+    for attack, epsilon in cells:
+        panels.append(
+            (attack, epsilon, "self", f"robust: {attack}@{epsilon:g} against the machine")
+        )
+        panels.append(
+            (attack, epsilon, "parent", f"transfer: {attack}@{epsilon:g} from the parent")
+        )
     return panels
 
 
-def _children(table: pd.DataFrame, attack: str, source: str) -> pd.DataFrame:
+def _cell(table: pd.DataFrame, attack: str, epsilon: float, source: str) -> pd.Series:
+    """Which rows of a tidy table are of one panel."""
+    return (table.attack == attack) & (table.epsilon == epsilon) & (table.source == source)
+
+
+def _children(table: pd.DataFrame, attack: str, epsilon: float, source: str) -> pd.DataFrame:
     """The marked children's rows of one panel of the tidy evaluation table."""
-    name, _, epsilon = attack.partition("@")
-    chosen = table.spawn_epoch.notna() & (table.source == source)
+    chosen = table.spawn_epoch.notna() & _cell(table, attack, epsilon, source)
     for column, value in MARKED.items():
         chosen &= table[column] == value
-    if name == "clean":
-        return table[chosen & (table.attack == "clean")]
-    return table[chosen & (table.attack == name) & (table.epsilon == float(epsilon))]
+    return table[chosen]
 
 
 def plot(
@@ -49,15 +55,15 @@ def plot(
     the clean and white-box panels. Colour is the phase-1 regime; bands are the range over
     seeds."""
     style.setup()
-    table = machines.accuracy.to_dataframe().reset_index()
+    table = machines.accuracy.to_dataframe().reset_index().dropna(subset="accuracy")
     order = style.regimes_present(table.regime)
-    attacks = [a for a in machines.attack.values.tolist() if a != "clean"]
-    panels = _panels(attacks)
+    attacked = table[table.attack != "clean"]
+    panels = _panels(list(dict.fromkeys(zip(attacked.attack, attacked.epsilon, strict=True))))
     fig, axes = plt.subplots(1, len(panels), figsize=(4 * len(panels), 3.4), squeeze=False)
-    for ax, (attack, source, title) in zip(axes[0], panels, strict=True):
-        rows = table[(table.attack == attack) & (table.source == source)]
+    for ax, (attack, epsilon, source, title) in zip(axes[0], panels, strict=True):
+        rows = table[_cell(table, attack, epsilon, source)]
         style.lines(ax, rows, "accuracy", "test accuracy", hue_order=order)
-        children = _children(evaluation, attack, source)
+        children = _children(evaluation, attack, epsilon, source)
         sns.scatterplot(
             children,
             x="spawn_epoch",
@@ -70,7 +76,7 @@ def plot(
             ax=ax,
         )
         if infinite is not None and source == "self":
-            baseline = float(infinite.accuracy.sel(attack=attack))
+            baseline = float(infinite.accuracy.sel(attack=attack, epsilon=epsilon))
             ax.axhline(baseline, color="grey", ls="--", lw=1, label="infinite-width NTK")
             ax.legend(fontsize=7)
         style.epoch_axis(ax)

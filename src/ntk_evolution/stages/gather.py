@@ -1,19 +1,40 @@
 """Gathering stage: every evaluation table into one table and one dataset. It stacks files
-(pandas, xarray, zarr), computing nothing, so it imports no JAX."""
+(pandas, xarray, zarr), computing nothing, so it imports no JAX. :func:`accuracy_array` gives
+every store of accuracies (this one, the kernel machines') its one encoding of attacks and
+sources."""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ntk_evolution import storage
 from ntk_evolution.atomic import write_table
-from ntk_evolution.experiment import MODEL_COLUMNS
+from ntk_evolution.experiment import MODEL_COLUMNS, SOURCES, attack_order
 from ntk_evolution.provenance import provenance
 
+if TYPE_CHECKING:
+    import pandas as pd
+    import xarray as xr
+
 log = logging.getLogger(__name__)
+
+
+def accuracy_array(table: pd.DataFrame, dims: Sequence[str]) -> xr.DataArray:
+    """The ``accuracy`` column of the tidy ``table`` as an array over its columns ``dims``, in
+    the encoding of every store: ``attack`` the attack's name (in
+    :func:`~ntk_evolution.experiment.attack_order`), ``epsilon`` its radius (ascending, 0 for
+    ``clean``), ``source`` in the order of :data:`~ntk_evolution.experiment.SOURCES`; a
+    combination the table lacks is NaN."""
+    array = table.set_index(list(dims)).accuracy.to_xarray()
+    order = {}
+    if "attack" in array.dims:
+        order["attack"] = attack_order(array.attack.values.tolist())
+    if "source" in array.dims:
+        order["source"] = sorted(array.source.values.tolist(), key=SOURCES.index)
+    return array.reindex(order)
 
 
 def gather_evaluation(
@@ -27,8 +48,8 @@ def gather_evaluation(
 
     The dataset holds ``accuracy`` of the children with dims (phase1_regime, seed, spawn_epoch,
     dynamics, phase2_regime, attack, epsilon, source) and ``parent_accuracy`` of the phase-1
-    models with dims (phase1_regime, seed, attack, epsilon); an attack not measured at a radius
-    is NaN there (``clean`` is measured at radius 0 only).
+    models with dims (phase1_regime, seed, attack, epsilon), encoded by :func:`accuracy_array`;
+    an attack not measured at a radius is NaN there (``clean`` is measured at radius 0 only).
     """
     import pandas as pd  # here, not above: gathering kernels needs no pandas
 
@@ -37,15 +58,11 @@ def gather_evaluation(
     write_table(table.to_dict("records"), csv_path, provenance=made)
     parents = table[table.spawn_epoch.isna()]
     children = table[table.spawn_epoch.notna()]
-    ds = (
-        children.set_index([*MODEL_COLUMNS, "attack", "epsilon", "source"])
-        .accuracy.to_xarray()
-        .to_dataset(name="accuracy")
+    ds = accuracy_array(children, [*MODEL_COLUMNS, "attack", "epsilon", "source"]).to_dataset(
+        name="accuracy"
     )
-    ds["parent_accuracy"] = (
-        parents[parents.source == "self"]
-        .set_index(["phase1_regime", "seed", "attack", "epsilon"])
-        .accuracy.to_xarray()
+    ds["parent_accuracy"] = accuracy_array(
+        parents[parents.source == "self"], ["phase1_regime", "seed", "attack", "epsilon"]
     )
     ds.accuracy.attrs = {
         "long_name": "test accuracy of the child",

@@ -2,17 +2,20 @@
 and data, and its kernel machine (:mod:`ntk_evolution.infinite`).
 
 The kernel's store holds ``ntk`` (probe_i, probe_j), the same for every logit, with the
-coordinates of a run's kernel store; the machine's ``accuracy`` (attack): "clean" and every
+coordinates of a run's kernel store; the machine's ``accuracy`` (attack, epsilon), encoded as
+the trained kernels' machines are (:mod:`ntk_evolution.stages.machines`): "clean" and every
 evaluation attack at its own epsilon, crafted against the machine itself.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from pathlib import Path
 
 import jax.numpy as jnp
 import numpy as np
+import pandas as pd
 import xarray as xr
 
 from ntk_evolution import data, storage
@@ -22,7 +25,8 @@ from ntk_evolution.models import build_model
 from ntk_evolution.provenance import provenance
 from ntk_evolution.settings import EvaluationSettings, MachinesSettings, ModelSettings, NtkSettings
 from ntk_evolution.stages.evaluation import attack_hits
-from ntk_evolution.stages.machines import headline_attacks, test_subset
+from ntk_evolution.stages.gather import accuracy_array
+from ntk_evolution.stages.machines import headline_attacks, headline_cells, test_subset
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +66,16 @@ def extract_infinite_kernel(
     log.info("infinite-width NTK of %d probes, trace %.4g", len(indices), np.trace(kernel))
 
 
+def _infinite_machine_dataset(
+    accuracy: Sequence[float], evaluation: EvaluationSettings
+) -> xr.Dataset:
+    """The machine's store (see the module docstring) from its accuracy in each cell of
+    :func:`~ntk_evolution.stages.machines.headline_cells`."""
+    cells = headline_cells(evaluation)
+    table = pd.DataFrame(cells, columns=["attack", "epsilon"]).assign(accuracy=accuracy)
+    return accuracy_array(table, ["attack", "epsilon"]).to_dataset(name="accuracy")
+
+
 def judge_infinite_machine(
     kernel_path: str | Path,
     split_path: str | Path,
@@ -90,12 +104,7 @@ def judge_infinite_machine(
     test = test_subset(split, machines.test_images)
     _, correct = attack_hits(machine, jnp.asarray(alpha, jnp.float32), test, attacks, evaluation)
     share = shares(correct)
-    names = ["clean", *attacks]
-    epsilons = [0.0, *(float(a.epsilon) for a in evaluation.attacks.values())]
-    ds = xr.Dataset(
-        {"accuracy": ("attack", [share[name] for name in names])},
-        coords={"attack": names, "epsilon": ("attack", epsilons)},
-    )
+    ds = _infinite_machine_dataset([share[name] for name in ["clean", *attacks]], evaluation)
     config = {"model": model.model_dump(), "machines": machines.model_dump()}
     made = provenance({**config, "evaluation": evaluation.model_dump()})
     storage.write_dataset(ds.assign_attrs(made), path)

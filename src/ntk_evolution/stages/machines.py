@@ -2,10 +2,12 @@
 feature pictures of the first seed of every regime (:mod:`ntk_evolution.machines`,
 :mod:`ntk_evolution.pictures`).
 
-A run's machines go to one store, ``accuracy`` (epoch, attack, source): ``attack`` is "clean" or
-an evaluation attack at its own epsilon (:func:`ntk_evolution.stages.evaluation.adversarial_key`),
-``source`` is "self" (crafted against the machine) or "parent" (the run's final network's stored
-adversarial test images, the transfer check); a clean image is the same for every source.
+A run's machines go to one store, ``accuracy`` (epoch, attack, epsilon, source), encoded as the
+evaluation's store is (:func:`ntk_evolution.stages.gather.accuracy_array`): ``attack`` is "clean"
+(``epsilon`` 0) or the name of an evaluation attack, judged at its own epsilon only (NaN at the
+other radii); ``source`` is "self" (crafted against the machine) or "parent" (the run's final
+network's stored adversarial test images, the transfer check); a clean image is the same for
+every source.
 
 Its eigen-features go to another, with ``accuracy`` (epoch, eigen, measure), ``class_accuracy``
 (epoch, class, eigen, measure), ``eigenvalue`` (epoch, logit, eigen) and ``robust_share``
@@ -25,12 +27,13 @@ from pathlib import Path
 
 import jax.numpy as jnp
 import numpy as np
+import pandas as pd
 import xarray as xr
 
 from ntk_evolution import data, storage
 from ntk_evolution.checkpoints import load_checkpoint
 from ntk_evolution.evaluation import shares
-from ntk_evolution.experiment import Run
+from ntk_evolution.experiment import CLEAN, SOURCES, Run
 from ntk_evolution.machines import (
     dual_coefficients,
     eigen,
@@ -51,11 +54,11 @@ from ntk_evolution.settings import (
     PictureSettings,
 )
 from ntk_evolution.stages.evaluation import adversarial_key, attack_hits, load_adversarial
+from ntk_evolution.stages.gather import accuracy_array
 from ntk_evolution.type_aliases import ApplyFn, Params
 
 log = logging.getLogger(__name__)
 
-SOURCES = ("self", "parent")
 MEASURES = ("clean", "robust")
 
 
@@ -94,6 +97,12 @@ def headline_attacks(evaluation: EvaluationSettings) -> dict[str, Attack]:
     }
 
 
+def headline_cells(evaluation: EvaluationSettings) -> list[tuple[str, float]]:
+    """``(attack, epsilon)`` of a machine's results: clean (radius 0), then every evaluation
+    attack at its own epsilon, as :func:`headline_attacks` orders them."""
+    return [(CLEAN, 0.0), *((name, attack.epsilon) for name, attack in evaluation.attacks.items())]
+
+
 def _machine_accuracy(
     machine: ApplyFn,
     weights: Params,
@@ -101,11 +110,12 @@ def _machine_accuracy(
     transfer: Mapping[str, np.ndarray],
     evaluation: EvaluationSettings,
 ) -> np.ndarray:
-    """Accuracy (attack, source) of one machine: clean, then every headline attack."""
+    """Accuracy (cell, source) of one machine, the cells of :func:`headline_cells`, the sources
+    of :data:`~ntk_evolution.experiment.SOURCES`."""
     attacks = headline_attacks(evaluation)
     _, correct = attack_hits(machine, weights, test, attacks, evaluation, transfer)
     share = shares(correct)
-    rows = [[share["clean"]] * len(SOURCES)]
+    rows = [[share[CLEAN]] * len(SOURCES)]
     rows += [[share[name], share[f"transfer_{name}"]] for name in attacks]
     return np.array(rows)
 
@@ -156,18 +166,16 @@ def judge_features(
 def _machines_dataset(
     accuracy: np.ndarray, epochs: Sequence[float], evaluation: EvaluationSettings
 ) -> xr.Dataset:
-    """The machines' store (see the module docstring) from accuracy (epoch, attack, source)."""
-    attacks = ["clean", *headline_attacks(evaluation)]
-    epsilons = [0.0, *(float(attack.epsilon) for attack in evaluation.attacks.values())]
-    return xr.Dataset(
-        {"accuracy": (("epoch", "attack", "source"), accuracy)},
-        coords={
-            "epoch": np.asarray(epochs, np.float64),
-            "attack": attacks,
-            "epsilon": ("attack", epsilons),
-            "source": list(SOURCES),
-        },
-    )
+    """The machines' store (see the module docstring) from accuracy (epoch, cell, source) of
+    :func:`judge_machine`."""
+    rows = [
+        {"epoch": epoch, "attack": attack, "epsilon": epsilon, "source": source, "accuracy": value}
+        for epoch, by_cell in zip(epochs, accuracy, strict=True)
+        for (attack, epsilon), by_source in zip(headline_cells(evaluation), by_cell, strict=True)
+        for source, value in zip(SOURCES, by_source, strict=True)
+    ]
+    dims = ["epoch", "attack", "epsilon", "source"]
+    return accuracy_array(pd.DataFrame(rows), dims).to_dataset(name="accuracy")
 
 
 def _features_dataset(
@@ -212,8 +220,9 @@ def judge_machine(
     machines: MachinesSettings,
     evaluation: EvaluationSettings,
 ) -> np.ndarray:
-    """Accuracy (attack, source) of the kernel machine of the checkpoint ``params`` at
-    ``epoch``, with the ridge and targets of ``machines``."""
+    """Accuracy (cell, source) of the kernel machine of the checkpoint ``params`` at ``epoch``,
+    with the ridge and targets of ``machines``: the cells of :func:`headline_cells`, the sources
+    of :data:`~ntk_evolution.experiment.SOURCES`."""
     y = probes.targets(centered=machines.centered_targets)
     alpha = jnp.asarray(dual_coefficients(probes.at(epoch), y, machines.ridge), jnp.float32)
     weights = machine_weights(apply, params, probes.images, alpha)
