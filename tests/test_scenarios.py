@@ -286,3 +286,19 @@ def test_going_back_to_one_scenario_plans_only_its_folder(two_scenarios):
     write_config(checkout, {**TINY, "scenarios": None}, "back.yaml")
     jobs = planned_jobs(checkout, configfile="back.yaml")
     assert rules_of(jobs) == {"scenario": 1, "all": 1}  # its record loses the scenarios file
+
+
+def test_the_product_command_prints_a_scenarios_file(tmp_path, capsys):
+    from ntk_evolution.scenarios import main
+
+    main(["phase1.attack.epsilon=0.1,0.2", "model.zero_readout=true,false"])
+    path = tmp_path / "grid.yaml"
+    path.write_text(capsys.readouterr().out)
+    scenarios = read_scenarios(path)
+    assert list(scenarios) == [
+        "epsilon0.1_zero_readouttrue",
+        "epsilon0.1_zero_readoutfalse",
+        "epsilon0.2_zero_readouttrue",
+        "epsilon0.2_zero_readoutfalse",
+    ]
+    assert scenarios["epsilon0.2_zero_readoutfalse"]["model"] == {"zero_readout": False}

@@ -272,3 +272,23 @@ def resolve_scenarios(
             ) from None
         scenarios[name] = Scenario(name, config, settings)
     return scenarios
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Print the scenarios of a product of settings as a scenarios file, e.g.::
+
+    uv run python -m ntk_evolution.scenarios phase1.attack.epsilon=0.1,0.2 model.width=64,128
+    """
+    import argparse
+
+    parser = argparse.ArgumentParser(description=main.__doc__.splitlines()[0])
+    parser.add_argument("axes", nargs="+", metavar="KEY=V1,V2,...", help="a dotted key, values")
+    axes = {}
+    for axis in parser.parse_args(argv).axes:
+        key, _, values = axis.partition("=")
+        axes[key] = [yaml.safe_load(value) for value in values.split(",")]
+    print(yaml.safe_dump(product(axes), sort_keys=False), end="")
+
+
+if __name__ == "__main__":
+    main()
