@@ -91,7 +91,7 @@ def test_a_mistyped_key_in_a_scenario_is_named_with_its_scenario(tmp_path):
 
 
 def test_an_inconsistent_scenario_is_named(tmp_path):
-    with pytest.raises(ConfigError, match="scenario 'far'.*cannot reach epsilon"):
+    with pytest.raises(ConfigError, match=r"scenario 'far'.*cannot reach epsilon"):
         scenarios_of(tmp_path, {"far": {"phase1": {"attack": {"epsilon": 0.5}}}})
 
 
@@ -146,7 +146,7 @@ def test_a_malformed_scenarios_file_is_refused(tmp_path, text, problem):
 
 
 def test_a_missing_scenarios_file_is_refused(tmp_path):
-    with pytest.raises(ConfigError, match="no file .*nowhere.yaml"):
+    with pytest.raises(ConfigError, match=r"no file .*nowhere\.yaml"):
         read_scenarios(tmp_path / "nowhere.yaml")
 
 
