@@ -115,7 +115,10 @@ def test_a_moved_checkout_plans_nothing(tiny_run, tmp_path):
             },
         ),
         (findings_threshold, {"findings": 1, "scenario": 1, "all": 1}),
-        (machine_ridge, {"kernel_machines": 4, "infinite_machine": 1, "figures": 1, "scenario": 1, "all": 1}),
+        (
+            machine_ridge,
+            {"kernel_machines": 4, "infinite_machine": 1, "figures": 1, "scenario": 1, "all": 1},
+        ),
         (attacked_epochs, {"attacked_ntk": 4, "figures": 1, "scenario": 1, "all": 1}),
         (picture_steps, {"feature_pictures": 1, "figures": 1, "scenario": 1, "all": 1}),
         (
