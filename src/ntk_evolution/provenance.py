@@ -94,14 +94,16 @@ def _snakemake_record(path: Path, workdir: Path) -> dict[str, Any] | None:
 
 
 def describe(path: str | Path, workdir: str | Path = ".") -> dict[str, Any]:
-    """How the result at ``path`` was made: its own provenance and Snakemake's job record."""
-    path = Path(path)
-    if not (Path(workdir) / path).exists():
+    """How the result at ``path`` was made: its own provenance and Snakemake's job record (of
+    the file a scenario's link points to, in ``results/shared``)."""
+    path, workdir = Path(path), Path(workdir)
+    if not (workdir / path).exists():
         raise FileNotFoundError(f"{path} does not exist (relative to {workdir})")
+    made = (workdir / path).resolve().relative_to(workdir.resolve())
     return {
         "path": str(path),
-        "provenance": _stored(Path(workdir) / path),
-        "snakemake": _snakemake_record(path, Path(workdir)),
+        "provenance": _stored(workdir / path),
+        "snakemake": _snakemake_record(made, workdir),
     }
 
 
