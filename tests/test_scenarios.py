@@ -7,9 +7,11 @@ import os
 import shutil
 from pathlib import Path
 
+import pandas as pd
 import pytest
 import yaml
 
+from ntk_evolution import stack_results
 from ntk_evolution.config import ConfigError, resolve_config, validate_config
 from ntk_evolution.scenarios import (
     check_name,
@@ -279,6 +281,21 @@ def test_two_scenarios_lie_side_by_side_and_plan_nothing_more(two_scenarios):
     assert len(list(checkout.glob("logs/train_phase1/*.log"))) == 4
     assert len(list(checkout.glob("logs/extract_ntk/*.log"))) == 4
     assert len(list(checkout.glob("logs/kernel_eigenspace/*.log"))) == 8
+
+
+def test_two_scenarios_are_compared_and_stack(two_scenarios):
+    checkout, _ = two_scenarios
+    table = pd.read_csv(checkout / "results/comparison/findings.csv")
+    assert list(dict.fromkeys(table.scenario)) == ["tiny", "topk"]
+    for name in ("tiny", "topk"):
+        own = pd.read_csv(checkout / "results" / name / "findings.csv")
+        mine = table[table.scenario == name].dropna(subset=["measure"])
+        assert mine.value.tolist() == pytest.approx(own.value.tolist(), nan_ok=True)
+    assert (checkout / "results/comparison/findings.png").stat().st_size > 10_000
+    eigenspace = stack_results(checkout / "results", "statistics/eigenspace")
+    assert list(eigenspace.scenario.values) == ["tiny", "topk"]
+    assert set(eigenspace.regime.values) == {"benign", "adversarial"}
+    assert list(eigenspace.seed.values) == [0, 1]
 
 
 def test_going_back_to_one_scenario_plans_only_its_folder(two_scenarios):
