@@ -17,11 +17,18 @@ import math
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 from ntk_evolution.experiment import epoch_label
-from ntk_evolution.settings import Attack, Config, DatasetSettings, EvaluationAttack
+from ntk_evolution.settings import (
+    Attack,
+    Config,
+    DatasetSettings,
+    EvaluationAttack,
+    Phase1Settings,
+)
 
 
 class ConfigError(ValueError):
@@ -37,7 +44,85 @@ def _schema_problem(error: Any) -> str:
         return f"{where}: unknown key(s) {unknown}; the keys allowed here are: {allowed}"
     if error.validator == "enum":
         return f"{where}: {error.instance!r} is not one of {error.validator_value}"
-    return f"{where}: {error.message}"
+    if error.validator in ("anyOf", "oneOf"):
+        return _alternatives_problem(where, error)
+    return f"{where}: {_message(error)}"
+
+
+def _message(error: Any) -> str:
+    """What is wrong with one value; an exponent number YAML read as text (:data:`EXPONENT_NUMBER`)
+    where a whole number belongs is said to be so."""
+    instance = error.instance
+    if (
+        error.validator == "type"
+        and isinstance(instance, str)
+        and EXPONENT_NUMBER.fullmatch(instance)
+        and "integer" in _types(error.schema)
+    ):
+        return (
+            f"{instance} is not a whole number (YAML reads exponent notation as text, and "
+            "this key takes an integer); write it as one, without a fraction"
+        )
+    return str(error.message)
+
+
+def _types(schema: Mapping[str, Any]) -> list[str]:
+    """The JSON types ``schema`` names."""
+    kind = schema.get("type", [])
+    return [kind] if isinstance(kind, str) else list(kind)
+
+
+_TYPE_NAMES = {  # one, several
+    "integer": ("an integer", "integers"),
+    "number": ("a number", "numbers"),
+    "string": ("a string", "strings"),
+    "boolean": ("true or false", "booleans"),
+    "null": ("null", "nulls"),
+    "array": ("a list", "lists"),
+    "object": ("a mapping", "mappings"),
+}
+
+
+def _describe(schema: Mapping[str, Any], plural: bool = False) -> str:
+    """``schema`` in words: its type and bounds (``an integer of at least 1``, ``null``, ``a
+    list of numbers of at least 0 (1 or more)``)."""
+    if "$ref" in schema:
+        return f"{'mappings' if plural else 'a mapping'} ({schema['$ref'].rsplit('/', 1)[-1]})"
+    words = " or ".join(_TYPE_NAMES.get(kind, (kind, kind))[plural] for kind in _types(schema)) or (
+        "values" if plural else "a value"
+    )
+    bounds = [
+        f"{phrase} {schema[key]}"
+        for key, phrase in (
+            ("minimum", "at least"),
+            ("exclusiveMinimum", "above"),
+            ("maximum", "at most"),
+            ("exclusiveMaximum", "below"),
+        )
+        if key in schema
+    ]
+    if bounds:
+        words += " of " + " and ".join(bounds)
+    if "items" in schema:
+        words += f" of {_describe(schema['items'], plural=True)}"
+        if "minItems" in schema:
+            words += f" ({schema['minItems']} or more)"
+    return words
+
+
+def _alternatives_problem(where: str, error: Any) -> str:
+    """An ``anyOf`` violation: what is wrong with the value in the alternative whose type it
+    has, then every alternative allowed (``machines.test_images: 0 is less than the minimum of
+    1; machines.test_images takes an integer of at least 1, or null``)."""
+    allowed = ", or ".join(_describe(schema) for schema in error.validator_value)
+    near = [
+        sub for sub in error.context if sub.validator != "type" or sub.relative_path
+    ]  # the value has that alternative's type; something else is wrong
+    exponent = [sub for sub in error.context if _message(sub) != str(sub.message)]
+    for sub in [*exponent, *near][:1]:
+        inside = "".join(f"[{part!r}]" for part in sub.relative_path)
+        return f"{where}{inside}: {_message(sub)}; {where} takes {allowed}"
+    return f"{where}: {error.instance!r} is not allowed; {where} takes {allowed}"
 
 
 # Mappings whose keys the user chooses (each names an entry): a config file that gives one
@@ -92,11 +177,22 @@ def replace_named_tables(config: dict[str, Any], layers: Sequence[Mapping[str, A
 
 
 def _read_numbers(value: Any, schema: Mapping[str, Any], defs: Mapping[str, Any]) -> Any:
-    """``value`` with every string in exponent notation read as a float where ``schema`` (whose
-    ``$ref``s point into ``defs``) wants a number."""
+    """``value`` with every string in exponent notation read as a number where ``schema``
+    (whose ``$ref``s point into ``defs``) wants one, inside ``anyOf`` alternatives too: a float
+    where it wants a number, an int where it wants an integer and the value is whole (a
+    fractional one stays text, and validation says why it is refused)."""
     if "$ref" in schema:
         schema = defs[schema["$ref"].rsplit("/", 1)[-1]]
+    alternatives = [schema, *schema.get("anyOf", []), *schema.get("oneOf", [])]
+    if len(alternatives) > 1:
+        for alternative in alternatives[1:]:
+            read = _read_numbers(value, alternative, defs)
+            if read is not value:
+                return read
+        return value
     if isinstance(value, Mapping):
+        if "properties" not in schema and "additionalProperties" not in schema:
+            return value
         properties = schema.get("properties", {})
         entries = schema.get("additionalProperties")
         entries = entries if isinstance(entries, Mapping) else {}
@@ -105,10 +201,17 @@ def _read_numbers(value: Any, schema: Mapping[str, Any], defs: Mapping[str, Any]
             for key, item in value.items()
         }
     if isinstance(value, list):
-        return [_read_numbers(item, schema.get("items", {}), defs) for item in value]
-    number = schema.get("type") == "number"
-    if number and isinstance(value, str) and EXPONENT_NUMBER.fullmatch(value):
+        if "items" not in schema:
+            return value
+        return [_read_numbers(item, schema["items"], defs) for item in value]
+    if not (isinstance(value, str) and EXPONENT_NUMBER.fullmatch(value)):
+        return value
+    types = _types(schema)
+    if "number" in types:
         return float(value)
+    exact = Decimal(value)
+    if "integer" in types and exact == exact.to_integral_value():
+        return int(exact)
     return value
 
 
@@ -231,13 +334,12 @@ def check_config(config: Config) -> None:
         checkpoint_steps(available, split_sizes(dataset)[0] // phase1.batch_size)
     except ValueError as err:
         raise ConfigError(f"phase1.checkpoints with phase1.batch_size: {err}.") from None
-    unknown = [e for e in config.phase2.spawn_epochs if float(e) not in available]
-    if unknown:
-        raise ConfigError(
-            f"phase2.spawn_epochs {unknown} are not phase-1 checkpoint epochs "
-            f"{[epoch_label(e) for e in available]}; pick from these or add them to "
-            "phase1.checkpoints.fractional."
-        )
+    _check_epochs(
+        "phase2.spawn_epochs",
+        config.phase2.spawn_epochs,
+        phase1,
+        "add them to phase1.checkpoints.fractional",
+    )
     attacks = config.evaluation.attacks
     if config.findings.attack not in attacks:
         raise ConfigError(
@@ -251,35 +353,41 @@ def check_config(config: Config) -> None:
     _check_machines(config)
 
 
+def _check_epochs(
+    where: str, epochs: Sequence[float], phase1: Phase1Settings, otherwise: str
+) -> None:
+    """``epochs`` (of the key ``where``) must be phase-1 checkpoint epochs: one past the end of
+    training is said to be so; one inside it that is no checkpoint gets the checkpoints and
+    ``otherwise``, the other way out."""
+    late = [e for e in epochs if e > phase1.epochs]
+    if late:
+        raise ConfigError(
+            f"{where} {late} are not phase-1 checkpoint epochs: they lie past the end of "
+            f"training, and each must be at most phase1.epochs = {phase1.epochs} (or raise "
+            "phase1.epochs)."
+        )
+    available = phase1.checkpoint_epochs
+    unknown = [e for e in epochs if float(e) not in available]
+    if unknown:
+        raise ConfigError(
+            f"{where} {unknown} are not phase-1 checkpoint epochs "
+            f"{[epoch_label(e) for e in available]}; pick from these or {otherwise}."
+        )
+
+
 def _check_machines(config: Config) -> None:
     """The epochs of the kernel machines, pictures and attacked kernels must be checkpoints,
-    the eigenvectors asked for must exist, the pictures' classes must be the dataset's and the
-    attacked kernels' attack an evaluation attack."""
-    available = config.phase1.checkpoint_epochs
+    the eigenvectors asked for must exist (:func:`_check_counts`), the pictures' classes must be
+    the dataset's and the attacked kernels' attack an evaluation attack."""
     machines, pictures = config.machines, config.pictures
     for where, epochs in (
         ("machines.epochs", machines.epochs),
         ("pictures.epochs", pictures.epochs),
         ("attacked.epochs", config.attacked.epochs),
     ):
-        unknown = [e for e in epochs or [] if float(e) not in available]
-        if unknown:
-            raise ConfigError(
-                f"{where} {unknown} are not phase-1 checkpoint epochs "
-                f"{[epoch_label(e) for e in available]}; pick from these or set null."
-            )
+        _check_epochs(where, epochs or [], config.phase1, "set null")
+    _check_counts(config)
     size = DATASET_SIZES[config.dataset.name]
-    probes = size.classes * config.dataset.probes_per_class
-    for where, count in (
-        ("machines.features.top", machines.features.top),
-        ("machines.features.bottom", machines.features.bottom),
-        ("pictures.top", pictures.top),
-    ):
-        if count > probes:
-            raise ConfigError(
-                f"{where} = {count} exceeds the {probes} eigenvectors of a class kernel "
-                f"(dataset.probes_per_class x {size.classes} classes); lower it."
-            )
     foreign = [c for c in pictures.classes if c >= size.classes]
     if foreign:
         raise ConfigError(
@@ -296,6 +404,41 @@ def _check_machines(config: Config) -> None:
         raise ConfigError(
             f"attacked.attack = {config.attacked.attack!r} is not an evaluation attack; "
             f"name one of evaluation.attacks: {sorted(config.evaluation.attacks)}."
+        )
+
+
+def _check_counts(config: Config) -> None:
+    """Every count of eigenvalues, eigenvectors or eigen-features must exist in a class kernel,
+    which has one per probe: a larger one would be clamped, and its results quietly mean less."""
+    size = DATASET_SIZES[config.dataset.name]
+    probes = size.classes * config.dataset.probes_per_class
+    kernel = (
+        f"the {probes} eigenvectors of a class kernel, one per probe (dataset.probes_per_class"
+        f" = {config.dataset.probes_per_class} x {size.classes} classes)"
+    )
+    features = config.machines.features
+    for where, count in (
+        ("statistics.spectrum.top_k", config.statistics.spectrum.top_k),
+        ("statistics.eigenspace.top_k", config.statistics.eigenspace.top_k),
+        ("machines.features.top", features.top),
+        ("machines.features.bottom", features.bottom),
+        ("pictures.top", config.pictures.top),
+    ):
+        if count > probes:
+            raise ConfigError(
+                f"{where} = {count} exceeds {kernel}; the largest valid value is {probes}."
+            )
+    if config.statistics.eigenspace.top_k == probes:
+        raise ConfigError(
+            f"statistics.eigenspace.top_k = {probes} takes all {kernel}: the eigenspace is then "
+            "the whole space, with nothing outside it, and its overlap is always 1; the largest "
+            f"valid value is {probes - 1}."
+        )
+    if features.top + features.bottom > probes:
+        raise ConfigError(
+            f"machines.features.top + machines.features.bottom = {features.top} + "
+            f"{features.bottom} exceeds {kernel}, so the leading and trailing features judged "
+            f"would overlap; lower them to {probes} together at most."
         )
 
 
