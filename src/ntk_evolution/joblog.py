@@ -11,16 +11,25 @@ reads it)::
   program served by the persistent compilation cache counts its retrieval), zero in a job that
   imports no JAX;
 - the rest is the job's work.
+
+A job that imports JAX also watches the persistent compilation cache: JAX warns when it cannot
+read an entry, compiles the program again and, the entry being there, never replaces it, so
+every later job would compile it again too. :func:`watch_compilation_cache` removes the
+unreadable entries of that program (this job then writes a good one) and logs a warning that
+names the cache folder and says that deleting it is safe.
 """
 
 from __future__ import annotations
 
 import atexit
+import glob
 import logging
 import os
 import re
 import sys
 import time
+import warnings
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NamedTuple
@@ -111,6 +120,70 @@ def read_job_time(log_text: str) -> JobTime | None:
     return JobTime(float(seconds), float(imports), float(compiled), int(programs), int(cached))
 
 
+CACHE_READ_ERROR = re.compile(r"Error reading persistent compilation cache entry for '([^']+)'")
+
+
+def _readable(entry: Path) -> bool:
+    """Whether JAX can decompress the cache ``entry`` (zlib, or zstandard where installed)."""
+    try:
+        from jax._src.compilation_cache import decompress_executable
+    except ImportError:  # another JAX version: its compression as this one's, zlib
+        decompress_executable = zlib.decompress
+    try:
+        decompress_executable(entry.read_bytes())
+    except FileNotFoundError:
+        return True  # removed meanwhile, by another job
+    except Exception:
+        return False
+    return True
+
+
+def heal_cache_entries(folder: str | Path, program: str) -> list[Path]:
+    """Remove the entries of ``program`` (a compiled program's name, or an entry's key) in the
+    compilation cache ``folder`` that cannot be decompressed; returns them."""
+    removed = []
+    names = {
+        name
+        for pattern in (f"{glob.escape(program)}-*-cache", f"{glob.escape(program)}-cache")
+        for name in glob.glob(pattern, root_dir=folder)
+    }
+    for name in sorted(names):
+        entry = Path(folder) / name
+        if not _readable(entry):
+            entry.unlink(missing_ok=True)
+            entry.with_name(name.removesuffix("-cache") + "-atime").unlink(missing_ok=True)
+            removed.append(entry)
+    return removed
+
+
+def watch_compilation_cache() -> None:
+    """Turn JAX's warning about an unreadable entry of the persistent compilation cache into
+    a repair and a warning of ours (see the module docstring); other warnings pass."""
+    import jax
+
+    show = warnings.showwarning
+
+    def heal(message, category, filename, lineno, file=None, line=None):
+        found = CACHE_READ_ERROR.match(str(message))
+        folder = jax.config.jax_compilation_cache_dir
+        if not (found and folder):
+            show(message, category, filename, lineno, file, line)
+            return
+        removed = heal_cache_entries(folder, found.group(1))
+        log.warning(
+            "JAX's compilation cache %s holds an unreadable entry for %s (%s): %s, and this "
+            "job compiles the program again. Deleting the folder is always safe (rm -r %s): "
+            "jobs then compile afresh and fill it again.",
+            folder,
+            found.group(1),
+            str(message).split(": ", 1)[-1],
+            "removed" if removed else "it could not be removed",
+            folder,
+        )
+
+    warnings.showwarning = heal
+
+
 def setup_logging(path: str | Path | None) -> None:
     """Send this process's log lines, and the traceback if it fails, to ``path`` and stderr;
     at exit, log the ``job time`` line."""
@@ -135,4 +208,5 @@ def setup_logging(path: str | Path | None) -> None:
     clock = JobClock(started)
     if "jax" in sys.modules:
         clock.watch_compilation()
+        watch_compilation_cache()
     atexit.register(lambda: log.info("%s", clock.summary()))
