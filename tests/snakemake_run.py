@@ -146,10 +146,10 @@ AFTER_EVALUATION = {
 
 # Seconds taken are the only recorded values allowed to differ between two runs.
 TIMINGS = {"seconds"}
-RESULT_STORES = (
-    "results/kernels/*/*/ntk.zarr",
-    "results/statistics/**/*.zarr",
-    "results/evaluation/*.zarr",
+RESULT_STORES = (  # below each job's key (SHARED)
+    "results/shared/*/kernels/*/*/ntk.zarr",
+    "results/shared/*/statistics/**/*.zarr",
+    "results/shared/*/evaluation/*.zarr",
 )
 
 
@@ -172,7 +172,7 @@ def assert_same_stores(first: Path, second: Path, pattern: str) -> None:
 
 def assert_same_checkpoints(first: Path, second: Path) -> None:
     """Every phase-1 and phase-2 checkpoint has bitwise identical parameters in both checkouts."""
-    for path in result_files(first, "results/phase*/**/*.npz"):
+    for path in result_files(first, "results/shared/*/phase*/**/*.npz"):
         with np.load(first / path) as a, np.load(second / path) as b:
             leaves = [k for k in a.files if k.startswith("leaf_")]
             assert leaves and leaves == [k for k in b.files if k.startswith("leaf_")]
@@ -199,3 +199,44 @@ def assert_same_results(first: Path, second: Path) -> None:
         assert_same_stores(first, second, pattern)
     assert_same_checkpoints(first, second)
     assert_same_tables(first, second)
+
+
+# The scenario layout (workflow/rules/common.smk): every job writes below results/shared/<key>/
+# in a single run's layout, and results/<scenario>/ links to those results in the same layout.
+# A run asks for a shared result with ``--until <path>``: the plan of the default target then
+# knows every job's scenario.
+SHARED = "results/shared"
+
+
+def planned_key(
+    checkout: Path, rule: str, *, configfile: str | None = None, **wildcards: str
+) -> str:
+    """The key of the one job of ``rule`` with ``wildcards`` (among its others) in the plan of
+    every job of ``checkout`` (with ``configfile``): its results lie in results/shared/<key>/
+    and its log and benchmark are named by it, whether or not it has run."""
+    jobs = planned_jobs(checkout, "--forceall", configfile=configfile)
+    keys = {
+        dict(job)["key"]
+        for name, job in jobs
+        if name == rule and wildcards.items() <= dict(job).items()
+    }
+    assert len(keys) == 1, f"{len(keys)} keys of {rule} {wildcards}: {sorted(keys)}"
+    return keys.pop()
+
+
+def shared_path(checkout: Path, layout: str) -> Path:
+    """The one result ``results/shared/*/<layout>`` (a glob pattern) in ``checkout``, relative
+    to it."""
+    found = sorted(p.relative_to(checkout) for p in checkout.glob(f"{SHARED}/*/{layout}"))
+    assert len(found) == 1, f"{len(found)} {SHARED}/*/{layout} in {checkout}: {found}"
+    return found[0]
+
+
+def linked_path(checkout: Path, link: str) -> Path:
+    """The shared result that a scenario's link ``link`` (``results/tiny/...``) points to,
+    relative to ``checkout``."""
+    path = checkout / link
+    assert path.is_symlink(), f"{link} is no link in {checkout}"
+    target = path.resolve().relative_to(checkout.resolve())
+    assert target.parts[:2] == tuple(Path(SHARED).parts), f"{link} -> {target}"
+    return target

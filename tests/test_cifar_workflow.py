@@ -1,6 +1,9 @@
 """CIFAR in the workflow, run for real by Snakemake: a missing dataset, the download rule and
 the fetch commands it prints and the docs show, an archive in place, a tiny DAG on a fake
-CIFAR-10 archive, and the job plans of the presets."""
+CIFAR-10 archive, and the job plans of the presets.
+
+Jobs write below results/shared/<key>/ (``--until <rule>`` runs a rule's jobs and what they
+need); a scenario's folder of links is made only at the end of a whole run."""
 
 from __future__ import annotations
 
@@ -24,15 +27,18 @@ from ntk_evolution.cifar import FORMATS
 from ntk_evolution.data import load_split
 from ntk_evolution.experiment import run_pairs
 from ntk_evolution.figures import feature_pictures
+from ntk_evolution.scenarios import merge
 from ntk_evolution.settings import Config
 
 from snakemake_run import (
+    DEFAULTS,
     ROOT,
     TINY,
     make_checkout,
     planned_jobs,
     rules_of,
     run_printed,
+    shared_path,
     snakemake,
     write_config,
 )
@@ -41,6 +47,7 @@ ARCHIVE = "data/cifar-10-python.tar.gz"
 FETCH = f"uv run snakemake {ARCHIVE} --cores 1"
 FETCH_LOG = "logs/download_dataset/cifar-10-python.tar.gz.log"
 DOCS = ["README.md", "docs/cifar.md"]
+SHIPPED = yaml.safe_load((ROOT / "config.yaml").read_text())  # the changes config.yaml ships
 
 
 def cifar_config(**dataset: Any) -> dict[str, Any]:
@@ -98,13 +105,15 @@ def documented_fetch_commands(doc: str) -> list[str]:
 
 @pytest.mark.parametrize("doc", DOCS)
 def test_documented_fetch_commands_run(tmp_path, doc):
-    """Every fetch command of the docs runs as written, its config files (a preset) included.
-    A config file appended at the end points the fetch at a fake archive."""
+    """Every fetch command of the docs runs as written, its config files (a preset) included, in
+    a checkout whose config.yaml is the shipped one set to CIFAR-10 (the changes a preset makes
+    go on top of it). A config file appended at the end points the fetch at a fake archive."""
     commands = documented_fetch_commands(doc)
     assert commands, f"{doc} shows no fetch command"
     mirror = write_archive(tmp_path / "mirror", "cifar10", fake_members("cifar10"))
+    config = merge(SHIPPED, {"dataset": {"name": "cifar10"}})
     for i, command in enumerate(commands):
-        checkout = make_checkout(tmp_path / f"checkout{i}", cifar_config())
+        checkout = make_checkout(tmp_path / f"checkout{i}", config)
         shutil.copytree(ROOT / "presets", checkout / "presets")
         write_config(checkout, {"dataset": {"url": mirror.as_uri()}}, "mirror.yaml")
         configfile = "mirror.yaml" if "--configfile" in command else "--configfile mirror.yaml"
@@ -146,10 +155,11 @@ def test_archive_in_place_is_never_deleted(tmp_path):
     assert archive == mirror.read_bytes()
 
     write_config(checkout, cifar_config(url=(tmp_path / "gone.tar.gz").as_uri()))
-    split = "results/data/split.npz"
+    split = ("--until", "split_dataset")
     for forced in [(), ("--forcerun", "download_dataset"), ("--forceall",)]:
-        assert "download_dataset" not in rules_of(planned_jobs(checkout, split, *forced))
-        snakemake(checkout, split, *forced)
+        assert "download_dataset" not in rules_of(planned_jobs(checkout, *forced, *split))
+        snakemake(checkout, *forced, *split)
+        shared_path(checkout, "data/split.npz")  # the split, made
         assert (checkout / ARCHIVE).read_bytes() == archive
     for forced in [(), ("--forcerun", ARCHIVE), ("--forceall",)]:
         result = snakemake(checkout, ARCHIVE, *forced, check=False)
@@ -168,8 +178,7 @@ def test_corrupt_archive_in_place_names_a_fix_that_runs(tmp_path):
     corrupt = mirror.read_bytes()[:1000]
     (checkout / "data").mkdir()
     (checkout / ARCHIVE).write_bytes(corrupt)
-    split = "results/data/split.npz"
-    result = snakemake(checkout, split, "--configfile", "mine.yaml", check=False)
+    result = snakemake(checkout, "--until", "split_dataset", configfile="mine.yaml", check=False)
     assert result.returncode != 0
     message = output(result)
     assert f"{ARCHIVE} is truncated or corrupt" in message
@@ -184,25 +193,24 @@ def test_tiny_dag_on_fake_cifar(tmp_path):
     checkout = make_checkout(tmp_path, cifar_config())
     members = fake_members("cifar10", per_class=2)
     write_archive(checkout / "data", "cifar10", members)
-    # The dataset reaches every job that reads images: training, kernels and evaluation.
-    targets = [
-        "results/kernels/benign/seed0/ntk.zarr",
-        "results/evaluation/benign/seed0/phase1.csv",
-        "results/machines/pictures.zarr",
-    ]
-    snakemake(checkout, *targets)
-    split = load_split(checkout / "results/data/split.npz")
+    # The dataset reaches every job that reads images: training, kernels and evaluation (the
+    # pictures' job reads the kernels).
+    until = ("--until", "feature_pictures", "evaluate_phase1")
+    snakemake(checkout, *until)
+    layouts = ["kernels/benign/seed0/ntk.zarr", "evaluation/benign/seed0/phase1.csv"]
+    targets = [shared_path(checkout, layout) for layout in [*layouts, "machines/pictures.zarr"]]
+    split = load_split(checkout / shared_path(checkout, "data/split.npz"))
     want = expected_arrays("cifar10", members)
     assert split.train_images.dtype == np.uint8 and split.pixel_max == 255
     np.testing.assert_array_equal(split.train_images, want.train_images)
     np.testing.assert_array_equal(split.test_labels, want.test_labels)
     assert split.classes == want.classes
-    kernels = xr.open_zarr(checkout / "results/kernels/benign/seed0/ntk.zarr").ntk
+    kernels = xr.open_zarr(checkout / targets[0]).ntk
     assert kernels.shape == (2, 10, 20, 20)
     assert np.all(np.isfinite(kernels.values))
     accuracy = pd.read_csv(checkout / targets[1])
     assert set(accuracy.attack) >= {"clean", "pgd_linf"}
-    assert planned_jobs(checkout, *targets) == set()  # the archive is read, never fetched again
+    assert planned_jobs(checkout, *until) == set()  # the archive is read, never fetched again
     # Feature pictures are colour images of CIFAR's shape, and their figure draws them.
     pictures = xr.open_zarr(checkout / targets[2]).load()
     assert pictures.picture.shape == (1, 2, 2, 2, 32, 32, 3)
@@ -223,7 +231,7 @@ def expected_jobs(config: dict[str, Any]) -> dict[str, int]:
     jobs = {rule: n * len(runs) for rule, n in per_run.items()}
     jobs["train_children"] = jobs["evaluate_children"] = len(runs) * spawns
     once = ["all", "split_dataset", "select_probes", "gather_evaluation", "figures", "findings"]
-    once += ["feature_pictures"]
+    once += ["feature_pictures", "scenario"]
     if config["model"]["architecture"] != "resnet":  # the infinite-width NTK: out of reach
         once += ["infinite_ntk", "infinite_machine"]
     if run_pairs(runs):
@@ -233,11 +241,13 @@ def expected_jobs(config: dict[str, Any]) -> dict[str, int]:
 
 @pytest.mark.parametrize("preset", sorted(path.stem for path in ROOT.glob("presets/*.yaml")))
 def test_preset_plan(tmp_path, preset):
-    checkout = make_checkout(tmp_path, TINY)
+    """A preset on top of the shipped config.yaml, as documented: the defaults, then the
+    preset's changes."""
+    checkout = make_checkout(tmp_path, SHIPPED)
     shutil.copytree(ROOT / "presets", checkout / "presets")
     write_archive(checkout / "data", "cifar10", fake_members("cifar10"))  # read by CIFAR presets
     configfile = f"presets/{preset}.yaml"
-    config = yaml.safe_load((ROOT / configfile).read_text())
+    config = merge(DEFAULTS, yaml.safe_load((ROOT / configfile).read_text()))
     planned = rules_of(planned_jobs(checkout, configfile=configfile))
     expected = expected_jobs(config)
     assert planned == expected

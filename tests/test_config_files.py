@@ -2,7 +2,8 @@
 ``config.yaml`` is TINY, with a user's ``--configfile`` on top.
 
 The checkout's Snakefile is given one more line that writes the configuration the rules see
-and the evaluation settings the evaluation jobs are planned with, so a dry run shows them.
+(the one scenario's, ``tiny``) and the evaluation settings the evaluation jobs are planned with,
+so a dry run shows them.
 """
 
 from __future__ import annotations
@@ -19,8 +20,14 @@ from snakemake_run import TINY, make_checkout, planned_jobs, rules_of, snakemake
 SEEN = "seen.json"
 SHOW = f"""
 import json
+SEEN_SCENARIO = SCENARIOS[{TINY["name"]!r}]
 Path({SEEN!r}).write_text(
-    json.dumps({{"config": config, "evaluation": rules.evaluate_phase1.params.evaluation}})
+    json.dumps(
+        {{
+            "config": SEEN_SCENARIO.config,
+            "evaluation": evaluation_settings(SEEN_SCENARIO)["evaluation"],
+        }}
+    )
 )
 """
 

@@ -11,6 +11,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import psutil
@@ -26,32 +27,41 @@ from ntk_evolution.storage import open_store
 from snakemake_run import (
     JAX_CACHE,
     RESULT_STORES,
+    SHARED,
     TINY,
     assert_same_stores,
+    linked_path,
     make_checkout,
     planned_jobs,
+    planned_key,
     printed_command,
     rules_of,
     snakemake,
 )
 
-HISTORY = "results/phase1/adversarial/seed0/history.csv"
-CHECKPOINTS = "results/phase1/adversarial/seed0"
+RUN = "phase1/adversarial/seed0"  # the slow configuration's one training run
+
+
+def checkpoints(checkout) -> str:
+    """The folder of the training run's history and checkpoints, below its job's key."""
+    key = planned_key(checkout, "train_phase1", regime="adversarial", seed="0")
+    return f"{SHARED}/{key}/{RUN}"
 
 
 def interrupted_training(checkout, kill) -> int:
     """Start the training job, call ``kill(snakemake_process)`` once its first checkpoint is
     written, and return Snakemake's exit code."""
-    snakemake(checkout, "results/data/split.npz")
+    run = checkpoints(checkout)
+    snakemake(checkout, "--until", "split_dataset")
     process = subprocess.Popen(
-        [sys.executable, "-m", "snakemake", "--cores", "1", HISTORY],
+        [sys.executable, "-m", "snakemake", "--cores", "1", f"{run}/history.csv"],
         cwd=checkout,
         env={**os.environ, "JAX_COMPILATION_CACHE_DIR": str(JAX_CACHE)},
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         start_new_session=True,
     )
-    first = checkout / CHECKPOINTS / "epoch0.npz"
+    first = checkout / run / "epoch0.npz"
     deadline = time.monotonic() + 120
     while not first.exists() and process.poll() is None and time.monotonic() < deadline:
         time.sleep(0.01)
@@ -96,56 +106,62 @@ def crashed(tmp_path_factory):
     """A checkout whose training job was killed after its first checkpoint."""
     checkout = make_checkout(tmp_path_factory.mktemp("crash"), slow_config())
     assert interrupted_training(checkout, kill_the_job) != 0
-    assert not (checkout / HISTORY).exists()
+    assert not (checkout / checkpoints(checkout) / "history.csv").exists()
     return checkout
 
 
 def test_killed_job_is_planned_again(crashed):
-    assert rules_of(planned_jobs(crashed, HISTORY)) == {"train_phase1": 1}
+    history = f"{checkpoints(crashed)}/history.csv"
+    assert rules_of(planned_jobs(crashed, history)) == {"train_phase1": 1}
 
 
 def test_rerun_completes(crashed):
-    snakemake(crashed, HISTORY)
+    run = checkpoints(crashed)
+    snakemake(crashed, f"{run}/history.csv")
     for epoch in ("0", "0.5", "2"):
-        _, meta = load_checkpoint(crashed / CHECKPOINTS / f"epoch{epoch}.npz", template())
+        _, meta = load_checkpoint(crashed / run / f"epoch{epoch}.npz", template())
         assert meta["epoch"] == float(epoch)
     assert not list(crashed.glob("results/**/.*.partial*"))
-    assert planned_jobs(crashed, HISTORY) == set()
+    assert planned_jobs(crashed, f"{run}/history.csv") == set()
 
 
 def test_truncated_checkpoint_is_named_with_a_command_that_regenerates_it(crashed):
     """A plain rerun trusts the damaged file (it exists); the printed command reruns the job
     that writes it and everything downstream."""
-    snakemake(crashed, HISTORY)
-    path = crashed / CHECKPOINTS / "epoch0.5.npz"
+    run = checkpoints(crashed)
+    snakemake(crashed, f"{run}/history.csv")
+    path = crashed / run / "epoch0.5.npz"
     path.write_bytes(path.read_bytes()[:200])
-    target = "results/kernels/adversarial/seed0/ntk.zarr"
-    result = snakemake(crashed, target, check=False)
+    key = planned_key(crashed, "extract_ntk", regime="adversarial", seed="0")
+    target = f"{SHARED}/{key}/kernels/adversarial/seed0/ntk.zarr"
+    result = snakemake(crashed, "--until", target, check=False)
     assert result.returncode != 0
-    log = (crashed / "logs/extract_ntk/adversarial-seed0.log").read_text()
-    assert f"checkpoint {CHECKPOINTS}/epoch0.5.npz is truncated or corrupt" in log
+    log = (crashed / f"logs/extract_ntk/{key}-adversarial-seed0.log").read_text()
+    assert f"checkpoint {run}/epoch0.5.npz is truncated or corrupt" in log
     assert not (crashed / target).exists()
     command = printed_command(log)
-    assert command == f"uv run snakemake --cores all --forcerun {CHECKPOINTS}/epoch0.5.npz"
+    assert command == f"uv run snakemake --cores all --forcerun {run}/epoch0.5.npz"
     assert "train_phase1" not in rules_of(planned_jobs(crashed))
     plan = rules_of(planned_jobs(crashed, *shlex.split(command)[3:]))
     assert plan["train_phase1"] == 1 and plan["extract_ntk"] == 1  # every epoch of the run
-    snakemake(crashed, target, *shlex.split(command)[3:])  # as printed, for one target
+    snakemake(crashed, *shlex.split(command)[3:], "--until", target)  # as printed, one target
     assert load_checkpoint(path, template())[1]["epoch"] == 0.5
     assert (crashed / target).exists()
 
 
 def test_after_a_hard_kill_unlock_and_rerun(tmp_path):
     checkout = make_checkout(tmp_path, slow_config())
+    run = checkpoints(checkout)
     interrupted_training(checkout, kill_everything)
-    assert (checkout / CHECKPOINTS / "epoch0.npz").exists()  # left behind, but not trusted
-    locked = snakemake(checkout, HISTORY, check=False)
+    assert (checkout / run / "epoch0.npz").exists()  # left behind, but not trusted
+    history = f"{run}/history.csv"
+    locked = snakemake(checkout, history, check=False)
     assert locked.returncode != 0
     assert "--unlock" in locked.stdout + locked.stderr
     snakemake(checkout, "--unlock")
-    assert rules_of(planned_jobs(checkout, HISTORY)) == {"train_phase1": 1}
-    snakemake(checkout, HISTORY)
-    assert planned_jobs(checkout, HISTORY) == set()
+    assert rules_of(planned_jobs(checkout, history)) == {"train_phase1": 1}
+    snakemake(checkout, history)
+    assert planned_jobs(checkout, history) == set()
 
 
 def orphan_config():
@@ -206,10 +222,11 @@ def test_an_orphaned_job_and_its_rerun_both_leave_a_complete_store(tmp_path):
     way on a fast or a loaded machine: the orphan stops mid-write, the rerun writes, stops, the
     orphan finishes, then the rerun finishes."""
     checkout = make_checkout(tmp_path / "checkout", orphan_config())
-    target = "results/kernels/benign/seed0/ntk.zarr"
+    key = planned_key(checkout, "extract_ntk", regime="benign", seed="0")
+    target = f"{SHARED}/{key}/kernels/benign/seed0/ntk.zarr"
     store = checkout / target
-    snakemake(checkout, "results/phase1/benign/seed0/history.csv", "results/data/probes.npz")
-    first = start_snakemake(checkout, target)
+    snakemake(checkout, "--until", "train_phase1", "select_probes")  # the kernel job's inputs
+    first = start_snakemake(checkout, "--until", target)
     processes = [first]
     try:
         wait_for(lambda: any((p / "ntk").is_dir() for p in partials(store)), "the first write")
@@ -219,7 +236,7 @@ def test_an_orphaned_job_and_its_rerun_both_leave_a_complete_store(tmp_path):
         first.kill()  # Snakemake only: its job is orphaned
         first.wait()
         snakemake(checkout, "--unlock")
-        rerun = start_snakemake(checkout, target)
+        rerun = start_snakemake(checkout, "--until", target)
         processes.append(rerun)
         wait_for(lambda: len(partials(store)) == 2, "the rerun's own write", timeout=120)
         rerun_job = kernel_job(rerun)
@@ -234,7 +251,7 @@ def test_an_orphaned_job_and_its_rerun_both_leave_a_complete_store(tmp_path):
         for process in processes:
             if process.poll() is None if isinstance(process, subprocess.Popen) else alive(process):
                 process.kill()
-    assert planned_jobs(checkout, target) == set()
+    assert planned_jobs(checkout, "--until", target) == set()
     assert partials(store) == []
     kernels = open_store(store, ["ntk"], load=True)
     orphans = open_store(tmp_path / "orphans.zarr", load=True)
@@ -242,25 +259,22 @@ def test_an_orphaned_job_and_its_rerun_both_leave_a_complete_store(tmp_path):
     assert kernels.ntk.shape == (2, 10, 400, 400)  # epochs 0 and 2
 
 
-KERNELS = "results/kernels/benign/seed0/ntk.zarr"
-STATISTICS = {  # the jobs that read a run's kernels: rule -> (output, log)
-    "kernel_evolution": (
-        "results/statistics/benign/seed0/evolution.zarr",
-        "logs/kernel_evolution/benign-seed0.log",
-    ),
-    "kernel_spectrum": (
-        "results/statistics/benign/seed0/spectrum.zarr",
-        "logs/kernel_spectrum/benign-seed0.log",
-    ),
-    "kernel_alignment": (
-        "results/statistics/benign/seed0/alignment.zarr",
-        "logs/kernel_alignment/benign-seed0.log",
-    ),
-    "kernel_pair_distances": (
-        "results/statistics/pair_distances.zarr",
-        "logs/kernel_pair_distances.log",
-    ),
+SCENARIO = f"results/{TINY['name']}"
+KERNELS = f"{SCENARIO}/kernels/benign/seed0/ntk.zarr"  # a link to the shared store
+STATISTICS = {  # the jobs that read a run's kernels: rule -> (output's link, log name after key)
+    "kernel_evolution": (f"{SCENARIO}/statistics/benign/seed0/evolution.zarr", "-benign-seed0"),
+    "kernel_spectrum": (f"{SCENARIO}/statistics/benign/seed0/spectrum.zarr", "-benign-seed0"),
+    "kernel_alignment": (f"{SCENARIO}/statistics/benign/seed0/alignment.zarr", "-benign-seed0"),
+    "kernel_pair_distances": (f"{SCENARIO}/statistics/pair_distances.zarr", ""),
 }
+
+
+def output_and_log(checkout, rule: str) -> tuple[Path, str]:
+    """A statistic job's shared output, and its log (named by the job's key)."""
+    link, job = STATISTICS[rule]
+    output = linked_path(checkout, link)
+    key = output.relative_to(SHARED).parts[0]
+    return output, f"logs/{rule}/{key}{job}.log"
 
 
 def lose_a_chunk(store):
@@ -282,14 +296,17 @@ def test_damaged_kernels_stop_every_statistic(tiny_run, tmp_path, damage, proble
     result bitwise."""
     checkout = tmp_path / "run"
     shutil.copytree(tiny_run, checkout, symlinks=True)
-    damage(checkout / KERNELS)
-    outputs = [output for output, _ in STATISTICS.values()]
-    result = snakemake(checkout, *outputs, "--keep-going", "--forcerun", *STATISTICS, check=False)
+    kernels = linked_path(checkout, KERNELS)
+    damage(checkout / kernels)
+    jobs = {rule: output_and_log(checkout, rule) for rule in STATISTICS}
+    outputs = [output for output, _ in jobs.values()]
+    forced = ("--keep-going", "--forcerun", *STATISTICS)
+    result = snakemake(checkout, *forced, "--until", *outputs, check=False)
     assert result.returncode != 0
-    command = f"uv run snakemake --cores all --forcerun {KERNELS}"
-    for rule, (output, log) in STATISTICS.items():
+    command = f"uv run snakemake --cores all --forcerun {kernels}"
+    for rule, (output, log) in jobs.items():
         text = (checkout / log).read_text()
-        assert f"store {KERNELS} is damaged ({problem}" in text, rule
+        assert f"store {kernels} is damaged ({problem}" in text, rule
         assert printed_command(text) == command, rule
         assert not (checkout / output).exists(), rule
     if damage is write_a_nan:  # the chunk-lost case heals the same way

@@ -1,4 +1,5 @@
-"""The config schema: the default config passes, and every kind of mistake is named."""
+"""The config schema: the defaults and the shipped configs pass, and every kind of mistake is
+named."""
 
 from __future__ import annotations
 
@@ -10,24 +11,28 @@ import pytest
 import yaml
 
 from ntk_evolution.config import NAMED_TABLES, ConfigError, resolve_config, validate_config
+from ntk_evolution.scenarios import merge
 from ntk_evolution.settings import Config, schema_text
 
 ROOT = Path(__file__).resolve().parents[1]
 SCHEMA = ROOT / "workflow/schemas/config.schema.yaml"
-DEFAULT = yaml.safe_load((ROOT / "config.yaml").read_text())
-PRESETS = {
-    path.name: yaml.safe_load(path.read_text()) for path in sorted(ROOT.glob("presets/*.yaml"))
+# Every key and its default; config.yaml and the presets list only the settings they change.
+DEFAULTS = yaml.safe_load((ROOT / "workflow/config.default.yaml").read_text())
+CHANGES = {
+    path.relative_to(ROOT).as_posix(): yaml.safe_load(path.read_text())
+    for path in [ROOT / "config.yaml", *sorted(ROOT.glob("presets/*.yaml"))]
 }
+DEFAULT = merge(DEFAULTS, CHANGES["config.yaml"])  # the default run's whole config
+SCHEMA_DOC = yaml.safe_load(SCHEMA.read_text())  # the schema, read
 
 
 def schema_keys(schema: dict, prefix: str = "", *, tables: bool = False) -> set[str]:
     """Dotted paths of every property the schema defines (following local $refs); with
     ``tables``, only those of mappings whose keys the user chooses."""
-    root = yaml.safe_load(SCHEMA.read_text())
     keys = set()
     for name, sub in schema.get("properties", {}).items():
         if "$ref" in sub:
-            sub = root["$defs"][sub["$ref"].rsplit("/", 1)[-1]]
+            sub = SCHEMA_DOC["$defs"][sub["$ref"].rsplit("/", 1)[-1]]
         if not tables or isinstance(sub.get("additionalProperties"), dict):
             keys.add(prefix + name)
         keys |= schema_keys(sub, f"{prefix}{name}.", tables=tables)
@@ -51,29 +56,62 @@ def test_schema_file_is_generated_from_the_typed_settings():
     )
 
 
-@pytest.mark.parametrize("config", [DEFAULT, *PRESETS.values()], ids=["config.yaml", *PRESETS])
-def test_shipped_configs_are_valid(config):
-    settings = validate_config(config, SCHEMA)
-    assert settings == Config.model_validate(config)
-    assert settings.model_dump(exclude_unset=True) == config  # every key read, none added
+def test_the_defaults_are_valid():
+    settings = validate_config(DEFAULTS, SCHEMA)
+    assert settings == Config.model_validate(DEFAULTS)
+    assert settings.model_dump(exclude_unset=True) == DEFAULTS  # every key read, none added
 
 
-@pytest.mark.parametrize("config", [DEFAULT, *PRESETS.values()], ids=["config.yaml", *PRESETS])
-def test_default_config_sets_every_schema_key(config):
-    """config.yaml is the reference for users: it spells out every key the schema knows, and so
-    does every preset (a complete configuration on its own).
+def test_the_defaults_set_every_schema_key():
+    """workflow/config.default.yaml is the reference for users: it spells out every key the
+    schema knows, and no other.
 
     A table of named entries (``evaluation.attacks``) maps names of the user's choosing to
     settings, so only the table itself is a schema key.
     """
     entries = tuple(f"{table}." for table in NAMED_TABLES)
-    keys = {k for k in config_keys(config) if not k.startswith(entries)}
-    assert keys == schema_keys(yaml.safe_load(SCHEMA.read_text()))
+    keys = {k for k in config_keys(DEFAULTS) if not k.startswith(entries)}
+    assert keys == schema_keys(SCHEMA_DOC)
+
+
+@pytest.mark.parametrize("name", CHANGES)
+def test_shipped_configs_resolve_to_valid_configs(name):
+    """config.yaml and each preset, merged with the defaults, are valid configurations."""
+    config = merge(DEFAULTS, CHANGES[name])
+    settings = validate_config(config, SCHEMA)
+    assert settings == Config.model_validate(config)
+    assert settings.model_dump(exclude_unset=True) == config  # every key read, none added
+
+
+def repeated_defaults(change: dict, defaults: dict, prefix: str = "") -> list[str]:
+    """Dotted keys whose value in ``change`` is the default (a named table: as a whole)."""
+    repeated = []
+    for name, value in change.items():
+        dotted = prefix + name
+        default = defaults.get(name)
+        if isinstance(value, dict) and isinstance(default, dict) and dotted not in NAMED_TABLES:
+            repeated += repeated_defaults(value, default, f"{dotted}.")
+        elif name in defaults and value == default:
+            repeated.append(dotted)
+    return repeated
+
+
+@pytest.mark.parametrize("name", CHANGES)
+def test_shipped_configs_list_only_what_they_change(name):
+    """config.yaml and the presets give only settings that differ from the defaults (config.yaml
+    may name its results folder, ``name``, even as the default's), and only schema keys."""
+    change = CHANGES[name]
+    allowed = {"name"} if name == "config.yaml" else set()
+    assert set(repeated_defaults(change, DEFAULTS)) <= allowed
+    entries = tuple(f"{table}." for table in NAMED_TABLES)
+    keys = {k for k in config_keys(change) if not k.startswith(entries)}
+    assert keys <= schema_keys(SCHEMA_DOC)
+    assert keys < config_keys(DEFAULTS)  # not a complete configuration
 
 
 def test_named_tables_are_the_schema_mappings_with_keys_of_the_users_choosing():
     """A config file replaces exactly these whole (see "How config files combine")."""
-    assert set(NAMED_TABLES) == schema_keys(yaml.safe_load(SCHEMA.read_text()), tables=True)
+    assert set(NAMED_TABLES) == schema_keys(SCHEMA_DOC, tables=True)
 
 
 def test_default_run_has_two_seeds_and_both_regimes():
@@ -180,7 +218,8 @@ def test_evaluation_epsilons_are_checked(epsilons, expected):
 
 def test_exponent_notation_is_read_as_a_number_where_the_schema_wants_one():
     """PyYAML (YAML 1.1) reads 1e6 and 1.0e6 as text: they become numbers for number keys, in
-    an attack of the named table and in a list too; text elsewhere stays text."""
+    an attack of the named table and in a list too, and whole ones integers for integer keys;
+    text elsewhere stays text."""
     config = yaml.safe_load(
         yaml.safe_dump(DEFAULT).replace("learning_rate: 0.05", "learning_rate: 1e6")
     )
@@ -188,21 +227,23 @@ def test_exponent_notation_is_read_as_a_number_where_the_schema_wants_one():
     config["phase2"]["optimizer"]["learning_rate"] = "1.0E-2"
     config["evaluation"]["attacks"]["pgd_linf"]["epsilons"] = ["1e-1", 0.2, "+3e-1"]
     config["dataset"]["root"] = "1e6"
+    config["phase1"]["epochs"] = "2.4e1"
     resolve_config(config, [], SCHEMA)
     assert config["phase1"]["optimizer"]["learning_rate"] == 1e6
     assert config["phase2"]["optimizer"]["learning_rate"] == 0.01
     assert config["evaluation"]["attacks"]["pgd_linf"]["epsilons"] == [0.1, 0.2, 0.3]
     assert config["dataset"]["root"] == "1e6"
+    assert config["phase1"]["epochs"] == 24 and isinstance(config["phase1"]["epochs"], int)
 
 
 @pytest.mark.parametrize(
     ("path", "value", "expected"),
     [
-        ("phase1.epochs", "1e2", "phase1.epochs: '1e2' is not of type 'integer'"),
+        ("phase1.epochs", "25e-1", "phase1.epochs: 25e-1 is not a whole number"),
         ("phase1.optimizer.momentum", "0.9", "momentum: '0.9' is not of type 'number'"),
         ("phase1.optimizer.momentum", "9e-1x", "momentum: '9e-1x' is not of type 'number'"),
     ],
-    ids=["integer-key", "quoted-decimal", "not-a-number"],
+    ids=["fraction-for-integer-key", "quoted-decimal", "not-a-number"],
 )
 def test_only_exponent_notation_for_a_number_is_read(path, value, expected):
     with pytest.raises(ConfigError, match=re.escape(expected)):
