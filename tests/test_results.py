@@ -222,16 +222,12 @@ def test_the_scenarios_are_chosen_and_ordered(scenario_tree):
         stack_results(scenario_tree, "statistics/spectrum", scenarios=["shared"])
 
 
-def test_the_readme_plot_takes_one_line(scenario_tree):
+def test_the_readme_plot_takes_two_lines(scenario_tree):
     import matplotlib
 
     matplotlib.use("Agg")
-    spectrum = stack_results(scenario_tree, "statistics/spectrum")
-    grid = (
-        spectrum.effective_rank.sel(scenario="default")
-        .mean("logit")
-        .plot.line(x="epoch", hue="regime", col="seed")
-    )
+    rank = stack_results(scenario_tree, "statistics/spectrum").effective_rank.mean("logit")
+    grid = rank.sel(scenario="default").plot.line(x="epoch", hue="regime", col="seed")
     assert grid.axs.size == 2  # one panel per seed, a line per regime in each
     assert len(grid.axs.flat[0].get_lines()) == 2
 

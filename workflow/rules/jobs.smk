@@ -586,3 +586,8 @@ def scenario_results(s):
 
 
 COMPARISON = "results/comparison/"
+
+
+# Every job of every scenario keyed now, so that any result can be asked for by its path.
+for s in SCENARIOS.values():
+    scenario_results(s)
