@@ -111,15 +111,33 @@ def tiny_run(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
+def two_scenarios(tiny_run, tmp_path_factory):
+    """The finished tiny run, copied, then run to the end with the two scenarios of
+    ``TWO_SCENARIOS`` (itself, and one that changes only the eigenspace's top-k); with the jobs
+    that second run planned (rule -> count)."""
+    import shutil
+
+    from snakemake_run import TWO_SCENARIOS, planned_jobs, rules_of, snakemake, write_scenarios
+
+    checkout = tmp_path_factory.mktemp("two-scenarios") / "checkout"
+    shutil.copytree(tiny_run, checkout, symlinks=True)
+    write_scenarios(checkout, TWO_SCENARIOS)
+    plan = rules_of(planned_jobs(checkout))
+    snakemake(checkout)
+    return checkout, plan
+
+
+@pytest.fixture(scope="session")
 def slurm_run(tmp_path_factory):
-    """The tiny configuration run to the end through ``profiles/slurm`` on a single-node Slurm
-    cluster started on this machine for the session (skipped where that cannot be done)."""
+    """The two scenarios of ``TWO_SCENARIOS`` run to the end through ``profiles/slurm`` on a
+    single-node Slurm cluster started on this machine for the session (skipped where that cannot
+    be done)."""
     from slurm_cluster import run_through_slurm, slurm_cluster, unavailable
-    from snakemake_run import TINY, make_checkout
+    from snakemake_run import TWO_SCENARIOS, scenario_checkout
 
     reason = unavailable()
     if reason is not None:
         pytest.skip(reason)
     with slurm_cluster(tmp_path_factory.mktemp("slurm")) as cluster:
-        checkout = make_checkout(tmp_path_factory.mktemp("slurm-run"), TINY)
+        checkout = scenario_checkout(tmp_path_factory.mktemp("slurm-run"), TWO_SCENARIOS)
         yield run_through_slurm(cluster, checkout)

@@ -240,3 +240,19 @@ def linked_path(checkout: Path, link: str) -> Path:
     target = path.resolve().relative_to(checkout.resolve())
     assert target.parts[:2] == tuple(Path(SHARED).parts), f"{link} -> {target}"
     return target
+
+
+# Two scenarios of the tiny preset: itself, and one that changes only an analysis setting.
+TWO_SCENARIOS = {"tiny": {}, "topk": {"statistics": {"eigenspace": {"top_k": 4}}}}
+
+
+def write_scenarios(checkout: Path, scenarios: dict[str, Any], base: dict[str, Any] = TINY) -> Path:
+    """Give ``checkout`` the config ``base`` with the scenarios file ``scenarios.yaml``."""
+    write_config(checkout, {**base, "scenarios": "scenarios.yaml"})
+    (checkout / "scenarios.yaml").write_text(yaml.safe_dump(scenarios, sort_keys=False))
+    return checkout
+
+
+def scenario_checkout(path: Path, scenarios: dict[str, Any], base: dict[str, Any] = TINY) -> Path:
+    """A copy of the workflow at ``path`` that runs ``scenarios`` on top of ``base``."""
+    return write_scenarios(make_checkout(path, base), scenarios, base)

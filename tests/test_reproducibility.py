@@ -1,7 +1,9 @@
 """Two fresh runs of the same configuration give bitwise identical results on the same machine.
 
-The second run is the one through Slurm where this machine can host a test cluster (the tiny
-configuration then runs twice, not three times, in the suite), and a local one otherwise.
+Where this machine can host a test cluster, the fresh run is the one of two scenarios through
+Slurm, compared with the local tiny run to which the second scenario was added (the tiny
+configuration then runs twice, not three times, in the suite); otherwise a second local tiny run,
+compared with the first.
 """
 
 from __future__ import annotations
@@ -21,29 +23,31 @@ from snakemake_run import (
 
 
 @pytest.fixture(scope="module")
-def second_run(request, tmp_path_factory):
+def runs(request, tiny_run, tmp_path_factory):
+    """Two checkouts that ran the same configuration, the second from scratch."""
     try:
         slurm_run = request.getfixturevalue("slurm_run")
     except pytest.skip.Exception:
         checkout = make_checkout(tmp_path_factory.mktemp("second-run"), TINY)
         snakemake(checkout)
-        return checkout
+        return tiny_run, checkout
     assert slurm_run.returncode == 0, f"the run through Slurm failed:\n{slurm_run.context}"
-    return slurm_run.checkout
+    return request.getfixturevalue("two_scenarios")[0], slurm_run.checkout
 
 
-def test_same_files(tiny_run, second_run):
-    assert result_files(tiny_run, "results/**/*.*") == result_files(second_run, "results/**/*.*")
+def test_same_files(runs):
+    first, second = runs
+    assert result_files(first, "results/**/*.*") == result_files(second, "results/**/*.*")
 
 
 @pytest.mark.parametrize("pattern", RESULT_STORES)
-def test_stores_are_identical(tiny_run, second_run, pattern):
-    assert_same_stores(tiny_run, second_run, pattern)
+def test_stores_are_identical(runs, pattern):
+    assert_same_stores(*runs, pattern)
 
 
-def test_checkpoints_are_identical(tiny_run, second_run):
-    assert_same_checkpoints(tiny_run, second_run)
+def test_checkpoints_are_identical(runs):
+    assert_same_checkpoints(*runs)
 
 
-def test_tables_are_identical(tiny_run, second_run):
-    assert_same_tables(tiny_run, second_run)
+def test_tables_are_identical(runs):
+    assert_same_tables(*runs)

@@ -27,10 +27,9 @@ from snakemake_run import (
     DEFAULTS,
     ROOT,
     TINY,
-    make_checkout,
     planned_jobs,
     rules_of,
-    snakemake,
+    scenario_checkout,
     write_config,
 )
 
@@ -204,12 +203,6 @@ def test_a_scenario_folder_links_its_shared_results(tmp_path):
     assert (moved / "base/evaluation/accuracy.csv").read_text() == "a\n1\n"
 
 
-def scenario_checkout(path: Path, scenarios: dict, base: dict = TINY) -> Path:
-    checkout = make_checkout(path, {**base, "scenarios": "scenarios.yaml"})
-    (checkout / "scenarios.yaml").write_text(yaml.safe_dump(scenarios, sort_keys=False))
-    return checkout
-
-
 def test_three_scenarios_plan_each_shared_job_once(tmp_path):
     """The base, one with another training epsilon (its benign runs are the base's) and one
     with another analysis setting (all its runs are the base's)."""
@@ -235,21 +228,6 @@ def test_scenarios_with_other_checkpoint_schedules_train_with_a_rule_each(tmp_pa
     scenarios = {"base": {}, "longer": {"phase1": {"epochs": 4}}}
     counts = rules_of(planned_jobs(scenario_checkout(tmp_path, scenarios)))
     assert counts["train_phase1"] == 4 and counts["train_phase1_2"] == 4
-
-
-@pytest.fixture(scope="module")
-def two_scenarios(tiny_run, tmp_path_factory):
-    """The finished tiny run, copied, then with a second scenario that changes only the
-    eigenspace's top-k beside it, run to the end."""
-    checkout = tmp_path_factory.mktemp("two-scenarios") / "checkout"
-    shutil.copytree(tiny_run, checkout, symlinks=True)
-    (checkout / "scenarios.yaml").write_text(
-        yaml.safe_dump({"tiny": {}, "topk": {"statistics": {"eigenspace": {"top_k": 4}}}})
-    )
-    write_config(checkout, {**TINY, "scenarios": "scenarios.yaml"})
-    plan = rules_of(planned_jobs(checkout))
-    snakemake(checkout)
-    return checkout, plan
 
 
 def test_a_second_scenario_runs_only_its_own_analysis(two_scenarios):

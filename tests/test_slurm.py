@@ -1,8 +1,10 @@
-"""The tiny configuration on a real single-node Slurm cluster, through ``profiles/slurm``.
+"""Two scenarios of the tiny configuration on a real single-node Slurm cluster, through
+``profiles/slurm``.
 
 The session fixture ``slurm_run`` (``tests/conftest.py``, ``tests/slurm_cluster.py``) starts a
-one-node cluster on this machine and runs the tiny configuration through it. This test checks
-that every job ran as a Slurm job and that the results equal those of a local run.
+one-node cluster on this machine and runs two scenarios of the tiny configuration through it, in
+one workflow. This test checks that every job ran as a Slurm job and that the results equal those
+of a local run.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ pytestmark = pytest.mark.skipif(unavailable() is not None, reason=str(unavailabl
 LOCAL_RULES = {"all", "scenario"}
 
 
-def test_tiny_run_through_slurm_matches_local_run(slurm_run, tiny_run):
+def test_two_scenarios_through_slurm_match_a_local_run(slurm_run, two_scenarios):
     run = slurm_run
     assert run.returncode == 0, (
         f"the run through Slurm failed ({run.seconds:.0f} s):\n{run.context}"
@@ -43,4 +45,5 @@ def test_tiny_run_through_slurm_matches_local_run(slurm_run, tiny_run):
     planned = sorted(rule for rule, _ in run.planned if rule not in LOCAL_RULES)
     assert sorted(submitted.values()) == planned, run.context
 
-    assert_same_results(tiny_run, run.checkout)
+    assert {"compare_scenarios", "figures"} <= set(submitted.values())
+    assert_same_results(two_scenarios[0], run.checkout)
