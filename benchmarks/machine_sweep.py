@@ -1,7 +1,7 @@
 """Sweep of the kernel machines' settings on a finished run: every configuration tried, tabled.
 
-Reads a finished run's kernels, checkpoints and the parents' adversarial images (``--results``,
-the default run's ``results/`` by default) and judges, at the last checkpoint of every run, the
+Reads a finished scenario's config, kernels, checkpoints and the parents' adversarial images
+(``--results``, the default run's ``results/default/`` by default) and judges, at the last checkpoint of every run, the
 kernel machine for each ridge and target centring, and the eigen-features under the configured
 feature attack and under the headline evaluation attack (PGD-100 by default), so that the
 defaults of ``machines`` are chosen by evidence and anyone can rerun the choice::
@@ -30,7 +30,6 @@ from ntk_evolution.stages import machines as stage
 from ntk_evolution.stages.evaluation import load_adversarial
 
 RIDGES = (1e-6, 1e-4, 1e-3, 1e-2, 1e-1)
-ROOT = Path(__file__).resolve().parents[1]
 
 
 def machine_rows(config: Config, results: Path) -> list[str]:
@@ -96,10 +95,12 @@ def feature_rows(config: Config, results: Path) -> list[str]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--config", type=Path, default=ROOT / "config.yaml")
-    parser.add_argument("--results", type=Path, default=Path("results"))
+    parser.add_argument(
+        "--results", type=Path, default=Path("results/default"), help="a finished scenario's folder"
+    )
     args = parser.parse_args()
-    config = Config.model_validate(yaml.safe_load(args.config.read_text()))
+    record = yaml.safe_load((args.results / "scenario.yaml").read_text())
+    config = Config.model_validate(record["config"])
     print("| ridge | centred targets | run | clean | robust | transfer |")
     print("|---|---|---|---|---|---|")
     print("\n".join(machine_rows(config, args.results)), flush=True)
