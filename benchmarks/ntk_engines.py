@@ -47,9 +47,11 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import yaml
+
+from ntk_evolution.scenarios import layered_config
 
 ROOT = Path(__file__).resolve().parents[1]
+DEFAULTS = ROOT / "workflow/config.default.yaml"  # a --config lists what it changes
 RECIPE_BLOCK = 4
 
 
@@ -222,7 +224,7 @@ def worker(args: argparse.Namespace) -> None:
     """Run one measurement and print it as one JSON line."""
     import jax
 
-    settings = yaml.safe_load(Path(args.config).read_text())
+    settings = layered_config(DEFAULTS, args.config)
     apply, params, images, num_classes = setup(settings, args.model, args.num_probes)
     baseline = peak_rss_gb()
     kernel_path = Path(args.kernel) if args.kernel else None
@@ -282,7 +284,7 @@ def jacobian_gb(args: argparse.Namespace, model: str, n: int) -> float:
     """Size of the Jacobians the one-shot contraction holds: probes x logits x parameters."""
     import jax
 
-    settings = yaml.safe_load(Path(args.config).read_text())
+    settings = layered_config(DEFAULTS, args.config)
     _, params, _images, num_classes = setup(settings, model, 1)
     size = sum(math.prod(leaf.shape) for leaf in jax.tree.leaves(params))
     return n * num_classes * size * 4 / 1e9
@@ -387,7 +389,7 @@ def main() -> None:
     import jax
 
     device = jax.devices()[0]
-    settings = yaml.safe_load(Path(args.config).read_text())
+    settings = layered_config(DEFAULTS, args.config)
     print(
         f"device {device.platform}:{device.device_kind}, {os.cpu_count()} CPU cores; "
         f"model {settings['model']}, ntk {settings['ntk']}\n"

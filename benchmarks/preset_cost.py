@@ -26,11 +26,11 @@ import argparse
 import math
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import jax
 import numpy as np
-import yaml
 
 from ntk_evolution.attacks import attack_grid
 from ntk_evolution.classifier import cross_entropy
@@ -39,6 +39,7 @@ from ntk_evolution.evaluation import craft, evaluate
 from ntk_evolution.machines import machine_apply, machine_weights
 from ntk_evolution.models import build_model
 from ntk_evolution.ntk import per_logit_ntk_fn
+from ntk_evolution.scenarios import layered_config
 from ntk_evolution.settings import Attack, Config, Phase, Training
 from ntk_evolution.stages.evaluation import adversarial_key
 from ntk_evolution.stages.machines import feature_indices, headline_attacks
@@ -46,6 +47,8 @@ from ntk_evolution.training import train
 
 TRAIN_IMAGES, TEST_IMAGES, SHAPE = 50000, 10000, (32, 32, 3)
 NUM_CLASSES = {"cifar10": 10, "cifar100": 100}
+
+DEFAULTS = Path(__file__).resolve().parents[1] / "workflow/config.default.yaml"
 
 
 def images(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -250,7 +253,7 @@ def main() -> None:
     parser.add_argument("--eval-images", type=int, default=100, help="images per timed evaluation")
     parser.add_argument("--tflops", type=float, default=10.0, help="assumed sustained TFLOP/s")
     args = parser.parse_args()
-    config = Config.model_validate(yaml.safe_load(open(args.preset)))
+    config = Config.model_validate(layered_config(DEFAULTS, args.preset))
     net = build_model(**config.model.model_dump(), num_classes=NUM_CLASSES[config.dataset.name])
     params = net.init(jax.random.PRNGKey(0), SHAPE)
     print(f"device: {jax.devices()[0].device_kind}; preset {args.preset}", flush=True)
