@@ -32,8 +32,14 @@ include: "workflow/rules/findings.smk"
 include: "workflow/rules/scenarios.smk"
 
 
+# Every result a scenario promises is an input of the target itself: Snakemake rebuilds a missing
+# file only where a job that needs it runs, and the scenario's record would otherwise stand for
+# them all. A lost result is thus rebuilt, with exactly what follows from its job.
 rule all:
     default_target: True
     input:
         expand(rules.scenario.output, scenario=SCENARIOS),
+        expand(rules.figures.output, scenario=SCENARIOS),
+        expand(rules.findings.output, scenario=SCENARIOS),
+        [path for s in SCENARIOS.values() for path in scenario_results(s)],
         rules.compare_scenarios.output if BASE.scenarios else [],
