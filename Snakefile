@@ -4,15 +4,32 @@
 # evaluation -> statistics -> figures -> the paper's findings judged on each scenario, and the
 # scenarios compared.
 
+from snakemake.exceptions import WorkflowError
 from snakemake.utils import min_version
+
+from ntk_evolution.config import ConfigError, read_config_file
 
 min_version("9.0")
 
 
+# Run from the folder of this file whatever the working directory (`-s ../Snakefile`), so
+# that results, logs and Snakemake's records stay in the project.
+workdir: workflow.basedir
+
+
 # Every default in one place; config.yaml, a --configfile and a scenarios file list only what
-# they change (workflow/rules/common.smk).
+# they change (workflow/rules/common.smk). config.yaml is read here first, so that one YAML
+# cannot read is named; empty or absent, it changes nothing.
 configfile: "workflow/config.default.yaml"
-configfile: "config.yaml"
+
+
+try:
+    CHANGES = read_config_file("config.yaml", missing_ok=True)
+except ConfigError as err:
+    raise WorkflowError(f"invalid configuration: {err}") from None
+if CHANGES:
+
+    configfile: "config.yaml"
 
 
 report: "workflow/report/workflow.rst"

@@ -134,6 +134,40 @@ NAMED_TABLES = ("evaluation.attacks",)
 EXPONENT_NUMBER = re.compile(r"[-+]?(\d+(\.\d*)?|\.\d+)[eE][-+]?\d+")
 
 
+def read_config_file(path: str | Path, *, missing_ok: bool = False) -> dict[str, Any]:
+    """The settings the config file at ``path`` changes: {} for an empty one, or with
+    ``missing_ok`` for none. A file that is missing, that YAML cannot read (tab indentation)
+    or that holds no mapping raises :class:`ConfigError` naming it."""
+    import yaml
+
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        if missing_ok:
+            return {}
+        raise ConfigError(
+            f"config file {path} does not exist (in {Path.cwd()}); the presets are in presets/ "
+            "and every setting is in workflow/config.default.yaml."
+        ) from None
+    except (OSError, UnicodeDecodeError) as err:
+        raise ConfigError(f"config file {path} cannot be read: {err}") from None
+    try:
+        with path.open(encoding="utf-8") as stream:  # YAML's marks then name the file
+            changes = yaml.safe_load(stream)
+    except yaml.YAMLError as err:
+        tabs = " It is indented with tabs, which YAML does not allow: use spaces." * ("\t" in text)
+        raise ConfigError(f"config file {path} is not valid YAML.{tabs}\n{err}") from None
+    if changes is None:
+        return {}
+    if not isinstance(changes, dict):
+        raise ConfigError(
+            f"config file {path} holds {type(changes).__name__} {changes!r}, not the settings it "
+            "changes (keys nested as in workflow/config.default.yaml)."
+        )
+    return changes
+
+
 def resolve_config(
     config: dict[str, Any], layers: Sequence[Mapping[str, Any]], schema_path: str | Path
 ) -> Config:

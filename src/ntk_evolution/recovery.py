@@ -35,17 +35,29 @@ def snakemake_command(*args: str, configfiles: Sequence[str] = ()) -> str:
     return shlex.join(words)
 
 
-def regenerate_command(path: str | Path) -> str:
-    """The command that rewrites ``path`` and everything computed from it."""
-    configfiles = shlex.split(os.environ.get(CONFIGFILES_VARIABLE, ""))
+def run_configfiles() -> list[str]:
+    """The config files of the run this job belongs to, as the workflow passed them."""
+    return shlex.split(os.environ.get(CONFIGFILES_VARIABLE, ""))
+
+
+def regenerate_command(path: str | Path, configfiles: Sequence[str] | None = None) -> str:
+    """The command that rewrites ``path`` and everything computed from it, with
+    ``configfiles`` (by default the run's, :func:`run_configfiles`)."""
+    configfiles = run_configfiles() if configfiles is None else configfiles
     return snakemake_command("--cores", "all", "--forcerun", str(path), configfiles=configfiles)
 
 
-def damaged(what: str, path: str | Path, problem: str) -> DamagedInput:
-    """The error for the ``what`` at ``path`` (e.g. "checkpoint"), ``problem`` saying why."""
+def damaged(
+    what: str, path: str | Path, problem: str, *, fix: str = "", command: str | None = None
+) -> DamagedInput:
+    """The error for the ``what`` at ``path`` (e.g. "checkpoint"), ``problem`` saying why;
+    ``fix``, a sentence, comes before the command that regenerates it (``command``, by
+    default :func:`regenerate_command` of ``path``)."""
+    command = command or regenerate_command(path)
+    regenerate = "Or regenerate it" if fix else "Regenerate it"
     return DamagedInput(
-        f"{what} {path} {problem}. Regenerate it, and everything computed from it, with:\n"
-        f"  {regenerate_command(path)}"
+        f"{what} {path} {problem}. {fix + ' ' if fix else ''}{regenerate}, and everything "
+        f"computed from it, with:\n  {command}"
     )
 
 

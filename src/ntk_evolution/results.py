@@ -146,13 +146,12 @@ def open_results(results: str | Path = "results") -> xr.DataTree:
     :class:`MissingResults` naming every one. Each store is opened by
     :func:`~ntk_evolution.storage.open_store`: a store that is unfinished, lacks chunk files or
     is unreadable raises :class:`~ntk_evolution.recovery.DamagedInput` naming it and the command
-    that regenerates it. Its NaN counts are not checked, as that would read every value: only the
+    that regenerates it in this project: the shared store forced, with the config files of the
+    scenario's ``scenario.yaml``. Its NaN counts are not checked, as that would read every value: only the
     metadata and the index coordinates are read, the rest stays on disk until asked
     (``.load()``, a plot).
     """
     import xarray as xr
-
-    from ntk_evolution.storage import open_store
 
     results = Path(results)
     if not results.is_dir():
@@ -163,9 +162,7 @@ def open_results(results: str | Path = "results") -> xr.DataTree:
         missing += _missing_run_stores(folder)
     _require(results, missing)
     nodes = {
-        "/" + path.relative_to(results).with_suffix("").as_posix(): open_store(
-            path, verify_values=False
-        )
+        "/" + path.relative_to(results).with_suffix("").as_posix(): _open(results, path)
         for path in stores
     }
     return xr.DataTree.from_dict(nodes)
@@ -224,6 +221,38 @@ def _per_run(results: Path, names: Sequence[str], store: str) -> bool:
     )
 
 
+def _rebuild_command(results: Path, path: Path) -> str:
+    """The command that regenerates the store at ``path`` below ``results`` (and everything
+    computed from it), to run in the project that holds ``results``: ``--forcerun`` the store
+    a scenario's link points to, with the config files its ``scenario.yaml`` records."""
+    from ntk_evolution.recovery import regenerate_command
+
+    real, root = path.resolve(), results.resolve()
+    target = (
+        Path(results.name) / real.relative_to(root)
+        if real.is_relative_to(root)
+        else Path(os.path.relpath(real, root.parent))
+    )
+    marker = results / path.relative_to(results).parts[0] / SCENARIO_FILE
+    recorded = yaml.safe_load(marker.read_text()) or {} if marker.is_file() else {}
+    configfiles = recorded.get("configfiles") or []
+    command = regenerate_command(target.as_posix(), configfiles)
+    return f"{command}  # in {root.parent}"
+
+
+def _open(results: Path, path: Path) -> xr.Dataset:
+    """The store at ``path`` below ``results``, checked (lazily) by
+    :func:`~ntk_evolution.storage.open_store`; damage names the command that regenerates it
+    in this project (:func:`_rebuild_command`)."""
+    from ntk_evolution.recovery import DamagedInput
+    from ntk_evolution.storage import open_store
+
+    try:
+        return open_store(path, verify_values=False)
+    except DamagedInput:
+        return open_store(path, verify_values=False, command=_rebuild_command(results, path))
+
+
 def _require(results: Path, paths: Iterable[Path]) -> None:
     """Raise :class:`MissingResults` naming every one of ``paths`` that does not exist."""
     missing = [path for path in paths if not path.exists()]
@@ -274,8 +303,6 @@ def stack_results(
     """
     import numpy as np
 
-    from ntk_evolution.storage import open_store
-
     results = Path(results)
     store = store.removesuffix(STORE)
     names = list(scenarios) if scenarios is not None else _scenarios(results)
@@ -287,7 +314,7 @@ def stack_results(
     if not _per_run(results, names, store):
         paths = [results / scenario / f"{store}{STORE}" for scenario in names]
         _require(results, paths)
-        scenario_stores = [open_store(path, verify_values=False) for path in paths]
+        scenario_stores = [_open(results, path) for path in paths]
         return _with_cells(_concat(scenario_stores, "scenario", names))
     stage, _, name = store.rpartition("/")
     runs = {scenario: _runs(results / scenario) for scenario in names}
@@ -298,7 +325,7 @@ def stack_results(
     _require(results, [path for found in paths.values() for path in found.values()])
     stacked = _concat(
         [
-            _stack_runs({run: open_store(path, verify_values=False) for run, path in found.items()})
+            _stack_runs({run: _open(results, path) for run, path in found.items()})
             for found in paths.values()
         ],
         "scenario",

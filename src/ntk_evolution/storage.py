@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import warnings
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -150,9 +151,27 @@ def _kernel_attrs() -> dict[str, str]:
     }
 
 
+# Where zarr 3 keeps a chunk, below its array's folder (the default chunk key encoding).
+CHUNK_KEY = re.compile(r"c(/\d+)*")
+
+
+def _array_files(store: Path, array: str) -> tuple[list[str], list[str]]:
+    """The files below ``array``'s folder but its metadata, relative to it: those named as
+    zarr names chunks, and any other."""
+    chunks: list[str] = []
+    others: list[str] = []
+    folder = store / array
+    for dirpath, _, names in os.walk(folder):
+        for name in names:
+            relative = (Path(dirpath) / name).relative_to(folder).as_posix()
+            if relative != "zarr.json":
+                (chunks if CHUNK_KEY.fullmatch(relative) else others).append(relative)
+    return sorted(chunks), sorted(others)
+
+
 def _chunk_files(store: Path, array: str) -> int:
     """How many chunk files of ``array`` are on disk."""
-    return sum(name != "zarr.json" for _, _, names in os.walk(store / array) for name in names)
+    return len(_array_files(store, array)[0])
 
 
 def _complete(store: Path, nan: dict[str, int]) -> None:
@@ -174,6 +193,7 @@ def open_store(
     *,
     load: bool = False,
     verify_values: bool = True,
+    command: str | None = None,
 ) -> xr.Dataset:
     """Open a store written by this module, checked (see the module docstring); with ``load``
     its arrays are read into memory first (checked once they are, so read once). Without
@@ -182,30 +202,53 @@ def open_store(
     object arrays of Python ``str``.
 
     A missing, unfinished, damaged store, or one without the ``variables`` its caller needs,
-    raises :class:`~ntk_evolution.recovery.DamagedInput`.
+    raises :class:`~ntk_evolution.recovery.DamagedInput`, with ``command`` as the one that
+    regenerates it (by default the job's, :func:`ntk_evolution.recovery.regenerate_command`);
+    files in an array's folder that zarr did not write (neither metadata nor chunks) are
+    named as such.
     """
     import xarray as xr
 
     path = Path(path)
     if not path.exists():
-        raise damaged("store", path, "does not exist")
+        raise damaged("store", path, "does not exist", command=command)
     try:
         record = zarr.open_group(path, mode="r", use_consolidated=True).attrs.get(COMPLETE)
     except Exception as err:
-        raise damaged("store", path, f"is unreadable ({type(err).__name__}: {err})") from err
+        problem = f"is unreadable ({type(err).__name__}: {err})"
+        raise damaged("store", path, problem, command=command) from err
     if not isinstance(record, dict):
-        raise damaged("store", path, "is unfinished (it has no completion record)")
-    on_disk = {name: _chunk_files(path, name) for name in record}
+        problem = "is unfinished (it has no completion record)"
+        raise damaged("store", path, problem, command=command)
+    files = {name: _array_files(path, name) for name in record}
     lost = {
-        name: entry["chunks"] - on_disk[name]
+        name: entry["chunks"] - len(files[name][0])
         for name, entry in record.items()
-        if on_disk[name] != entry["chunks"]
+        if len(files[name][0]) < entry["chunks"]
     }
     if lost:
-        raise damaged("store", path, f"is damaged (chunk files missing, by array: {lost})")
+        problem = f"is damaged (chunk files missing, by array: {lost})"
+        raise damaged("store", path, problem, command=command)
+    surplus = {
+        name: len(files[name][0]) - entry["chunks"]
+        for name, entry in record.items()
+        if len(files[name][0]) > entry["chunks"]
+    }
+    if surplus:  # which of them are not the store's cannot be told
+        problem = f"holds more chunk files than it wrote (by array: {surplus} more)"
+        raise damaged("store", path, problem, command=command)
+    strays = {name: others for name, (_, others) in files.items() if others}
+    if strays:
+        raise damaged(
+            "store",
+            path,
+            f"holds files that are not its own (by array: {strays})",
+            fix="Its own files are all there: delete these, which leaves the store as written.",
+            command=command,
+        )
     missing = sorted(set(variables) - set(record))
     if missing:
-        raise damaged("store", path, f"lacks the variable(s) {missing}")
+        raise damaged("store", path, f"lacks the variable(s) {missing}", command=command)
     try:  # each array from its own metadata, so a damaged one is noticed
         ds = xr.open_zarr(path, consolidated=False)
         unreadable = sorted(set(record) - set(ds.variables))
@@ -214,12 +257,14 @@ def open_store(
         if load:
             ds = ds.load()
     except Exception as err:
-        raise damaged("store", path, f"is unreadable ({type(err).__name__}: {err})") from err
+        problem = f"is unreadable ({type(err).__name__}: {err})"
+        raise damaged("store", path, problem, command=command) from err
     if verify_values:
         nan = {name: int(ds[name].isnull().sum()) for name in record}
         changed = {name: nan[name] for name in record if nan[name] != record[name]["nan"]}
         if changed:
-            raise damaged("store", path, f"is damaged (NaN values, by array: {changed})")
+            problem = f"is damaged (NaN values, by array: {changed})"
+            raise damaged("store", path, problem, command=command)
     ds.attrs.pop(COMPLETE)
     return _plain_strings(ds)
 

@@ -13,13 +13,17 @@ import re
 import shlex
 from pathlib import Path
 
-from snakemake.common.configfile import load_configfile
 from snakemake.exceptions import WorkflowError
 from snakemake.logging import logger
 
 from ntk_evolution import experiment, recovery
 from ntk_evolution.cifar import FORMATS, DatasetMissing, locate
-from ntk_evolution.config import DATASET_SIZES, ConfigError, resolve_config
+from ntk_evolution.config import (
+    DATASET_SIZES,
+    ConfigError,
+    read_config_file,
+    resolve_config,
+)
 from ntk_evolution.imports import package_modules
 from ntk_evolution.infinite_reach import reference_reason
 from ntk_evolution.scenarios import job_key, link_scenario, resolve_scenarios
@@ -36,7 +40,7 @@ DEFAULTS = Path(workflow.basedir) / "workflow/config.default.yaml"
 CONFIGFILES = [os.path.relpath(f) for f in workflow.overwrite_configfiles]
 try:
     given = [DEFAULTS, *(["config.yaml"] if Path("config.yaml").exists() else [])]
-    layers = [*map(load_configfile, [*given, *CONFIGFILES])]
+    layers = [*map(read_config_file, [*given, *CONFIGFILES])]
     BASE = resolve_config(config, [*layers, workflow.config_settings.config], SCHEMA)
     SCENARIOS = resolve_scenarios(config, BASE, SCHEMA)  # name -> Scenario
 except ConfigError as err:
@@ -140,6 +144,19 @@ def logs(rule, *job):
     """The log of a rule's job, named by the parts of ``job`` joined by ``-``."""
     name = f"{rule}/{'-'.join(job)}" if job else rule
     return f"logs/{name}.log"
+
+
+onstart:
+    clear_logs()
+
+
+def clear_logs():
+    """Remove the logs of the jobs about to run, before any starts: a job that fails before it
+    writes its log (a submission Slurm refuses, a job killed at once) must not show an earlier
+    attempt's log in its place."""
+    for job in workflow.dag.needrun_jobs():
+        for path in job.log:
+            Path(path).unlink(missing_ok=True)
 
 
 def benchmarks(rule, *job):

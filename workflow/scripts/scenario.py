@@ -1,10 +1,12 @@
 """A scenario's folder: links to its shared results, in the layout of a single run.
 
-Writes ``results/<scenario>/scenario.yaml`` (name, resolved config, versions) and a relative
-link ``results/<scenario>/<layout>`` to each ``results/shared/<key>/<layout>`` it uses.
+Writes ``results/<scenario>/scenario.yaml`` (name, resolved config, versions, the run's config
+files) and a relative link ``results/<scenario>/<layout>`` to each
+``results/shared/<key>/<layout>`` it uses.
 """
 
 from ntk_evolution.joblog import setup_logging
+from ntk_evolution.recovery import run_configfiles
 from ntk_evolution.stages.scenarios import record_scenario
 
 setup_logging(snakemake.log[0])
@@ -13,4 +15,5 @@ record_scenario(
     snakemake.input.shared,
     shared_root=snakemake.params.shared,
     config=snakemake.params.config,
+    configfiles=run_configfiles(),
 )

@@ -22,15 +22,23 @@ def record_scenario(
     *,
     shared_root: str | Path,
     config: Mapping[str, Any],
+    configfiles: Sequence[str] = (),
 ) -> None:
     """Link the scenario's folder (``record``'s) to each of its ``shared`` results, below
     ``shared_root``, and write ``record``: the scenario's name, its whole resolved config and
-    the package versions, with the links it holds (scenario path -> shared path)."""
+    the package versions, the number of links it holds and the ``configfiles`` of the run that
+    made it (a command that regenerates a result repeats them, :mod:`ntk_evolution.results`)."""
     folder = Path(record).parent
     links = link_scenario(folder, shared, shared_root)
     log.info("%s: %d links into %s", folder, links, shared_root)
     text = yaml.safe_dump(
-        {"name": folder.name, **provenance(dict(config)), "links": links}, sort_keys=False
+        {
+            "name": folder.name,
+            **provenance(dict(config)),
+            "links": links,
+            "configfiles": list(configfiles),
+        },
+        sort_keys=False,
     )
     with atomic_file(record) as out:
         out.write(text.encode())
