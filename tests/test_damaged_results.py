@@ -13,7 +13,7 @@ import xarray as xr
 import yaml
 
 from ntk_evolution.recovery import DamagedInput
-from ntk_evolution.results import open_results, stack_results
+from ntk_evolution.results import MissingResults, open_results, stack_results
 from ntk_evolution.storage import open_store, write_dataset
 
 from snakemake_run import (
@@ -120,3 +120,19 @@ def test_a_notebook_s_fix_rebuilds_that_store_of_that_project(configured, tmp_pa
         "scenario": 1,
         "all": 1,
     }
+
+
+def test_a_lost_link_is_named_and_remade(configured, tmp_path):
+    """A scenario's link deleted by hand is named by a notebook, and the command it gives
+    remakes it (the shared result it points to is still there)."""
+    checkout = tmp_path / "run"
+    shutil.copytree(configured, checkout, symlinks=True)
+    link = checkout / "results/tiny/evaluation/accuracy.zarr"
+    link.unlink()
+    with pytest.raises(MissingResults) as error:
+        open_results(checkout / "results")
+    assert error.value.missing == [link]
+    assert "--forcerun results/<scenario>/scenario.yaml" in str(error.value)
+    snakemake(checkout, "--forcerun", "results/tiny/scenario.yaml", configfile="tiny.yaml")
+    assert link.is_symlink()
+    assert "accuracy" in open_results(checkout / "results")["tiny/evaluation"]

@@ -45,7 +45,9 @@ class MissingResults(FileNotFoundError):
         lines = "\n".join(f"  {_why_missing(results, path)}" for path in self.missing)
         super().__init__(
             f"{results} lacks {len(self.missing)} result(s) (an unfinished run, or a link whose "
-            f"target is gone):\n{lines}"
+            f"target is gone):\n{lines}\nA plain run of the project rebuilds what is gone "
+            "(uv run snakemake --cores all, with its --configfile); a scenario's lost links "
+            "come back with --forcerun results/<scenario>/scenario.yaml."
         )
 
 
@@ -96,6 +98,16 @@ def _runs(folder: str | Path) -> list[Run]:
     return [Run(regime, seed) for regime in _regime_order(regimes) for seed in sorted(seeds)]
 
 
+def _lost_links(folder: Path) -> list[Path]:
+    """The links the ``scenario.yaml`` in ``folder`` records that are not there (deleted; a
+    broken one is found by :func:`_walk`)."""
+    marker = folder / SCENARIO_FILE
+    links = (yaml.safe_load(marker.read_text()) or {}).get("links") if marker.is_file() else []
+    if not isinstance(links, list):  # a record of an earlier version: the number of links
+        return []
+    return [folder / link for link in links if not os.path.lexists(folder / link)]
+
+
 def _missing_run_stores(folder: Path) -> list[Path]:
     """The per-run stores of the experiment at ``folder`` that one of its runs lacks but another
     run has (``<stage>/<regime>/seed<n>/<name>.zarr``)."""
@@ -142,8 +154,9 @@ def open_results(results: str | Path = "results") -> xr.DataTree:
     ``results/default/evaluation/accuracy.zarr`` is ``/default/evaluation/accuracy``. Its
     attributes are the store's, its provenance among them.
 
-    A broken link, or a run's store that another run of its scenario has, raises
-    :class:`MissingResults` naming every one. Each store is opened by
+    A broken link, a link its scenario's ``scenario.yaml`` records but the folder lacks, or a
+    run's store that another run of its scenario has, raises :class:`MissingResults` naming
+    every one. Each store is opened by
     :func:`~ntk_evolution.storage.open_store`: a store that is unfinished, lacks chunk files or
     is unreadable raises :class:`~ntk_evolution.recovery.DamagedInput` naming it and the command
     that regenerates it in this project: the shared store forced, with the config files of the
@@ -159,7 +172,7 @@ def open_results(results: str | Path = "results") -> xr.DataTree:
     names = _scenarios(results)
     stores, missing = _walk(results, {SHARED} if names else set())
     for folder in [results / name for name in names] or [results]:
-        missing += _missing_run_stores(folder)
+        missing += _missing_run_stores(folder) + _lost_links(folder)
     _require(results, missing)
     nodes = {
         "/" + path.relative_to(results).with_suffix("").as_posix(): _open(results, path)

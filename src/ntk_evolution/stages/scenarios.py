@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -26,11 +27,18 @@ def record_scenario(
 ) -> None:
     """Link the scenario's folder (``record``'s) to each of its ``shared`` results, below
     ``shared_root``, and write ``record``: the scenario's name, its whole resolved config and
-    the package versions, the number of links it holds and the ``configfiles`` of the run that
-    made it (a command that regenerates a result repeats them, :mod:`ntk_evolution.results`)."""
+    the package versions, the links it holds (paths in the folder: a lost one is named by
+    :func:`ntk_evolution.results.open_results`) and the ``configfiles`` of the run that made it
+    (a command that regenerates a result repeats them)."""
     folder = Path(record).parent
-    links = link_scenario(folder, shared, shared_root)
-    log.info("%s: %d links into %s", folder, links, shared_root)
+    count = link_scenario(folder, shared, shared_root)
+    log.info("%s: %d links into %s", folder, count, shared_root)
+    links = sorted(
+        (Path(dirpath) / name).relative_to(folder).as_posix()
+        for dirpath, dirnames, filenames in os.walk(folder)
+        for name in [*dirnames, *filenames]
+        if (Path(dirpath) / name).is_symlink()
+    )
     text = yaml.safe_dump(
         {
             "name": folder.name,
