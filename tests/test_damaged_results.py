@@ -136,3 +136,10 @@ def test_a_lost_link_is_named_and_remade(configured, tmp_path):
     snakemake(checkout, "--forcerun", "results/tiny/scenario.yaml", configfile="tiny.yaml")
     assert link.is_symlink()
     assert "accuracy" in open_results(checkout / "results")["tiny/evaluation"]
+
+
+def test_a_chunk_of_random_bytes_is_named(store):
+    chunk = store / "v" / "c" / "1"
+    chunk.write_bytes(np.random.default_rng(0).bytes(chunk.stat().st_size))
+    with pytest.raises(DamagedInput, match=rf"store {store} is unreadable \("):
+        open_store(store)

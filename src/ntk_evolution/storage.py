@@ -260,7 +260,11 @@ def open_store(
         problem = f"is unreadable ({type(err).__name__}: {err})"
         raise damaged("store", path, problem, command=command) from err
     if verify_values:
-        nan = {name: int(ds[name].isnull().sum()) for name in record}
+        try:  # reads every chunk: one that cannot be decoded is damage too
+            nan = {name: int(ds[name].isnull().sum()) for name in record}
+        except Exception as err:
+            problem = f"is unreadable ({type(err).__name__}: {err})"
+            raise damaged("store", path, problem, command=command) from err
         changed = {name: nan[name] for name in record if nan[name] != record[name]["nan"]}
         if changed:
             problem = f"is damaged (NaN values, by array: {changed})"
