@@ -547,7 +547,7 @@ def test_an_out_of_reach_reference_is_skipped_with_a_note(tmp_path):
     config = copy.deepcopy(TINY)
     config["model"]["architecture"] = "resnet"
     result = snakemake(make_checkout(tmp_path, config), "--dry-run")
-    assert "infinite_width: skipped for this architecture." in result.stdout + result.stderr
+    assert "infinite_width (tiny): skipped for this architecture." in result.stdout + result.stderr
     assert "FanInSum" in result.stdout + result.stderr
     planned = rules_of(planned_jobs(tmp_path))
     assert "infinite_ntk" not in planned and "infinite_machine" not in planned
