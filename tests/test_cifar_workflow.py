@@ -24,9 +24,11 @@ from ntk_evolution.cifar import FORMATS
 from ntk_evolution.data import load_split
 from ntk_evolution.experiment import run_pairs
 from ntk_evolution.figures import feature_pictures
+from ntk_evolution.scenarios import merge
 from ntk_evolution.settings import Config
 
 from snakemake_run import (
+    DEFAULTS,
     ROOT,
     TINY,
     make_checkout,
@@ -223,8 +225,8 @@ def expected_jobs(config: dict[str, Any]) -> dict[str, int]:
     jobs = {rule: n * len(runs) for rule, n in per_run.items()}
     jobs["train_children"] = jobs["evaluate_children"] = len(runs) * spawns
     once = ["all", "split_dataset", "select_probes", "gather_evaluation", "figures", "findings"]
-    once += ["feature_pictures"]
-    if config["model"]["architecture"] != "resnet":  # the infinite-width NTK: out of reach
+    once += ["feature_pictures", "scenario"]
+    if config["model"]["architecture"] in ("mlp", "cnn"):  # elsewhere no infinite-width NTK
         once += ["infinite_ntk", "infinite_machine"]
     if run_pairs(runs):
         once += ["kernel_pair_distances"]
@@ -233,11 +235,12 @@ def expected_jobs(config: dict[str, Any]) -> dict[str, int]:
 
 @pytest.mark.parametrize("preset", sorted(path.stem for path in ROOT.glob("presets/*.yaml")))
 def test_preset_plan(tmp_path, preset):
-    checkout = make_checkout(tmp_path, TINY)
+    """A checkout of the defaults (config.yaml names the run only) with a preset on top."""
+    checkout = make_checkout(tmp_path, {"name": "default"})
     shutil.copytree(ROOT / "presets", checkout / "presets")
     write_archive(checkout / "data", "cifar10", fake_members("cifar10"))  # read by CIFAR presets
     configfile = f"presets/{preset}.yaml"
-    config = yaml.safe_load((ROOT / configfile).read_text())
+    config = merge(DEFAULTS, yaml.safe_load((ROOT / configfile).read_text()))
     planned = rules_of(planned_jobs(checkout, configfile=configfile))
     expected = expected_jobs(config)
     assert planned == expected
