@@ -183,28 +183,46 @@ def test_corrupt_archive_in_place_names_a_fix_that_runs(tmp_path):
 
 
 def test_tiny_dag_on_fake_cifar(tmp_path):
-    checkout = make_checkout(tmp_path, cifar_config())
+    """The whole DAG on a fake CIFAR-10 archive with the paper's network, the batch-norm
+    ResNet, at a tiny width (one block per stage)."""
+    config = cifar_config()
+    config["model"].update(architecture="resnet", width=2, depth=1)
+    checkout = make_checkout(tmp_path, config)
     members = fake_members("cifar10", per_class=2)
     write_archive(checkout / "data", "cifar10", members)
     # The dataset reaches every job that reads images: training, kernels and evaluation.
     targets = [
-        "results/kernels/benign/seed0/ntk.zarr",
-        "results/evaluation/benign/seed0/phase1.csv",
-        "results/machines/pictures.zarr",
+        "results/tiny/kernels/benign/seed0/ntk.zarr",
+        "results/tiny/evaluation/benign/seed0/phase1.csv",
+        "results/tiny/machines/pictures.zarr",
     ]
-    snakemake(checkout, *targets)
-    split = load_split(checkout / "results/data/split.npz")
+    said = output(snakemake(checkout))
+    assert "infinite_width (tiny): skipped for this architecture." in said
+    assert "batch-norm" in said
+    assert all((checkout / target).exists() for target in targets)
+    assert (checkout / "results/tiny/findings.csv").exists()
+    split = load_split(checkout / "results/tiny/data/split.npz")
     want = expected_arrays("cifar10", members)
     assert split.train_images.dtype == np.uint8 and split.pixel_max == 255
     np.testing.assert_array_equal(split.train_images, want.train_images)
     np.testing.assert_array_equal(split.test_labels, want.test_labels)
     assert split.classes == want.classes
-    kernels = xr.open_zarr(checkout / "results/kernels/benign/seed0/ntk.zarr").ntk
+    store = xr.open_zarr(checkout / targets[0])
+    kernels = store.ntk
     assert kernels.shape == (2, 10, 20, 20)
     assert np.all(np.isfinite(kernels.values))
+    assert store.attrs["implementation"] == "structured_derivatives"
+    # The zero readout leaves only its own gradient at epoch 0; training moved the rest.
+    initial, trained = kernels.values[0], kernels.values[1]
+    assert np.abs(trained - trained[0]).max() > 1e-6 * np.abs(trained).max()
+    assert np.abs(initial - initial[0]).max() <= 1e-5 * np.abs(initial).max()
+    with np.load(checkout / "results/tiny/phase1/benign/seed0/epoch1.npz") as checkpoint:
+        # the running mean and variance of 12 batch-norm layers: the stem's, two per block
+        # and three projections
+        assert sum(name.startswith("state_") for name in checkpoint.files) == 2 * 12
     accuracy = pd.read_csv(checkout / targets[1])
     assert set(accuracy.attack) >= {"clean", "pgd_linf"}
-    assert planned_jobs(checkout, *targets) == set()  # the archive is read, never fetched again
+    assert planned_jobs(checkout) == set()  # the archive is read, never fetched again
     # Feature pictures are colour images of CIFAR's shape, and their figure draws them.
     pictures = xr.open_zarr(checkout / targets[2]).load()
     assert pictures.picture.shape == (1, 2, 2, 2, 32, 32, 3)
