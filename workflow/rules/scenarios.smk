@@ -12,6 +12,7 @@ rule scenario:
         shared=lambda w: scenario_results(SCENARIOS[w.scenario]),
         figures=rules.figures.output,
         findings=rules.findings.output,
+        code=code_of("scenario"),
     output:
         f"{SCENARIO}scenario.yaml",
     log:
