@@ -60,6 +60,17 @@ def cifar_config(**dataset: Any) -> dict[str, Any]:
     return config
 
 
+SPLIT = "results/shared/{key}/data/split.npz"
+
+
+def split_key(checkout: Path, configfile: str | None = None) -> str:
+    """The key of the split job a run of ``checkout`` plans (a run asks for its result with
+    ``--until``: a job's key is known once the scenario's results are asked for)."""
+    jobs = planned_jobs(checkout, "--forceall", configfile=configfile)
+    [key] = {dict(wildcards)["key"] for rule, wildcards in jobs if rule == "split_dataset"}
+    return key
+
+
 def output(result) -> str:
     return result.stdout + result.stderr
 
@@ -106,7 +117,9 @@ def test_documented_fetch_commands_run(tmp_path, doc):
     assert commands, f"{doc} shows no fetch command"
     mirror = write_archive(tmp_path / "mirror", "cifar10", fake_members("cifar10"))
     for i, command in enumerate(commands):
-        checkout = make_checkout(tmp_path / f"checkout{i}", cifar_config())
+        # A preset's command runs on the defaults, as in a fresh clone (config.yaml names the run).
+        config = {"name": "default"} if "--configfile" in command else cifar_config()
+        checkout = make_checkout(tmp_path / f"checkout{i}", config)
         shutil.copytree(ROOT / "presets", checkout / "presets")
         write_config(checkout, {"dataset": {"url": mirror.as_uri()}}, "mirror.yaml")
         configfile = "mirror.yaml" if "--configfile" in command else "--configfile mirror.yaml"
@@ -148,10 +161,10 @@ def test_archive_in_place_is_never_deleted(tmp_path):
     assert archive == mirror.read_bytes()
 
     write_config(checkout, cifar_config(url=(tmp_path / "gone.tar.gz").as_uri()))
-    split = "results/data/split.npz"
+    split = ("--until", SPLIT.format(key=split_key(checkout)))
     for forced in [(), ("--forcerun", "download_dataset"), ("--forceall",)]:
-        assert "download_dataset" not in rules_of(planned_jobs(checkout, split, *forced))
-        snakemake(checkout, split, *forced)
+        assert "download_dataset" not in rules_of(planned_jobs(checkout, *split, *forced))
+        snakemake(checkout, *split, *forced)
         assert (checkout / ARCHIVE).read_bytes() == archive
     for forced in [(), ("--forcerun", ARCHIVE), ("--forceall",)]:
         result = snakemake(checkout, ARCHIVE, *forced, check=False)
@@ -170,8 +183,8 @@ def test_corrupt_archive_in_place_names_a_fix_that_runs(tmp_path):
     corrupt = mirror.read_bytes()[:1000]
     (checkout / "data").mkdir()
     (checkout / ARCHIVE).write_bytes(corrupt)
-    split = "results/data/split.npz"
-    result = snakemake(checkout, split, "--configfile", "mine.yaml", check=False)
+    split = SPLIT.format(key=split_key(checkout, "mine.yaml"))
+    result = snakemake(checkout, "--until", split, "--configfile", "mine.yaml", check=False)
     assert result.returncode != 0
     message = output(result)
     assert f"{ARCHIVE} is truncated or corrupt" in message

@@ -214,3 +214,19 @@ def test_exponent_notation_is_read_as_a_number_where_the_schema_wants_one():
 def test_only_exponent_notation_for_a_number_is_read(path, value, expected):
     with pytest.raises(ConfigError, match=re.escape(expected)):
         resolve_config(changed(path, value), [], SCHEMA)
+
+
+def test_a_config_file_replaces_the_model_options_whole():
+    """Snakemake merges config files key by key; a model's options are the last file's alone,
+    so that options of one model never reach another's function."""
+    layers = [
+        {"model": {"architecture": "my_models:small_cnn", "options": {"channels": 8, "depth": 3}}},
+        {"model": {"options": {"channels": 4}}},
+    ]
+    config = copy.deepcopy(DEFAULT)
+    for layer in layers:  # as Snakemake merges them
+        config["model"].update({k: v for k, v in layer["model"].items() if k != "options"})
+        config["model"]["options"] = {**config["model"]["options"], **layer["model"]["options"]}
+    assert config["model"]["options"] == {"channels": 4, "depth": 3}
+    settings = resolve_config(config, layers, SCHEMA)
+    assert settings.model.options == {"channels": 4}

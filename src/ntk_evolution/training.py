@@ -10,9 +10,10 @@ test accuracy uses the evaluation mode with the current state. Regimes:
 - ``benign``: SGD on clean batches;
 - ``adversarial``: SGD on PGD examples (L-inf or L2, as the :class:`Attack` says) crafted against
   the current parameters, in training mode (batch statistics of the attacked batch; the
-  attack's passes leave the state as it is); with ``adversarial_mix = "benign_then_adversarial"`` every batch gets a
-  clean step and then an adversarial step (two optimiser updates, as in the authors' loop), with
-  ``"pure"`` only the adversarial step;
+  attack's passes leave the state as it is); with
+  ``adversarial_mix = "benign_then_adversarial"`` every batch gets a clean step and then an
+  adversarial step (two optimiser updates, as in the authors' loop), with ``"pure"`` only the
+  adversarial step;
 - ``flip``: benign until ``flip_epoch``, adversarial from then on.
 
 All randomness (initialisation, shuffling, PGD starts) derives from the run's seed: epoch ``e``
@@ -117,7 +118,7 @@ class _CheckpointSchedule:
             return
         if not (_all_finite(params) and _all_finite(state)):
             raise DivergedError(
-                f"{self.name}: parameters became non-finite by epoch "
+                f"{self.name}: parameters or running statistics became non-finite by epoch "
                 f"{step / self.steps_per_epoch:g} (step {step}); no checkpoint written. Lower "
                 f"the learning rate (now {self.learning_rate:g})."
             )
