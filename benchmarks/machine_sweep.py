@@ -22,12 +22,12 @@ import numpy as np
 import yaml
 
 from ntk_evolution import data
-from ntk_evolution.checkpoints import load_checkpoint
+from ntk_evolution.checkpoints import load_variables
 from ntk_evolution.experiment import epoch_label
-from ntk_evolution.models import build_model
 from ntk_evolution.settings import Attack, Config
 from ntk_evolution.stages import machines as stage
 from ntk_evolution.stages.evaluation import load_adversarial
+from ntk_evolution.stages.networks import configured_network
 
 RIDGES = (1e-6, 1e-4, 1e-3, 1e-2, 1e-1)
 
@@ -35,14 +35,13 @@ RIDGES = (1e-6, 1e-4, 1e-3, 1e-2, 1e-1)
 def machine_rows(config: Config, results: Path) -> list[str]:
     """One table row per (ridge, centring, run): the final machine's accuracies."""
     split = data.load_split(results / "data/split.npz")
-    net = build_model(**config.model.model_dump(), num_classes=split.num_classes)
-    template = net.param_shapes(split.image_shape)
+    net, template = configured_network(split, config.model)
     final = config.phase1.checkpoint_epochs[-1]
     test = stage.test_subset(split, config.machines.test_images)
     attack = next(iter(stage.headline_attacks(config.evaluation)))
     rows = []
     for run in config.phase1.runs:
-        params, _ = load_checkpoint(
+        variables, _ = load_variables(
             results / f"phase1/{run.path}/epoch{epoch_label(final)}.npz", template
         )
         stored = load_adversarial(
@@ -54,7 +53,7 @@ def machine_rows(config: Config, results: Path) -> list[str]:
                 settings = config.machines.model_copy(
                     update={"ridge": ridge, "centered_targets": centered}
                 )
-                judge = (net.apply, params, probes, final)
+                judge = (net.evaluation(variables.state), variables.params, probes, final)
                 accuracy = stage.judge_machine(*judge, test, stored, settings, config.evaluation)
                 clean, robust = accuracy[0, 0], accuracy[1, 0]
                 rows.append(
@@ -67,8 +66,7 @@ def machine_rows(config: Config, results: Path) -> list[str]:
 def feature_rows(config: Config, results: Path) -> list[str]:
     """One table row per (attack, run): the final leading features' robust share."""
     split = data.load_split(results / "data/split.npz")
-    net = build_model(**config.model.model_dump(), num_classes=split.num_classes)
-    template = net.param_shapes(split.image_shape)
+    net, template = configured_network(split, config.model)
     final = config.phase1.checkpoint_epochs[-1]
     test = stage.test_subset(split, config.machines.features.test_images)
     headline = next(iter(stage.headline_attacks(config.evaluation).values()))
@@ -80,12 +78,12 @@ def feature_rows(config: Config, results: Path) -> list[str]:
             update={"features": config.machines.features.model_copy(update={"attack": attack})}
         )
         for run in config.phase1.runs:
-            params, _ = load_checkpoint(
+            variables, _ = load_variables(
                 results / f"phase1/{run.path}/epoch{epoch_label(final)}.npz", template
             )
             probes = stage.ProbeKernels(results / f"kernels/{run.path}/ntk.zarr", split)
             chosen = stage.feature_indices(len(probes.labels), settings.features.top, 0)
-            judge = (net.apply, params, probes, final)
+            judge = (net.evaluation(variables.state), variables.params, probes, final)
             judged = stage.judge_features(*judge, chosen, test, settings, config.evaluation)
             judged = judged.mean(axis=-1)
             share = judged[:, 1].sum() / judged[:, 0].sum()

@@ -24,11 +24,15 @@ are marked ``~`` and their kernel difference covers the sampled blocks. The one-
 exceed ``--jacobian-budget`` GB.
 
 The probes are the digits training images (uniform random images of the same shape beyond the
-dataset's size); the parameters are a random initialisation with a random readout (the cost does
-not depend on the values). Run from the repository root:
+dataset's size; for the batch-norm ResNet, ``resnet``, uniform random CIFAR-shaped images); the
+parameters are a random initialisation with a random readout (the cost does not depend on the
+values), and the kernel is that of the network's evaluation-mode function. Run from the
+repository root:
 
     uv run python benchmarks/ntk_engines.py                    # default MLP and CNN, 100-1000 probes
     uv run python benchmarks/ntk_engines.py --models mlp --probes 100 500 --memory-probes 0
+    uv run python benchmarks/ntk_engines.py --config presets/cifar10-small.yaml \
+        --models resnet --probes 100 --methods engine --memory-probes 0
 """
 
 from __future__ import annotations
@@ -47,12 +51,20 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-
-from ntk_evolution.scenarios import layered_config
+import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
-DEFAULTS = ROOT / "workflow/config.default.yaml"  # a --config lists what it changes
 RECIPE_BLOCK = 4
+METHODS = ("recipe", "jacobian", "engine")
+CIFAR_SHAPED = {"resnet": (32, 32, 3)}  # the batch-norm ResNet, on CIFAR-shaped images
+
+
+def read_settings(path: str) -> dict[str, Any]:
+    """The config the benchmark reads: workflow/config.default.yaml with ``path``'s changes."""
+    from ntk_evolution.scenarios import merge
+
+    defaults = yaml.safe_load((ROOT / "workflow/config.default.yaml").read_text())
+    return merge(defaults, yaml.safe_load(Path(path).read_text()) or {})
 
 
 def peak_rss_gb() -> float:
@@ -61,31 +73,35 @@ def peak_rss_gb() -> float:
 
 
 def setup(settings: dict[str, Any], architecture: str, num_probes: int):
-    """The network, its parameters, ``num_probes`` probe images and the number of classes."""
+    """The network's evaluation-mode function, its parameters, ``num_probes`` probe images and
+    the number of classes. The batch-norm ResNet (``resnet``) takes CIFAR-shaped images,
+    uniform random ones; its running statistics are the initial ones (the cost does not depend
+    on them)."""
     import jax
 
+    from ntk_evolution.config import DATASET_SIZES
     from ntk_evolution.data import LOADERS, to_unit_interval
-    from ntk_evolution.models import build_model
+    from ntk_evolution.networks import build_network
+    from ntk_evolution.settings import ModelSettings
 
     dataset, model_settings = settings["dataset"], settings["model"]
-    raw = LOADERS[dataset["name"]](ROOT / dataset["root"])
-    images = to_unit_interval(raw.images, raw.pixel_max).astype(np.float32)
+    num_classes = DATASET_SIZES[dataset["name"]].classes
+    if architecture in CIFAR_SHAPED:  # no dataset needed
+        images = np.zeros((0, *CIFAR_SHAPED[architecture]), np.float32)
+    else:
+        raw = LOADERS[dataset["name"]](ROOT / dataset["root"])
+        images = to_unit_interval(raw.images, raw.pixel_max).astype(np.float32)
     order = np.random.default_rng(0).permutation(len(images))
     images = images[order[:num_probes]]
     if num_probes > len(images):
         extra = np.random.default_rng(1).uniform(size=(num_probes - len(images), *images.shape[1:]))
         images = np.concatenate([images, extra.astype(np.float32)])
-    num_classes = len(raw.classes)
-    model = build_model(
-        architecture,
-        num_classes=num_classes,
-        width=model_settings["width"],
-        depth=model_settings["depth"],
-        parameterization=model_settings["parameterization"],
-        zero_readout=False,
+    model = ModelSettings(
+        **{**model_settings, "architecture": architecture, "zero_readout": False, "options": {}}
     )
-    params = model.init(jax.random.PRNGKey(0), images.shape[1:])
-    return model.apply, params, images, num_classes
+    net = build_network(model, num_classes)
+    params, state = net.init(jax.random.PRNGKey(0), images.shape[1:])
+    return net.evaluation(state), params, images, num_classes
 
 
 def run_recipe(apply, params, images, num_classes, budget: float, kernel_path: Path) -> dict:
@@ -224,7 +240,7 @@ def worker(args: argparse.Namespace) -> None:
     """Run one measurement and print it as one JSON line."""
     import jax
 
-    settings = layered_config(DEFAULTS, args.config)
+    settings = read_settings(args.config)
     apply, params, images, num_classes = setup(settings, args.model, args.num_probes)
     baseline = peak_rss_gb()
     kernel_path = Path(args.kernel) if args.kernel else None
@@ -284,7 +300,7 @@ def jacobian_gb(args: argparse.Namespace, model: str, n: int) -> float:
     """Size of the Jacobians the one-shot contraction holds: probes x logits x parameters."""
     import jax
 
-    settings = layered_config(DEFAULTS, args.config)
+    settings = read_settings(args.config)
     _, params, _images, num_classes = setup(settings, model, 1)
     size = sum(math.prod(leaf.shape) for leaf in jax.tree.leaves(params))
     return n * num_classes * size * 4 / 1e9
@@ -311,9 +327,13 @@ def compare(args: argparse.Namespace) -> list[dict]:
                 }
                 row: dict[str, Any] = {"model": model, "probes": n}
                 row["engine"] = measure(args, "engine", model, n, paths["engine"])
-                row["recipe"] = measure(args, "recipe", model, n, paths["recipe"])
+                row["recipe"] = {"error": "not run"}
+                if "recipe" in args.methods:
+                    row["recipe"] = measure(args, "recipe", model, n, paths["recipe"])
                 needed = jacobian_gb(args, model, n)
-                if needed <= args.jacobian_budget:
+                if "jacobian" not in args.methods:
+                    row["jacobian"] = {"error": "not run"}
+                elif needed <= args.jacobian_budget:
                     row["jacobian"] = measure(args, "jacobian", model, n, paths["jacobian"])
                 else:
                     row["jacobian"] = {"error": f"skipped: its Jacobians need {needed:.1f} GB"}
@@ -362,11 +382,22 @@ def memory(args: argparse.Namespace) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--models", nargs="+", default=["mlp", "cnn"], choices=["mlp", "cnn"])
+    parser.add_argument(
+        "--models", nargs="+", default=["mlp", "cnn"], choices=["mlp", "cnn", "resnet"]
+    )
+    parser.add_argument(
+        "--methods",
+        nargs="+",
+        default=list(METHODS),
+        choices=METHODS,
+        help="the engine always runs; the others to compare it with",
+    )
     parser.add_argument("--probes", nargs="+", type=int, default=[100, 200, 500, 1000])
     parser.add_argument("--memory-probes", type=int, default=4000, help="0 skips the run")
     parser.add_argument(
-        "--config", default=str(ROOT / "config.yaml"), help="model and ntk settings"
+        "--config",
+        default=str(ROOT / "config.yaml"),
+        help="model and ntk settings: the changes to workflow/config.default.yaml",
     )
     parser.add_argument("--recipe-budget", type=float, default=120.0, help="seconds per recipe run")
     parser.add_argument("--jacobian-budget", type=float, default=6.0, help="GB of Jacobians")
@@ -389,7 +420,7 @@ def main() -> None:
     import jax
 
     device = jax.devices()[0]
-    settings = layered_config(DEFAULTS, args.config)
+    settings = read_settings(args.config)
     print(
         f"device {device.platform}:{device.device_kind}, {os.cpu_count()} CPU cores; "
         f"model {settings['model']}, ntk {settings['ntk']}\n"

@@ -1,7 +1,9 @@
 """Time a CIFAR preset's steps on this machine and estimate what the whole preset costs.
 
 Runs the package's own training, NTK and evaluation code on random CIFAR-shaped images (no
-dataset needed) for a few steps each, on whatever device JAX sees:
+dataset needed) for a few steps each, on whatever device JAX sees, with the preset's network
+(``model``: for the CIFAR presets the batch-norm ResNet-18, trained in its training mode and
+otherwise used in its evaluation mode, as the workflow does):
 
 - phase-1 SGD steps of every regime in the preset (benign; adversarial with its PGD and mix),
 - phase-2 steps of every dynamics and phase-2 regime,
@@ -31,24 +33,24 @@ from typing import Any
 
 import jax
 import numpy as np
+import yaml
 
 from ntk_evolution.attacks import attack_grid
 from ntk_evolution.classifier import cross_entropy
 from ntk_evolution.dynamics import child_apply
 from ntk_evolution.evaluation import craft, evaluate
 from ntk_evolution.machines import machine_apply, machine_weights
-from ntk_evolution.models import build_model
+from ntk_evolution.networks import Modes, build_network
 from ntk_evolution.ntk import per_logit_ntk_fn
-from ntk_evolution.scenarios import layered_config
+from ntk_evolution.scenarios import merge
 from ntk_evolution.settings import Attack, Config, Phase, Training
 from ntk_evolution.stages.evaluation import adversarial_key
 from ntk_evolution.stages.machines import feature_indices, headline_attacks
 from ntk_evolution.training import train
 
 TRAIN_IMAGES, TEST_IMAGES, SHAPE = 50000, 10000, (32, 32, 3)
-NUM_CLASSES = {"cifar10": 10, "cifar100": 100}
-
 DEFAULTS = Path(__file__).resolve().parents[1] / "workflow/config.default.yaml"
+NUM_CLASSES = {"cifar10": 10, "cifar100": 100}
 
 
 def images(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -57,9 +59,12 @@ def images(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     return x, np.arange(n, dtype=np.int32) % 10
 
 
-def seconds_per_step(apply: Callable, params: Any, phase: Phase, regime: str, steps: int) -> float:
-    """Seconds of one optimiser step of ``train`` (its second epoch, after compilation); NaN
-    when ``steps`` is 0 (not timed)."""
+def seconds_per_step(
+    apply: Callable | Modes, params: Any, phase: Phase, regime: str, steps: int, state: Any = None
+) -> float:
+    """Seconds of one optimiser step of ``train`` (its second epoch, after compilation) of
+    ``apply`` (with its ``state``: the modes of a network); NaN when ``steps`` is 0 (not
+    timed)."""
     if not steps:
         return math.nan
     data = images(steps * phase.batch_size, 0)
@@ -74,6 +79,7 @@ def seconds_per_step(apply: Callable, params: Any, phase: Phase, regime: str, st
         key=jax.random.PRNGKey(2),
         checkpoints=[],
         save=lambda *_: None,
+        state=state,
     )
     return rows[1]["seconds"] / steps
 
@@ -118,10 +124,16 @@ def seconds_of(fn: Callable[[], Any], timed: bool) -> float:
 Row = tuple[str, int, float, float]  # stage, how many, seconds each, operations each
 
 
-def phase1_rows(config: Config, net: Any, params: Any, steps: int) -> list[Row]:
-    """Optimiser steps of every phase-1 run, benign and adversarial epochs apart."""
+def phase1_rows(config: Config, net: Any, variables: Any, steps: int) -> list[Row]:
+    """Optimiser steps of every phase-1 run, benign and adversarial epochs apart, in the
+    network's training mode (batch-norm: batch statistics)."""
     phase1 = config.phase1
-    counts = Counts(net.apply, params, phase1.batch_size)
+    params, state = variables
+
+    def training_mode(p: Any, x: Any) -> Any:
+        return net.model.apply_train(p, state, x)[0]
+
+    counts = Counts(training_mode, params, phase1.batch_size)
     rows = []
     for kind in ("benign", "adversarial"):
         epochs = 0
@@ -131,18 +143,19 @@ def phase1_rows(config: Config, net: Any, params: Any, steps: int) -> list[Row]:
             epochs += adversarial.count(kind == "adversarial")
         if epochs:
             count = epochs * (TRAIN_IMAGES // phase1.batch_size)
-            seconds = seconds_per_step(net.apply, params, phase1, kind, steps)
+            seconds = seconds_per_step(net.modes, params, phase1, kind, steps, state)
             rows.append(
                 (f"phase 1, {kind} steps", count, seconds, counts.training_step(phase1, kind))
             )
     return rows
 
 
-def kernel_rows(config: Config, net: Any, params: Any, timed: bool) -> list[Row]:
+def kernel_rows(config: Config, net: Any, variables: Any, timed: bool) -> list[Row]:
     """The upper triangle of kernel tiles at every checkpoint of every run."""
     tile = config.ntk.tile_size
     probes = config.dataset.probes_per_class * NUM_CLASSES[config.dataset.name]
-    kernel = per_logit_ntk_fn(net.apply, config.ntk.implementation)
+    params = variables.params
+    kernel = per_logit_ntk_fn(net.evaluation(variables.state), config.ntk.implementation)
     x = images(tile, 3)[0]
     tiles = math.ceil(probes / tile)
     snapshots = len(config.phase1.runs) * len(config.phase1.checkpoint_epochs)
@@ -151,14 +164,15 @@ def kernel_rows(config: Config, net: Any, params: Any, timed: bool) -> list[Row]
     return [("kernel tiles", count, seconds, flops(kernel, x, x, params))]
 
 
-def phase2_rows(config: Config, net: Any, params: Any, steps: int) -> list[Row]:
+def phase2_rows(config: Config, net: Any, variables: Any, steps: int) -> list[Row]:
     """Optimiser steps of every child of every spawn point of every run."""
     phase2 = config.phase2
+    params, network = variables.params, net.evaluation(variables.state)
     spawns = len(config.phase1.runs) * len(phase2.spawn_epochs)
     count = spawns * phase2.epochs * (TRAIN_IMAGES // phase2.batch_size)
     rows = []
     for dynamics in phase2.dynamics:
-        child = child_apply(net.apply, params, dynamics)
+        child = child_apply(network, params, dynamics)
         counts = Counts(child, params, phase2.batch_size)
         for regime in phase2.regimes:
             seconds = seconds_per_step(child, params, phase2, regime, steps)
@@ -167,7 +181,7 @@ def phase2_rows(config: Config, net: Any, params: Any, steps: int) -> list[Row]:
     return rows
 
 
-def evaluation_rows(config: Config, net: Any, params: Any, n: int, timed: bool) -> list[Row]:
+def evaluation_rows(config: Config, net: Any, variables: Any, n: int, timed: bool) -> list[Row]:
     """Test images of every final phase-1 network and every child: clean, attacked, transfer.
 
     A phase-1 network's adversarial images are crafted once and stored; a child is judged on
@@ -179,12 +193,13 @@ def evaluation_rows(config: Config, net: Any, params: Any, n: int, timed: bool) 
     attacks = {adversarial_key(*cell): attack for cell, attack in grid.items()}
     runs = len(config.phase1.runs)
     test = images(n, 4)
+    params, network = variables.params, net.evaluation(variables.state)
     rows = []
     for dynamics in ("phase 1", *phase2.dynamics):
         if dynamics == "phase 1":
-            apply, models, transfer = net.apply, runs, False
+            apply, models, transfer = network, runs, False
         else:
-            apply = child_apply(net.apply, params, dynamics)
+            apply = child_apply(network, params, dynamics)
             models = runs * len(phase2.spawn_epochs) * len(phase2.regimes)
             transfer = evaluation.transfer
         counts = Counts(apply, params, n)
@@ -211,7 +226,7 @@ def evaluation_rows(config: Config, net: Any, params: Any, n: int, timed: bool) 
     return rows
 
 
-def machine_rows(config: Config, net: Any, params: Any, n: int, timed: bool) -> list[Row]:
+def machine_rows(config: Config, net: Any, variables: Any, n: int, timed: bool) -> list[Row]:
     """Test images of every analysed checkpoint's kernel machine (its attacks at their own
     epsilon, and the parent's images judged) and of each judged eigen-feature (the feature
     attack): both are the machine ``machine_apply`` with weights from the probes."""
@@ -220,8 +235,9 @@ def machine_rows(config: Config, net: Any, params: Any, n: int, timed: bool) -> 
     classes = NUM_CLASSES[config.dataset.name]
     probes = images(config.dataset.probes_per_class * classes, 7)[0]
     coefficients = jax.random.normal(jax.random.PRNGKey(8), (classes, len(probes)))
-    weights = machine_weights(net.apply, params, probes, coefficients)
-    machine, test = machine_apply(net.apply, params), images(n, 4)
+    params, network = variables.params, net.evaluation(variables.state)
+    weights = machine_weights(network, params, probes, coefficients)
+    machine, test = machine_apply(network, params), images(n, 4)
     counts = Counts(machine, weights, n)
     features = len(feature_indices(len(probes), machines.features.top, machines.features.bottom))
     rows = []
@@ -253,16 +269,23 @@ def main() -> None:
     parser.add_argument("--eval-images", type=int, default=100, help="images per timed evaluation")
     parser.add_argument("--tflops", type=float, default=10.0, help="assumed sustained TFLOP/s")
     args = parser.parse_args()
-    config = Config.model_validate(layered_config(DEFAULTS, args.preset))
-    net = build_model(**config.model.model_dump(), num_classes=NUM_CLASSES[config.dataset.name])
-    params = net.init(jax.random.PRNGKey(0), SHAPE)
-    print(f"device: {jax.devices()[0].device_kind}; preset {args.preset}", flush=True)
+    changes = yaml.safe_load(Path(args.preset).read_text())  # a preset lists what it changes
+    config = Config.model_validate(merge(yaml.safe_load(DEFAULTS.read_text()), changes))
+    net = build_network(config.model, NUM_CLASSES[config.dataset.name])
+    variables = net.init(jax.random.PRNGKey(0), SHAPE)
+    size = sum(int(np.prod(leaf.shape)) for leaf in jax.tree_util.tree_leaves(variables.params))
+    print(
+        f"device: {jax.devices()[0].device_kind}; preset {args.preset}; model "
+        f"{config.model.architecture} (width {config.model.width}, depth {config.model.depth}), "
+        f"{size:,} parameters",
+        flush=True,
+    )
     rows = [
-        *phase1_rows(config, net, params, args.steps),
-        *kernel_rows(config, net, params, args.steps > 0),
-        *phase2_rows(config, net, params, args.steps),
-        *evaluation_rows(config, net, params, args.eval_images, args.steps > 0),
-        *machine_rows(config, net, params, args.eval_images, args.steps > 0),
+        *phase1_rows(config, net, variables, args.steps),
+        *kernel_rows(config, net, variables, args.steps > 0),
+        *phase2_rows(config, net, variables, args.steps),
+        *evaluation_rows(config, net, variables, args.eval_images, args.steps > 0),
+        *machine_rows(config, net, variables, args.eval_images, args.steps > 0),
     ]
     rate = args.tflops * 1e12 * 3600
     print(

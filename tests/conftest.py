@@ -28,7 +28,7 @@ NUM_CLASSES = 10
 WIDTH = 16
 # The ResNet's stages have width x (1, 2, 4, 8) channels; a quarter of the width keeps its
 # kernels about as cheap to compile and compute as the other families'.
-WIDTHS = {"resnet": 4}
+WIDTHS = {"resnet_no_bn": 4}
 DEPTH = 2
 NUM_IMAGES = 12
 

@@ -1,9 +1,6 @@
 """CIFAR in the workflow, run for real by Snakemake: a missing dataset, the download rule and
 the fetch commands it prints and the docs show, an archive in place, a tiny DAG on a fake
-CIFAR-10 archive, and the job plans of the presets.
-
-Jobs write below results/shared/<key>/ (``--until <rule>`` runs a rule's jobs and what they
-need); a scenario's folder of links is made only at the end of a whole run."""
+CIFAR-10 archive, and the job plans of the presets."""
 
 from __future__ import annotations
 
@@ -38,7 +35,6 @@ from snakemake_run import (
     planned_jobs,
     rules_of,
     run_printed,
-    shared_path,
     snakemake,
     write_config,
 )
@@ -47,7 +43,6 @@ ARCHIVE = "data/cifar-10-python.tar.gz"
 FETCH = f"uv run snakemake {ARCHIVE} --cores 1"
 FETCH_LOG = "logs/download_dataset/cifar-10-python.tar.gz.log"
 DOCS = ["README.md", "docs/cifar.md"]
-SHIPPED = yaml.safe_load((ROOT / "config.yaml").read_text())  # the changes config.yaml ships
 
 
 def cifar_config(**dataset: Any) -> dict[str, Any]:
@@ -63,6 +58,17 @@ def cifar_config(**dataset: Any) -> dict[str, Any]:
     del config["evaluation"]["attacks"]["pgd_l2"]
     config["attacked"]["attack"] = "pgd_linf"
     return config
+
+
+SPLIT = "results/shared/{key}/data/split.npz"
+
+
+def split_key(checkout: Path, configfile: str | None = None) -> str:
+    """The key of the split job a run of ``checkout`` plans (a run asks for its result with
+    ``--until``: a job's key is known once the scenario's results are asked for)."""
+    jobs = planned_jobs(checkout, "--forceall", configfile=configfile)
+    [key] = {dict(wildcards)["key"] for rule, wildcards in jobs if rule == "split_dataset"}
+    return key
 
 
 def output(result) -> str:
@@ -105,14 +111,14 @@ def documented_fetch_commands(doc: str) -> list[str]:
 
 @pytest.mark.parametrize("doc", DOCS)
 def test_documented_fetch_commands_run(tmp_path, doc):
-    """Every fetch command of the docs runs as written, its config files (a preset) included, in
-    a checkout whose config.yaml is the shipped one set to CIFAR-10 (the changes a preset makes
-    go on top of it). A config file appended at the end points the fetch at a fake archive."""
+    """Every fetch command of the docs runs as written, its config files (a preset) included.
+    A config file appended at the end points the fetch at a fake archive."""
     commands = documented_fetch_commands(doc)
     assert commands, f"{doc} shows no fetch command"
     mirror = write_archive(tmp_path / "mirror", "cifar10", fake_members("cifar10"))
-    config = merge(SHIPPED, {"dataset": {"name": "cifar10"}})
     for i, command in enumerate(commands):
+        # A preset's command runs on the defaults, as in a fresh clone (config.yaml names the run).
+        config = {"name": "default"} if "--configfile" in command else cifar_config()
         checkout = make_checkout(tmp_path / f"checkout{i}", config)
         shutil.copytree(ROOT / "presets", checkout / "presets")
         write_config(checkout, {"dataset": {"url": mirror.as_uri()}}, "mirror.yaml")
@@ -155,11 +161,10 @@ def test_archive_in_place_is_never_deleted(tmp_path):
     assert archive == mirror.read_bytes()
 
     write_config(checkout, cifar_config(url=(tmp_path / "gone.tar.gz").as_uri()))
-    split = ("--until", "split_dataset")
+    split = ("--until", SPLIT.format(key=split_key(checkout)))
     for forced in [(), ("--forcerun", "download_dataset"), ("--forceall",)]:
-        assert "download_dataset" not in rules_of(planned_jobs(checkout, *forced, *split))
-        snakemake(checkout, *forced, *split)
-        shared_path(checkout, "data/split.npz")  # the split, made
+        assert "download_dataset" not in rules_of(planned_jobs(checkout, *split, *forced))
+        snakemake(checkout, *split, *forced)
         assert (checkout / ARCHIVE).read_bytes() == archive
     for forced in [(), ("--forcerun", ARCHIVE), ("--forceall",)]:
         result = snakemake(checkout, ARCHIVE, *forced, check=False)
@@ -178,7 +183,8 @@ def test_corrupt_archive_in_place_names_a_fix_that_runs(tmp_path):
     corrupt = mirror.read_bytes()[:1000]
     (checkout / "data").mkdir()
     (checkout / ARCHIVE).write_bytes(corrupt)
-    result = snakemake(checkout, "--until", "split_dataset", configfile="mine.yaml", check=False)
+    split = SPLIT.format(key=split_key(checkout, "mine.yaml"))
+    result = snakemake(checkout, "--until", split, "--configfile", "mine.yaml", check=False)
     assert result.returncode != 0
     message = output(result)
     assert f"{ARCHIVE} is truncated or corrupt" in message
@@ -190,27 +196,46 @@ def test_corrupt_archive_in_place_names_a_fix_that_runs(tmp_path):
 
 
 def test_tiny_dag_on_fake_cifar(tmp_path):
-    checkout = make_checkout(tmp_path, cifar_config())
+    """The whole DAG on a fake CIFAR-10 archive with the paper's network, the batch-norm
+    ResNet, at a tiny width (one block per stage)."""
+    config = cifar_config()
+    config["model"].update(architecture="resnet", width=2, depth=1)
+    checkout = make_checkout(tmp_path, config)
     members = fake_members("cifar10", per_class=2)
     write_archive(checkout / "data", "cifar10", members)
-    # The dataset reaches every job that reads images: training, kernels and evaluation (the
-    # pictures' job reads the kernels).
-    until = ("--until", "feature_pictures", "evaluate_phase1")
-    snakemake(checkout, *until)
-    layouts = ["kernels/benign/seed0/ntk.zarr", "evaluation/benign/seed0/phase1.csv"]
-    targets = [shared_path(checkout, layout) for layout in [*layouts, "machines/pictures.zarr"]]
-    split = load_split(checkout / shared_path(checkout, "data/split.npz"))
+    # The dataset reaches every job that reads images: training, kernels and evaluation.
+    targets = [
+        "results/tiny/kernels/benign/seed0/ntk.zarr",
+        "results/tiny/evaluation/benign/seed0/phase1.csv",
+        "results/tiny/machines/pictures.zarr",
+    ]
+    said = output(snakemake(checkout))
+    assert "infinite_width (tiny): skipped for this architecture." in said
+    assert "batch-norm" in said
+    assert all((checkout / target).exists() for target in targets)
+    assert (checkout / "results/tiny/findings.csv").exists()
+    split = load_split(checkout / "results/tiny/data/split.npz")
     want = expected_arrays("cifar10", members)
     assert split.train_images.dtype == np.uint8 and split.pixel_max == 255
     np.testing.assert_array_equal(split.train_images, want.train_images)
     np.testing.assert_array_equal(split.test_labels, want.test_labels)
     assert split.classes == want.classes
-    kernels = xr.open_zarr(checkout / targets[0]).ntk
+    store = xr.open_zarr(checkout / targets[0])
+    kernels = store.ntk
     assert kernels.shape == (2, 10, 20, 20)
     assert np.all(np.isfinite(kernels.values))
+    assert store.attrs["implementation"] == "structured_derivatives"
+    # The zero readout leaves only its own gradient at epoch 0; training moved the rest.
+    initial, trained = kernels.values[0], kernels.values[1]
+    assert np.abs(trained - trained[0]).max() > 1e-6 * np.abs(trained).max()
+    assert np.abs(initial - initial[0]).max() <= 1e-5 * np.abs(initial).max()
+    with np.load(checkout / "results/tiny/phase1/benign/seed0/epoch1.npz") as checkpoint:
+        # the running mean and variance of 12 batch-norm layers: the stem's, two per block
+        # and three projections
+        assert sum(name.startswith("state_") for name in checkpoint.files) == 2 * 12
     accuracy = pd.read_csv(checkout / targets[1])
     assert set(accuracy.attack) >= {"clean", "pgd_linf"}
-    assert planned_jobs(checkout, *until) == set()  # the archive is read, never fetched again
+    assert planned_jobs(checkout) == set()  # the archive is read, never fetched again
     # Feature pictures are colour images of CIFAR's shape, and their figure draws them.
     pictures = xr.open_zarr(checkout / targets[2]).load()
     assert pictures.picture.shape == (1, 2, 2, 2, 32, 32, 3)
@@ -232,7 +257,7 @@ def expected_jobs(config: dict[str, Any]) -> dict[str, int]:
     jobs["train_children"] = jobs["evaluate_children"] = len(runs) * spawns
     once = ["all", "split_dataset", "select_probes", "gather_evaluation", "figures", "findings"]
     once += ["feature_pictures", "scenario"]
-    if config["model"]["architecture"] != "resnet":  # the infinite-width NTK: out of reach
+    if config["model"]["architecture"] in ("mlp", "cnn"):  # elsewhere no infinite-width NTK
         once += ["infinite_ntk", "infinite_machine"]
     if run_pairs(runs):
         once += ["kernel_pair_distances"]
@@ -241,9 +266,8 @@ def expected_jobs(config: dict[str, Any]) -> dict[str, int]:
 
 @pytest.mark.parametrize("preset", sorted(path.stem for path in ROOT.glob("presets/*.yaml")))
 def test_preset_plan(tmp_path, preset):
-    """A preset on top of the shipped config.yaml, as documented: the defaults, then the
-    preset's changes."""
-    checkout = make_checkout(tmp_path, SHIPPED)
+    """A checkout of the defaults (config.yaml names the run only) with a preset on top."""
+    checkout = make_checkout(tmp_path, {"name": "default"})
     shutil.copytree(ROOT / "presets", checkout / "presets")
     write_archive(checkout / "data", "cifar10", fake_members("cifar10"))  # read by CIFAR presets
     configfile = f"presets/{preset}.yaml"

@@ -21,7 +21,8 @@ import zarr
 
 from ntk_evolution.atomic import partials
 from ntk_evolution.checkpoints import load_checkpoint
-from ntk_evolution.models import build_model
+from ntk_evolution.networks import build_network
+from ntk_evolution.settings import ModelSettings
 from ntk_evolution.storage import open_store
 
 from snakemake_run import (
@@ -89,7 +90,7 @@ def kill_everything(process) -> None:
 
 def template():
     """The parameter shapes of the tiny model on digits."""
-    return build_model(**TINY["model"], num_classes=10).param_shapes((8, 8, 1))
+    return build_network(ModelSettings(**TINY["model"]), 10).shapes((8, 8, 1)).params
 
 
 def slow_config():

@@ -121,7 +121,7 @@ def test_children_learn_with_the_training_loop(dynamics, regime):
         regime=regime,
         key=jax.random.PRNGKey(0),
         checkpoints=[3.0],
-        save=lambda epoch, params, meta: saved.update(params=params),
+        save=lambda epoch, params, state, meta: saved.update(params=params),
     )
     assert history[-1]["train_loss"] < 0.9 * history[0]["train_loss"]
     assert [row["adversarial"] for row in history] == [regime == "adversarial"] * 3

@@ -27,7 +27,7 @@ from zarr.errors import UnstableSpecificationWarning, ZarrUserWarning
 from ntk_evolution import data, storage
 from ntk_evolution.checkpoints import save_checkpoint
 from ntk_evolution.experiment import MODEL_COLUMNS, SOURCES, Run, attack_order
-from ntk_evolution.models import build_model
+from ntk_evolution.networks import build_network
 from ntk_evolution.provenance import device_description
 from ntk_evolution.settings import EvaluationSettings, MachinesSettings, ModelSettings, NtkSettings
 from ntk_evolution.stages.evaluation import save_adversarial
@@ -38,7 +38,12 @@ from ntk_evolution.stages.machines import headline_attacks, judge_machines
 
 NUM_CLASSES = 3
 MODEL = ModelSettings(
-    architecture="mlp", width=8, depth=1, parameterization="standard", zero_readout=False
+    architecture="mlp",
+    width=8,
+    depth=1,
+    parameterization="standard",
+    zero_readout=False,
+    options={},
 )
 # Listed out of alphabetical order, with an extra radius that the machines leave out.
 EVALUATION = EvaluationSettings.model_validate(
@@ -218,12 +223,12 @@ def machine_stores(tmp_path_factory):
     split = data.Split(pixels[:12], labels[:12], pixels[12:], labels[12:], ("a", "b", "c"), 255)
     data.save_split(path / "split.npz", split)
     data.save_probes(path / "probes.npz", np.arange(6), labels[:6])
-    net = build_model(**MODEL.model_dump(), num_classes=NUM_CLASSES)
+    net = build_network(MODEL, NUM_CLASSES)
     checkpoints = []
     for epoch in (0, 1):
         checkpoints.append(path / f"epoch{epoch}.npz")
-        params = net.init(jax.random.PRNGKey(epoch), split.image_shape)
-        save_checkpoint(checkpoints[-1], params, {"epoch": epoch})
+        params, state = net.init(jax.random.PRNGKey(epoch), split.image_shape)
+        save_checkpoint(checkpoints[-1], params, {"epoch": epoch}, state=state)
     ntk = NtkSettings(implementation="jacobian_contraction", tile_size=6)
     kernels = path / "ntk.zarr"
     common = {"epochs": [0.0, 1.0], "model": MODEL}

@@ -86,7 +86,7 @@ def trained(task):
         regime="benign",
         key=jax.random.PRNGKey(22),
         checkpoints=[4.0],
-        save=lambda epoch, params, meta: saved.update(params=params),
+        save=lambda epoch, params, state, meta: saved.update(params=params),
     )
     return model.apply, saved["params"]
 
@@ -427,7 +427,7 @@ def evaluated(tmp_path_factory, task, trained):
         path / "split.npz", Split(pixels[0], train_labels, pixels[1], test_labels, classes, 255)
     )
     save_checkpoint(path / "network.npz", trained[1], {"epoch": 4})
-    model = {**MLP, "parameterization": "standard", "zero_readout": False}
+    model = {**MLP, "parameterization": "standard", "zero_readout": False, "options": {}}
     evaluation = {
         "batch_size": 16,
         "seed": 0,

@@ -10,7 +10,7 @@ import pytest
 from ntk_evolution.checkpoints import load_checkpoint
 from ntk_evolution.data import Split, save_split
 from ntk_evolution.experiment import Run
-from ntk_evolution.models import build_model
+from ntk_evolution.networks import build_network
 from ntk_evolution.ntk import per_logit_ntk_fn
 from ntk_evolution.settings import ModelSettings, Optimizer, Training
 from ntk_evolution.stages.phase1 import train_phase1
@@ -53,7 +53,12 @@ def test_training_runs_on_the_gpu_and_records_it(tmp_path):
         Split(pixels[:64], labels[:64], pixels[64:], labels[64:], classes, 255),
     )
     model = ModelSettings(
-        architecture="mlp", width=16, depth=1, parameterization="standard", zero_readout=False
+        architecture="mlp",
+        width=16,
+        depth=1,
+        parameterization="standard",
+        zero_readout=False,
+        options={},
     )
     training = Training(
         epochs=1, batch_size=64, optimizer=Optimizer(learning_rate=0.01, momentum=0.9)
@@ -68,6 +73,6 @@ def test_training_runs_on_the_gpu_and_records_it(tmp_path):
         training=training,
         checkpoint_epochs=[1.0],
     )
-    template = build_model(**model.model_dump(), num_classes=10).param_shapes((8, 8, 1))
+    template = build_network(model, 10).shapes((8, 8, 1)).params
     _, meta = load_checkpoint(checkpoint, template)
     assert meta["device"].startswith("gpu:"), meta["device"]

@@ -154,19 +154,21 @@ def test_a_zero_readout_gives_every_logit_the_same_kernel_at_any_width(images):
         np.testing.assert_allclose(kernels[c], kernels[0], rtol=1e-6)
 
 
-def test_the_reference_is_within_reach_for_the_mlp_and_cnn_but_not_the_resnet():
+def test_the_reference_is_within_reach_for_the_mlp_and_cnn_but_no_other_model():
     for architecture in ("mlp", "cnn"):
         for shape in ((8, 8, 1), (32, 32, 3)):
             assert reference_reason(architecture, shape) is None
-    reason = reference_reason("resnet", (32, 32, 3))
+    reason = reference_reason("resnet_no_bn", (32, 32, 3))
     assert isinstance(reason, str) and "1,048,576" in reason
+    assert "batch-norm" in reference_reason("resnet", (32, 32, 3))
+    assert "import path" in reference_reason("my_models.nets:small_cnn", (8, 8, 1))
     with pytest.raises(ValueError, match="unknown architecture"):
         reference_reason("transformer", (8, 8, 1))
 
 
 def test_neural_tangents_cannot_compute_the_resnet(images):
     """The claim behind :func:`reference_reason`: the identity shortcuts are not Gaussian."""
-    model = build_model("resnet", num_classes=CLASSES, width=4, depth=1)
+    model = build_model("resnet_no_bn", num_classes=CLASSES, width=4, depth=1)
     with pytest.raises(NotImplementedError, match="FanInSum"):
         analytic_ntk(model, images[:2])
 

@@ -1,4 +1,5 @@
-"""The ResNet of the model zoo: the paper's ResNet-18 layout, counted and traced independently."""
+"""The stax ResNet without batch-norm: the paper's ResNet-18 layout, counted and traced
+independently."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import numpy as np
 import pytest
 
 from ntk_evolution.compat import stax
-from ntk_evolution.models import build_model, resnet
+from ntk_evolution.models import build_model, resnet_no_bn
 
 CIFAR = (32, 32, 3)
 
@@ -35,14 +36,14 @@ def resnet18_parameters(width: int, num_classes: int) -> int:
 
 @pytest.mark.parametrize("width", [2, 64])
 def test_resnet18_parameter_count(width):
-    model = build_model("resnet", num_classes=10, width=width, depth=2)
+    model = build_model("resnet_no_bn", num_classes=10, width=width, depth=2)
     shapes = jax.tree_util.tree_leaves(model.param_shapes(CIFAR))
     assert sum(int(np.prod(s.shape)) for s in shapes) == resnet18_parameters(width, 10)
 
 
 def test_stride_one_stem_no_max_pool_global_average_pooling():
     """32x32 inputs reach the pooling as 4x4 maps (strides 1, 2, 2, 2 only), 8 x width channels."""
-    layers = resnet(width=2, depth=2, num_classes=10, parameterization="standard")
+    layers = resnet_no_bn(width=2, depth=2, num_classes=10, parameterization="standard")
     assert isinstance(layers[-2], tuple)  # GlobalAvgPool, then the readout
     init, apply, _ = stax.serial(*layers[:-2])
     _, params = init(jax.random.PRNGKey(0), (-1, *CIFAR))
@@ -51,7 +52,7 @@ def test_stride_one_stem_no_max_pool_global_average_pooling():
 
 
 def test_zero_readout_starts_as_the_zero_function():
-    model = build_model("resnet", num_classes=100, width=2, depth=1, zero_readout=True)
+    model = build_model("resnet_no_bn", num_classes=100, width=2, depth=1, zero_readout=True)
     params = model.init(jax.random.PRNGKey(0), CIFAR)
     images = jax.random.uniform(jax.random.PRNGKey(1), (3, *CIFAR))
     logits = model.apply(params, images)

@@ -33,7 +33,7 @@ def schema_keys(schema: dict, prefix: str = "", *, tables: bool = False) -> set[
     for name, sub in schema.get("properties", {}).items():
         if "$ref" in sub:
             sub = SCHEMA_DOC["$defs"][sub["$ref"].rsplit("/", 1)[-1]]
-        if not tables or isinstance(sub.get("additionalProperties"), dict):
+        if not tables or sub.get("additionalProperties", False) is not False:
             keys.add(prefix + name)
         keys |= schema_keys(sub, f"{prefix}{name}.", tables=tables)
     return keys

@@ -61,7 +61,8 @@ class Recorder:
     def __init__(self):
         self.calls = []
 
-    def __call__(self, epoch, params, metadata):
+    def __call__(self, epoch, params, state, metadata):
+        assert state == {}  # an MLP has no state
         leaves = [np.array(leaf) for leaf in jax.tree_util.tree_leaves(params)]
         self.calls.append((epoch, leaves, dict(metadata)))
 

@@ -480,7 +480,7 @@ def test_bad_config_key_stops_the_run(tmp_path):
     assert result.returncode != 0
     message = result.stdout + result.stderr
     assert "model: unknown key(s) ['widht']" in message
-    assert "architecture, depth, parameterization, width, zero_readout" in message
+    assert "architecture, depth, options, parameterization, width, zero_readout" in message
     assert not (tmp_path / "results").exists()
 
 
@@ -542,13 +542,16 @@ def test_provenance_command_line(finished, capsys):
     assert made["provenance"]["config"]["evaluation"]["attacks"]["pgd_linf"]["steps"] == 3
 
 
-def test_an_out_of_reach_reference_is_skipped_with_a_note(tmp_path):
-    """The ResNet's infinite-width NTK is out of reach: the DAG says so and goes without it."""
+@pytest.mark.parametrize(
+    ("architecture", "why"), [("resnet_no_bn", "FanInSum"), ("resnet", "batch-norm")]
+)
+def test_an_out_of_reach_reference_is_skipped_with_a_note(tmp_path, architecture, why):
+    """The ResNets' infinite-width NTK is out of reach: the DAG says so and goes without it."""
     config = copy.deepcopy(TINY)
-    config["model"]["architecture"] = "resnet"
+    config["model"]["architecture"] = architecture
     result = snakemake(make_checkout(tmp_path, config), "--dry-run")
     assert "infinite_width (tiny): skipped for this architecture." in result.stdout + result.stderr
-    assert "FanInSum" in result.stdout + result.stderr
+    assert why in result.stdout + result.stderr
     planned = rules_of(planned_jobs(tmp_path))
     assert "infinite_ntk" not in planned and "infinite_machine" not in planned
     assert planned["kernel_evolution"] == 4

@@ -88,17 +88,20 @@ def attacked_probes(
 
 
 def attacked_kernel_tiles(
-    kernel: TileKernel, params: Params, attacked: ArrayLike
+    kernel: TileKernel, params: Params, attacked: ArrayLike, apply: ApplyFn | None = None
 ) -> Iterator[tuple[slice, slice, np.ndarray]]:
     """The upper-triangle tiles ``(rows, cols, block)`` of K~_c = K_c(X~, X~), each block
     (C, rows, cols), by :func:`ntk_evolution.ntk.per_logit_ntk_tiles`: the clean kernel's
-    compiled tile kernel and memory bound, on the attacked probes."""
-    return per_logit_ntk_tiles(kernel, params, jnp.asarray(attacked, jnp.float32))
+    compiled tile kernel and memory bound, on the attacked probes, of the network ``apply``
+    (by default the one the kernel was compiled for)."""
+    return per_logit_ntk_tiles(kernel, params, jnp.asarray(attacked, jnp.float32), apply)
 
 
-def attacked_kernel(kernel: TileKernel, params: Params, attacked: ArrayLike) -> np.ndarray:
+def attacked_kernel(
+    kernel: TileKernel, params: Params, attacked: ArrayLike, apply: ApplyFn | None = None
+) -> np.ndarray:
     """The whole attacked kernel K~ (C, n, n) from :func:`attacked_kernel_tiles`."""
-    return assemble(attacked_kernel_tiles(kernel, params, attacked), len(attacked))
+    return assemble(attacked_kernel_tiles(kernel, params, attacked, apply), len(attacked))
 
 
 @functools.cache
@@ -212,7 +215,7 @@ def attacked_kernels(
 ) -> AttackedKernels:
     """Attack the probes against the checkpoint and compute its three kernels.
 
-    ``kernel`` is the tile kernel of ``apply`` (:func:`ntk_evolution.ntk.compile_tile_kernel`),
+    ``kernel`` is the tile kernel of ``apply``'s network (:func:`ntk_evolution.ntk.compile_tile_kernel`),
     compiled once per job; the cross diagonal uses its implementation (after any fallback).
     ``clean`` is the stored clean kernel, computed here when not given.
     """
@@ -221,11 +224,12 @@ def attacked_kernels(
         apply, params, probes, labels, attack, key=key, batch_size=batch_size
     )
     if clean is None:
-        clean = assemble(per_logit_ntk_tiles(kernel, params, jnp.asarray(probes)), len(probes))
+        tiled = per_logit_ntk_tiles(kernel, params, jnp.asarray(probes), apply)
+        clean = assemble(tiled, len(probes))
     cross = cross_kernel_diagonal(
         apply, params, probes, attacked, batch_size=batch_size, implementation=kernel.implementation
     )
-    return AttackedKernels(attacked, clean, attacked_kernel(kernel, params, attacked), cross)
+    return AttackedKernels(attacked, clean, attacked_kernel(kernel, params, attacked, apply), cross)
 
 
 def _cosine(cross: np.ndarray, clean_diag: np.ndarray, attacked_diag: np.ndarray) -> np.ndarray:

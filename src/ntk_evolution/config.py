@@ -13,8 +13,11 @@ checks a schema cannot express (relations between values and with the dataset's 
 from __future__ import annotations
 
 import copy
+import importlib.util
 import math
+import os
 import re
+import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
@@ -22,11 +25,13 @@ from pathlib import Path
 from typing import Any
 
 from ntk_evolution.experiment import epoch_label
+from ntk_evolution.infinite_reach import STAX_ARCHITECTURES, split_import_path
 from ntk_evolution.settings import (
     Attack,
     Config,
     DatasetSettings,
     EvaluationAttack,
+    ModelSettings,
     Phase1Settings,
 )
 
@@ -127,7 +132,7 @@ def _alternatives_problem(where: str, error: Any) -> str:
 
 # Mappings whose keys the user chooses (each names an entry): a config file that gives one
 # replaces it as a whole, where every other key merges key by key.
-NAMED_TABLES = ("evaluation.attacks",)
+NAMED_TABLES = ("evaluation.attacks", "model.options")
 
 # Numbers in exponent notation that YAML 1.1 (PyYAML, which reads the config files) takes for
 # strings: it wants a dot and a signed exponent (1.0e+6), so 1e6, 1.0e6 and 5E-3 stay text.
@@ -350,6 +355,7 @@ def check_config(config: Config) -> None:
             "set dataset.url: null."
         )
     _check_dataset_size(config)
+    _check_model(config.model)
     late = [e for e in phase1.checkpoints.fractional if e > phase1.epochs]
     if late:
         raise ConfigError(
@@ -385,6 +391,38 @@ def check_config(config: Config) -> None:
     for name, attack in attacks.items():
         _check_attack(f"evaluation.attacks.{name}", attack)
     _check_machines(config)
+
+
+def _check_model(model: ModelSettings) -> None:
+    """``options`` go to an import path's function only, the NTK parameterisation to the
+    ``stax`` models only, and an import path's module must be importable (installed, or below
+    the working directory, where the jobs look for it: :func:`ntk_evolution.networks.import_model`).
+    """
+    if model.built_in and model.options:
+        raise ConfigError(
+            f"model.options {sorted(model.options)} are keyword arguments of a model named by "
+            f"its import path; the built-in architecture {model.architecture!r} takes width, "
+            "depth, parameterization and zero_readout. Set model.options: {}."
+        )
+    if model.parameterization == "ntk" and model.architecture not in STAX_ARCHITECTURES:
+        raise ConfigError(
+            f"model.parameterization: ntk applies to the stax models {list(STAX_ARCHITECTURES)}, "
+            f"not to {model.architecture!r}; set model.parameterization: standard."
+        )
+    if model.built_in:
+        return
+    module, _ = split_import_path(model.architecture)
+    if os.getcwd() not in sys.path:
+        sys.path.append(os.getcwd())
+    try:
+        found = importlib.util.find_spec(module) is not None
+    except ImportError:  # a package on the way is missing
+        found = False
+    if not found:
+        raise ConfigError(
+            f"model.architecture = {model.architecture!r}: no module {module!r} can be imported; "
+            f"install it or put it below the working directory {os.getcwd()}."
+        )
 
 
 def _check_epochs(

@@ -9,7 +9,10 @@ child's parameters, which start at theta_s:
 - ``centered``:   g(theta, x) = J(x) (theta - theta_s), the same without f(theta_s, x), so the
   child starts as the zero function,
 
-where J(x) = df(theta, x)/dtheta at theta = theta_s. The linearized and centered children are
+where J(x) = df(theta, x)/dtheta at theta = theta_s. For a network with state (batch-norm
+running statistics), f is its evaluation-mode function with the spawn checkpoint's state held
+fixed (:meth:`ntk_evolution.networks.Network.evaluation`): the children's training never
+changes it, and the standard child trains that same function. The linearized and centered children are
 affine in theta with the fixed Jacobian J(x), so their empirical NTK, J(x) J(x')^T, is the spawn
 kernel k_s at every theta. J(x) (theta - theta_s) is one forward-mode Jacobian-vector product
 (``jax.jvp``) through f at theta_s; the Jacobian is never formed.
@@ -17,11 +20,10 @@ kernel k_s at every theta. J(x) (theta - theta_s) is one forward-mode Jacobian-v
 
 from __future__ import annotations
 
-from functools import partial
-
 import jax
 import jax.numpy as jnp
 
+from ntk_evolution.classifier import as_pytree
 from ntk_evolution.type_aliases import ApplyFn, Params
 
 DYNAMICS = ("standard", "linearized", "centered")
@@ -52,12 +54,14 @@ def child_apply(apply: ApplyFn, spawn_params: Params, dynamics: str) -> ApplyFn:
     The child's parameters have the tree structure of ``spawn_params`` and start at
     ``spawn_params`` themselves, so :func:`ntk_evolution.training.train` trains a child as it
     trains any network. Frozen children are returned as a ``jax.tree_util.Partial`` whose leaves
-    are ``spawn_params``: passed to a jitted function (see :func:`ntk_evolution.classifier.as_pytree`), the spawn
-    parameters are inputs of the compiled program, not constants baked into it, so one program
-    serves every child of one architecture and dynamics.
+    are ``spawn_params`` and those of ``apply`` (a network's state): passed to a jitted function
+    (see :func:`ntk_evolution.classifier.as_pytree`), they are inputs of the compiled program,
+    not constants baked into it, so one program serves every child of one architecture and
+    dynamics.
 
     Args:
-        apply: the network, ``apply(params, images) -> logits``.
+        apply: the network, ``apply(params, images) -> logits`` (a network with state: its
+            evaluation-mode function with the spawn state).
         spawn_params: theta_s, the parameters the child is expanded around (held fixed).
         dynamics: one of :data:`DYNAMICS`; see the module docstring for the formulas.
 
@@ -72,4 +76,4 @@ def child_apply(apply: ApplyFn, spawn_params: Params, dynamics: str) -> ApplyFn:
     if dynamics == "standard":
         return apply
     child = _linearized if dynamics == "linearized" else _centered
-    return jax.tree_util.Partial(partial(child, apply), spawn_params)
+    return jax.tree_util.Partial(child, as_pytree(apply), spawn_params)

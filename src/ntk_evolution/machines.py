@@ -24,12 +24,11 @@ f_c (:func:`feature_coefficients`).
 
 from __future__ import annotations
 
-from functools import cache, partial
-
 import jax
 import jax.numpy as jnp
 import numpy as np
 
+from ntk_evolution.classifier import as_pytree
 from ntk_evolution.type_aliases import ApplyFn, Params
 
 
@@ -101,15 +100,10 @@ def _machine(apply: ApplyFn, params: Params, weights: Params, images: jax.Array)
     return jnp.diagonal(jax.vmap(along)(weights), axis1=0, axis2=2)
 
 
-@cache
-def _machine_of(apply: ApplyFn) -> partial:
-    """One function object per network, so that machines of its checkpoints share a treedef."""
-    return partial(_machine, apply)
-
-
 def machine_apply(apply: ApplyFn, params: Params) -> ApplyFn:
     """The kernel machine of the network ``apply`` at ``params`` as ``machine(weights, images)
     -> logits``, its weights from :func:`machine_weights`. It is a ``jax.tree_util.Partial``
-    holding ``params`` (as a frozen child, :func:`ntk_evolution.dynamics.child_apply`), around
-    one function per network, so one compiled program serves every checkpoint of a run."""
-    return jax.tree_util.Partial(_machine_of(apply), params)
+    holding ``apply`` (as a pytree: a network's state among its leaves) and ``params``, as a
+    frozen child is (:func:`ntk_evolution.dynamics.child_apply`), so one compiled program serves
+    every checkpoint of a run."""
+    return jax.tree_util.Partial(_machine, as_pytree(apply), params)

@@ -1,4 +1,4 @@
-"""Model zoo, written with neural-tangents ``stax``.
+"""The ``stax`` model zoo: MLP, CNN and a ResNet without batch-norm.
 
 Initialisation follows He et al. for the ReLU layers (weight variance 2 / fan-in), variance
 1 / fan-in for the readout and zero biases. With ``parameterization="standard"`` (the default,
@@ -11,6 +11,10 @@ layer's alone.
 whole network's, and :attr:`Model.features_kernel_fn` and :attr:`Model.readout_kernel_fn` split it
 at the readout, ``kernel_fn = readout_kernel_fn o features_kernel_fn``, so that the readout's own
 contribution can be had (see :mod:`ntk_evolution.infinite`).
+
+A ``stax`` network has no state: :class:`Model` is a model of the interface of
+:mod:`ntk_evolution.networks` whose state is empty and whose two modes are the same function.
+The paper's ResNet-18, with batch-norm, is written in Flax (:mod:`ntk_evolution.flax_models`).
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ import jax
 import jax.numpy as jnp
 
 from ntk_evolution.compat import stax
-from ntk_evolution.type_aliases import Params
+from ntk_evolution.type_aliases import Params, State
 
 HIDDEN_W_STD = math.sqrt(2.0)
 READOUT_W_STD = 1.0
@@ -60,6 +64,22 @@ class Model:
 
     def apply(self, params: Params, images: jax.Array) -> jax.Array:
         """Logits of a batch of NHWC images."""
+        return self.apply_fn(params, images)
+
+    # The model interface (ntk_evolution.networks.StatefulModel): no state, one mode.
+
+    def initialize(self, key: jax.Array, image_shape: tuple[int, ...]) -> tuple[Params, State]:
+        """:meth:`init`'s parameters and the empty state."""
+        return self.init(key, image_shape), {}
+
+    def apply_train(
+        self, params: Params, state: State, images: jax.Array
+    ) -> tuple[jax.Array, State]:
+        """Logits of ``images`` and the state, unchanged."""
+        return self.apply_fn(params, images), state
+
+    def apply_eval(self, params: Params, state: State, images: jax.Array) -> jax.Array:
+        """Logits of ``images``."""
         return self.apply_fn(params, images)
 
 
@@ -121,8 +141,9 @@ def _basic_block(
     )
 
 
-def resnet(*, width: int, depth: int, num_classes: int, parameterization: str) -> list:
-    """ResNet v1 for 32x32 images, as in the paper; ``depth=2`` is ResNet-18.
+def resnet_no_bn(*, width: int, depth: int, num_classes: int, parameterization: str) -> list:
+    """The paper's ResNet v1 for 32x32 images without its batch-norm; ``depth=2`` is the
+    ResNet-18 layout. The paper's network itself is :func:`ntk_evolution.flax_models.resnet`.
 
     A 3x3 stride-1 stem of ``width`` channels (no max-pool), four stages of ``depth`` basic
     blocks with ``width`` x (1, 2, 4, 8) channels and strides (1, 2, 2, 2), a projection
@@ -152,7 +173,11 @@ def resnet(*, width: int, depth: int, num_classes: int, parameterization: str) -
     return [*layers, stax.GlobalAvgPool(), _dense(num_classes, READOUT_W_STD, parameterization)]
 
 
-ARCHITECTURES: dict[str, Callable[..., list]] = {"mlp": mlp, "cnn": cnn, "resnet": resnet}
+ARCHITECTURES: dict[str, Callable[..., list]] = {
+    "mlp": mlp,
+    "cnn": cnn,
+    "resnet_no_bn": resnet_no_bn,
+}
 
 
 def build_model(
@@ -164,10 +189,11 @@ def build_model(
     parameterization: str = "standard",
     zero_readout: bool = False,
 ) -> Model:
-    """Build a model from the ``model`` section of the config."""
+    """Build a ``stax`` model (:data:`ARCHITECTURES`); every architecture of the config is
+    built by :func:`ntk_evolution.networks.build_network`."""
     if architecture not in ARCHITECTURES:
         raise ValueError(
-            f"unknown architecture {architecture!r}; available: {sorted(ARCHITECTURES)}"
+            f"unknown stax architecture {architecture!r}; available: {sorted(ARCHITECTURES)}"
         )
     layers = ARCHITECTURES[architecture](
         width=width, depth=depth, num_classes=num_classes, parameterization=parameterization

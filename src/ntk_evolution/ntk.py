@@ -13,10 +13,16 @@ STRUCTURED_DERIVATIVES (Novak et al., 2022) is the default implementation. It re
 per JAX primitive; a network it cannot differentiate (for example one containing a linear solve)
 falls back to JACOBIAN_CONTRACTION with a logged warning, and the implementation actually used is
 reported (:attr:`TileKernel.implementation`) and recorded in every kernel store.
+
+The network is an argument of the compiled program, as a pytree
+(:func:`ntk_evolution.classifier.as_pytree`): the evaluation-mode function of a network with state
+(:meth:`ntk_evolution.networks.Network.evaluation`) holds its state as leaves, so one program
+serves every checkpoint, parameters and state alike.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -25,6 +31,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from ntk_evolution.classifier import as_pytree
 from ntk_evolution.compat import nt
 from ntk_evolution.type_aliases import ApplyFn, Params
 
@@ -37,43 +44,64 @@ IMPLEMENTATIONS = {
 FALLBACK = "jacobian_contraction"  # works for any differentiable network
 
 
-def per_logit_ntk_fn(
-    apply: ApplyFn, implementation: str
-) -> Callable[[jax.Array, jax.Array, Params], jax.Array]:
-    """Jitted ``(x1, x2, params) -> K`` with ``K`` of shape (C, len(x1), len(x2)).
-
-    Matrix products run at full float32 precision on every device (GPUs would otherwise use
-    TF32), so kernels from a GPU and a CPU agree to float32 rounding.
-    """
+def _check(implementation: str) -> None:
     if implementation not in IMPLEMENTATIONS:
         raise ValueError(
             f"unknown NTK implementation {implementation!r}; available: {sorted(IMPLEMENTATIONS)}"
         )
+
+
+def _per_logit(
+    implementation: str, model: ApplyFn, x1: jax.Array, x2: jax.Array, params: Params
+) -> jax.Array:
+    """K of the network ``model`` (a pytree), at full float32 precision: matrix products would
+    otherwise use TF32 on GPUs, and kernels from a GPU and a CPU then differ by more than
+    float32 rounding."""
     kernel = nt.empirical_ntk_fn(
-        apply,
+        model,
         trace_axes=(),
         diagonal_axes=(-1,),
         vmap_axes=0,
         implementation=IMPLEMENTATIONS[implementation],
     )
+    with jax.default_matmul_precision("highest"):
+        return jnp.moveaxis(kernel(x1, x2, params), -1, 0)
 
-    def per_logit(x1: jax.Array, x2: jax.Array, params: Params) -> jax.Array:
-        with jax.default_matmul_precision("highest"):
-            return jnp.moveaxis(kernel(x1, x2, params), -1, 0)
 
-    return jax.jit(per_logit)
+@functools.cache
+def _per_logit_program(implementation: str) -> Callable[..., jax.Array]:
+    """Jitted ``(model, x1, x2, params) -> K``, the network ``model`` a pytree argument."""
+    _check(implementation)
+    return jax.jit(functools.partial(_per_logit, implementation))
+
+
+def per_logit_ntk_fn(
+    apply: ApplyFn, implementation: str
+) -> Callable[[jax.Array, jax.Array, Params], jax.Array]:
+    """Jitted ``(x1, x2, params) -> K`` of the network ``apply``, with ``K`` of shape
+    (C, len(x1), len(x2)), at full float32 precision."""
+    _check(implementation)
+    return jax.jit(functools.partial(_per_logit, implementation, as_pytree(apply)))
 
 
 @dataclass(frozen=True)
 class TileKernel:
-    """The per-logit NTK of two tiles of ``size`` probes, compiled once for every tile pair."""
+    """The per-logit NTK of two tiles of ``size`` probes, compiled once for every tile pair,
+    and the network (a pytree) it was compiled for."""
 
-    compiled: Callable[[jax.Array, jax.Array, Params], jax.Array]
+    compiled: Callable[[ApplyFn, jax.Array, jax.Array, Params], jax.Array]
     implementation: str  # the implementation in use, after any fallback
     size: int
+    apply: ApplyFn
 
-    def __call__(self, x1: jax.Array, x2: jax.Array, params: Params) -> np.ndarray:
-        return np.asarray(self.compiled(x1, x2, params))
+    def __call__(
+        self, x1: jax.Array, x2: jax.Array, params: Params, apply: ApplyFn | None = None
+    ) -> np.ndarray:
+        """The kernel of ``x1`` and ``x2`` at ``params``, of ``apply`` (a function of the same
+        structure as the compiled one, such as another checkpoint's evaluation-mode function)
+        or by default of the network it was compiled for."""
+        model = self.apply if apply is None else as_pytree(apply)
+        return np.asarray(self.compiled(model, x1, x2, params))
 
 
 def compile_tile_kernel(
@@ -88,13 +116,15 @@ def compile_tile_kernel(
 
     STRUCTURED_DERIVATIVES fails while tracing when it meets a primitive whose rule it lacks or
     mishandles; the exception type depends on the primitive, so any exception at that point
-    triggers the fallback. Other implementations' errors are raised as they are.
+    triggers the fallback. Other implementations' errors are raised as they are. ``params`` and
+    the leaves of ``apply`` (a network's state) may be arrays or ``jax.ShapeDtypeStruct``.
     """
     tile = jax.ShapeDtypeStruct((tile_size, *image_shape), jnp.float32)
+    model = as_pytree(apply)
 
     def compile_with(name: str) -> TileKernel:
-        compiled = per_logit_ntk_fn(apply, name).lower(tile, tile, params).compile()
-        return TileKernel(compiled, name, tile_size)
+        compiled = _per_logit_program(name).lower(model, tile, tile, params).compile()
+        return TileKernel(compiled, name, tile_size, model)
 
     try:
         return compile_with(implementation)
@@ -119,12 +149,14 @@ def tiles(n: int, tile_size: int) -> list[slice]:
 
 
 def per_logit_ntk_tiles(
-    kernel: TileKernel, params: Params, images: jax.Array
+    kernel: TileKernel, params: Params, images: jax.Array, apply: ApplyFn | None = None
 ) -> Iterator[tuple[slice, slice, np.ndarray]]:
     """Yield ``(rows, cols, block)`` for every upper-triangle tile, ``block`` of shape (C, rows, cols).
 
-    Memory stays bounded by one tile pair: (C, tile_size, tile_size) floats plus what the
-    implementation needs for 2 x tile_size inputs, whatever the number of probes.
+    ``apply`` is the network at this checkpoint (:meth:`TileKernel.__call__`; by default the
+    one the kernel was compiled for). Memory stays bounded by one tile pair: (C, tile_size,
+    tile_size) floats plus what the implementation needs for 2 x tile_size inputs, whatever the
+    number of probes.
     """
     size, n = kernel.size, len(images)
     padded = -(-n // size) * size
@@ -133,7 +165,7 @@ def per_logit_ntk_tiles(
     for a, rows in enumerate(spans):
         x1 = images[rows.start : rows.start + size]
         for cols in spans[a:]:
-            block = kernel(x1, images[cols.start : cols.start + size], params)
+            block = kernel(x1, images[cols.start : cols.start + size], params, apply)
             yield rows, cols, block[:, : rows.stop - rows.start, : cols.stop - cols.start]
 
 

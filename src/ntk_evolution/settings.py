@@ -21,6 +21,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from ntk_evolution.experiment import Run
+from ntk_evolution.infinite_reach import IMPORT_PATH
 
 Positive = Annotated[float, Field(gt=0)]
 Count = Annotated[int, Field(ge=1)]
@@ -114,13 +115,36 @@ class DatasetSettings(Section):
 
 
 class ModelSettings(Section):
-    architecture: Literal["mlp", "cnn", "resnet"]
-    width: Count = Field(description="units (mlp), channels (cnn) or first-stage channels (resnet)")
-    depth: Count = Field(
-        description="hidden layers (mlp, cnn) or basic blocks per stage (resnet; 2 = ResNet-18)"
+    """The network: a built-in architecture, or a model of the interface of
+    :mod:`ntk_evolution.networks` made by the function an import path names."""
+
+    architecture: (
+        Literal["mlp", "cnn", "resnet", "resnet_no_bn"] | Annotated[str, Field(pattern=IMPORT_PATH)]
+    ) = Field(
+        description="mlp | cnn | resnet (the paper's, with batch-norm) | resnet_no_bn (stax, "
+        "scaled residual branches), or package.module:function, a function returning a model "
+        "(docs/models.md)"
     )
-    parameterization: Literal["standard", "ntk"]
-    zero_readout: bool
+    width: Count = Field(
+        description="units (mlp), channels (cnn) or first-stage channels (resnet, resnet_no_bn)"
+    )
+    depth: Count = Field(
+        description="hidden layers (mlp, cnn) or basic blocks per stage (resnet, resnet_no_bn; "
+        "2 = ResNet-18)"
+    )
+    parameterization: Literal["standard", "ntk"] = Field(
+        description="of the stax models (mlp, cnn, resnet_no_bn); the others: standard"
+    )
+    zero_readout: bool = Field(description="zero-initialised readout (built-in architectures)")
+    options: dict[str, Any] = Field(
+        description="keyword arguments of an import path's function, beside num_classes; {} "
+        "for a built-in architecture"
+    )
+
+    @property
+    def built_in(self) -> bool:
+        """Whether ``architecture`` is a built-in one rather than an import path."""
+        return ":" not in self.architecture
 
 
 class Training(Section):

@@ -1,13 +1,19 @@
 """Training under standard, benign or adversarial dynamics, with checkpoints on an epoch schedule.
 
-The loop is generic over ``apply(params, images) -> logits``, so the same code trains phase-1
-networks and phase-2 children (:mod:`ntk_evolution.dynamics`). Regimes:
+The loop is generic over a network's two modes (:class:`ntk_evolution.networks.Modes`) and
+carries its state (batch-norm running statistics; none for most networks) from step to step, so
+the same code trains phase-1 networks and phase-2 children (:mod:`ntk_evolution.dynamics`, a
+function ``apply(params, images) -> logits`` without state). A step computes the loss with the
+training mode (batch-norm: batch statistics) and keeps the state that pass leaves; the epoch's
+test accuracy uses the evaluation mode with the current state. Regimes:
 
 - ``benign``: SGD on clean batches;
 - ``adversarial``: SGD on PGD examples (L-inf or L2, as the :class:`Attack` says) crafted against
-  the current parameters; with ``adversarial_mix = "benign_then_adversarial"`` every batch gets a
-  clean step and then an adversarial step (two optimiser updates, as in the authors' loop), with
-  ``"pure"`` only the adversarial step;
+  the current parameters, in training mode (batch statistics of the attacked batch; the
+  attack's passes leave the state as it is); with
+  ``adversarial_mix = "benign_then_adversarial"`` every batch gets a clean step and then an
+  adversarial step (two optimiser updates, as in the authors' loop), with ``"pure"`` only the
+  adversarial step;
 - ``flip``: benign until ``flip_epoch``, adversarial from then on.
 
 All randomness (initialisation, shuffling, PGD starts) derives from the run's seed: epoch ``e``
@@ -32,13 +38,14 @@ import numpy as np
 import optax
 
 from ntk_evolution.attacks import pgd
-from ntk_evolution.classifier import accuracy, as_pytree, cross_entropy
+from ntk_evolution.classifier import accuracy, cross_entropy
 from ntk_evolution.config import checkpoint_steps
+from ntk_evolution.networks import Modes, stateless
 from ntk_evolution.settings import Attack, Training
-from ntk_evolution.type_aliases import ApplyFn, Params
+from ntk_evolution.type_aliases import ApplyFn, Params, State
 
-SaveFn = Callable[[float, Params, dict[str, Any]], None]
-Update = Callable[..., tuple[Params, optax.OptState, jax.Array, jax.Array]]
+SaveFn = Callable[[float, Params, State, dict[str, Any]], None]
+Update = Callable[..., tuple[Params, State, optax.OptState, jax.Array, jax.Array]]
 log = logging.getLogger(__name__)
 
 
@@ -47,10 +54,11 @@ class DivergedError(RuntimeError):
 
 
 class _Updates(NamedTuple):
-    """Jitted update steps of ``(apply, params, state, images, labels[, key])``, ``apply`` a
-    pytree (:func:`ntk_evolution.classifier.as_pytree`); each returns ``(params, state, loss,
-    accuracy)``. ``adversarial`` takes a key for the PGD start; with ``benign_then_adversarial``
-    it is a clean step followed by an adversarial one."""
+    """Jitted update steps of ``(modes, params, state, opt_state, images, labels[, key])``,
+    ``modes`` a pytree (:class:`ntk_evolution.networks.Modes`), ``state`` the network's and
+    ``opt_state`` the optimiser's; each returns ``(params, state, opt_state, loss, accuracy)``.
+    ``adversarial`` takes a key for the PGD start; with ``benign_then_adversarial`` it is a clean
+    step followed by an adversarial one."""
 
     benign: Update
     adversarial: Update
@@ -63,27 +71,27 @@ def _updates(
 ) -> _Updates:
     """The update steps of a run (see :class:`_Updates`)."""
 
-    def loss_and_accuracy(params, apply, images, labels):
-        logits = apply(params, images)
-        return cross_entropy(logits, labels), accuracy(logits, labels)
+    def loss_and_accuracy(params, modes, state, images, labels):
+        logits, state = modes.train(params, state, images)
+        return cross_entropy(logits, labels), (accuracy(logits, labels), state)
 
     grad_fn = jax.value_and_grad(loss_and_accuracy, has_aux=True)
 
-    def update(apply, params, state, images, labels):
-        (loss, acc), grads = grad_fn(params, apply, images, labels)
-        updates, state = optimizer.update(grads, state, params)
-        return optax.apply_updates(params, updates), state, loss, acc
+    def update(modes, params, state, opt_state, images, labels):
+        (loss, (acc, state)), grads = grad_fn(params, modes, state, images, labels)
+        updates, opt_state = optimizer.update(grads, opt_state, params)
+        return optax.apply_updates(params, updates), state, opt_state, loss, acc
 
-    def adversarial(apply, params, state, images, labels, key):
+    def adversarial(modes, params, state, opt_state, images, labels, key):
         def input_loss(x, y):
-            return cross_entropy(apply(params, x), y)
+            return cross_entropy(modes.train(params, state, x)[0], y)
 
         x_adv = pgd(input_loss, images, labels, key, attack)
-        return update(apply, params, state, x_adv, labels)
+        return update(modes, params, state, opt_state, x_adv, labels)
 
-    def benign_then_adversarial(apply, params, state, images, labels, key):
-        params, state, _, _ = update(apply, params, state, images, labels)
-        return adversarial(apply, params, state, images, labels, key)
+    def benign_then_adversarial(modes, params, state, opt_state, images, labels, key):
+        params, state, opt_state, _, _ = update(modes, params, state, opt_state, images, labels)
+        return adversarial(modes, params, state, opt_state, images, labels, key)
 
     both = adversarial_mix == "benign_then_adversarial"
     return _Updates(jax.jit(update), jax.jit(benign_then_adversarial if both else adversarial))
@@ -103,20 +111,20 @@ class _CheckpointSchedule:
     name: str
     learning_rate: float
 
-    def reached(self, step: int, params: Params) -> None:
-        """Save ``params`` if ``step`` is scheduled; raise :class:`DivergedError` instead if
-        they are not finite."""
+    def reached(self, step: int, params: Params, state: State) -> None:
+        """Save ``params`` and the network's ``state`` if ``step`` is scheduled; raise
+        :class:`DivergedError` instead if they are not finite."""
         if step not in self.save_at:
             return
-        if not _all_finite(params):
+        if not (_all_finite(params) and _all_finite(state)):
             raise DivergedError(
-                f"{self.name}: parameters became non-finite by epoch "
+                f"{self.name}: parameters or running statistics became non-finite by epoch "
                 f"{step / self.steps_per_epoch:g} (step {step}); no checkpoint written. Lower "
                 f"the learning rate (now {self.learning_rate:g})."
             )
         epoch = self.save_at[step]
         meta = {"epoch": epoch, "step": step, "steps_per_epoch": self.steps_per_epoch}
-        self.save(epoch, params, meta)
+        self.save(epoch, params, state, meta)
         log.info("%s: checkpoint at epoch %g (step %d)", self.name, epoch, step)
 
 
@@ -124,7 +132,7 @@ class _CheckpointSchedule:
 class _EpochLoop:
     """What stays fixed from epoch to epoch of a run: model, data, update steps and schedule."""
 
-    apply: jax.tree_util.Partial
+    modes: Modes
     train_set: tuple[jax.Array, jax.Array]
     test_set: tuple[jax.Array, jax.Array]
     settings: Training
@@ -134,10 +142,10 @@ class _EpochLoop:
     schedule: _CheckpointSchedule
 
     def run(
-        self, epoch: int, params: Params, state: optax.OptState, key: jax.Array
-    ) -> tuple[Params, optax.OptState, dict[str, Any]]:
-        """Train epoch ``epoch`` (0-based) with its key; returns the new parameters, optimiser
-        state and the epoch's row (see :func:`train`)."""
+        self, epoch: int, params: Params, state: State, opt_state: optax.OptState, key: jax.Array
+    ) -> tuple[Params, State, optax.OptState, dict[str, Any]]:
+        """Train epoch ``epoch`` (0-based) with its key; returns the new parameters, network
+        state, optimiser state and the epoch's row (see :func:`train`)."""
         started = time.perf_counter()
         images, labels = self.train_set
         size, steps_per_epoch = self.settings.batch_size, self.schedule.steps_per_epoch
@@ -149,25 +157,27 @@ class _EpochLoop:
             x, y = images[batch], labels[batch]
             if adversarial:
                 batch_key = jax.random.fold_in(key, b + 1)
-                params, state, loss, acc = self.updates.adversarial(
-                    self.apply, params, state, x, y, batch_key
+                params, state, opt_state, loss, acc = self.updates.adversarial(
+                    self.modes, params, state, opt_state, x, y, batch_key
                 )
             else:
-                params, state, loss, acc = self.updates.benign(self.apply, params, state, x, y)
+                params, state, opt_state, loss, acc = self.updates.benign(
+                    self.modes, params, state, opt_state, x, y
+                )
             step = epoch * steps_per_epoch + b + 1
             losses.append(self._finite(float(loss), epoch, step))
             accuracies.append(float(acc))
-            self.schedule.reached(step, params)
+            self.schedule.reached(step, params, state)
         row = {
             "epoch": epoch + 1,
             "adversarial": adversarial,
             "train_loss": float(np.mean(losses)),
             "train_accuracy": float(np.mean(accuracies)),
-            "test_accuracy": float(self.evaluate(self.apply, params, *self.test_set)),
+            "test_accuracy": float(self.evaluate(self.modes, params, state, *self.test_set)),
             "seconds": time.perf_counter() - started,
         }
         self._log(row)
-        return params, state, row
+        return params, state, opt_state, row
 
     def _finite(self, loss: float, epoch: int, step: int) -> float:
         """``loss``, checked to be finite."""
@@ -206,7 +216,7 @@ def _steps_per_epoch(num_images: int, settings: Training, regime: str, name: str
 
 
 def train(
-    apply: ApplyFn,
+    apply: ApplyFn | Modes,
     params: Params,
     train_set: tuple[jax.Array, jax.Array],
     test_set: tuple[jax.Array, jax.Array],
@@ -217,20 +227,24 @@ def train(
     checkpoints: list[float],
     save: SaveFn,
     name: str = "run",
+    state: State | None = None,
 ) -> list[dict[str, Any]]:
     """Train ``params`` for ``settings.epochs`` epochs, calling ``save`` at each checkpoint epoch.
 
     Args:
-        apply: the dynamics, ``apply(params, images) -> logits``.
+        apply: the dynamics: a function ``apply(params, images) -> logits`` without state, or
+            the :class:`~ntk_evolution.networks.Modes` of a network with state.
         params: initial parameters; saved as the epoch-0 checkpoint when 0 is scheduled.
         train_set: ``(images, labels)`` with images in [0, 1].
         test_set: ``(images, labels)`` for the per-epoch clean test accuracy.
         settings: optimiser and attack settings.
         regime: ``benign``, ``adversarial`` or ``flip`` (see the module docstring).
         key: PRNG key for shuffling and PGD starts.
-        checkpoints: epochs (fractions allowed) at which to call ``save(epoch, params, meta)``.
-        save: receives parameters that are checked to be finite.
+        checkpoints: epochs (fractions allowed) at which to call
+            ``save(epoch, params, state, meta)``.
+        save: receives parameters and state that are checked to be finite.
         name: run name used in log lines and errors.
+        state: the network's initial state (with ``Modes``); None: no state (``{}``).
 
     Returns:
         One dict per epoch with the keys ``epoch, adversarial, train_loss, train_accuracy,
@@ -247,20 +261,22 @@ def train(
     learning_rate = settings.optimizer.learning_rate
     schedule = _CheckpointSchedule(save_at, steps_per_epoch, save, name, learning_rate)
     optimizer = optax.sgd(learning_rate, momentum=settings.optimizer.momentum or None)
-    state = optimizer.init(params)
+    opt_state = optimizer.init(params)
+    state = {} if state is None else state
     loop = _EpochLoop(
-        apply=as_pytree(apply),
+        modes=apply if isinstance(apply, Modes) else stateless(apply),
         train_set=(images, labels),
         test_set=tuple(jnp.asarray(a) for a in test_set),
         settings=settings,
         regime=regime,
         updates=_updates(optimizer, settings.attack, settings.adversarial_mix),
-        evaluate=jax.jit(lambda apply, p, x, y: accuracy(apply(p, x), y)),
+        evaluate=jax.jit(lambda modes, p, s, x, y: accuracy(modes.evaluate(p, s, x), y)),
         schedule=schedule,
     )
-    schedule.reached(0, params)
+    schedule.reached(0, params, state)
     rows = []
     for epoch in range(settings.epochs):
-        params, state, row = loop.run(epoch, params, state, jax.random.fold_in(key, epoch))
+        epoch_key = jax.random.fold_in(key, epoch)
+        params, state, opt_state, row = loop.run(epoch, params, state, opt_state, epoch_key)
         rows.append(row)
     return rows

@@ -110,8 +110,9 @@ def run_checkpoints(w, epochs=None):
 
 
 # The infinite-width reference: the analytic NTK of the same architecture on the probes, once
-# per architecture and data. Where it is out of reach (the ResNet), the workflow says so here,
-# when the DAG is built, and every statistic and figure goes without it.
+# per architecture and data. Where it is out of reach (every model but the stax mlp and cnn: the
+# ResNets, a model named by its import path), the workflow says so here, when the DAG is built,
+# and every statistic and figure goes without it.
 INFINITE_KERNEL = "kernels/infinite.zarr"
 
 

@@ -19,9 +19,8 @@ import xarray as xr
 
 from ntk_evolution import attacked as science
 from ntk_evolution import data, storage
-from ntk_evolution.checkpoints import load_checkpoint
+from ntk_evolution.checkpoints import load_variables
 from ntk_evolution.experiment import Run
-from ntk_evolution.models import build_model
 from ntk_evolution.ntk import compile_tile_kernel
 from ntk_evolution.provenance import provenance
 from ntk_evolution.seeding import evaluation_key
@@ -34,6 +33,7 @@ from ntk_evolution.settings import (
 )
 from ntk_evolution.stages.evaluation import adversarial_key
 from ntk_evolution.stages.machines import ProbeKernels, headline_attacks
+from ntk_evolution.stages.networks import configured_network
 
 log = logging.getLogger(__name__)
 
@@ -91,15 +91,15 @@ def extract_attacked_kernels(
 ) -> None:
     """At every checkpoint of ``epochs`` (``checkpoint_paths[i]`` at ``epochs[i]``): the probes
     attacked by ``attacked.attack`` (an evaluation attack at its own epsilon) against the
-    checkpoint's network, their kernel and cross kernel (the two stores of the module
-    docstring). The tile kernel is compiled once, as for the clean kernels."""
+    checkpoint's network (its evaluation-mode function of the checkpoint's parameters and
+    state), their kernel and cross kernel (the two stores of the module docstring). The tile
+    kernel is compiled once, as for the clean kernels."""
     split = data.load_split(split_path)
     probes = ProbeKernels(kernels_path, split)
-    net = build_model(**model.model_dump(), num_classes=split.num_classes)
-    template = net.param_shapes(split.image_shape)
+    net, template = configured_network(split, model)
     kernel = compile_tile_kernel(
-        net.apply,
-        template,
+        net.evaluation(template.state),
+        template.params,
         split.image_shape,
         implementation=ntk.implementation,
         tile_size=ntk.tile_size,
@@ -107,11 +107,11 @@ def extract_attacked_kernels(
     attack = _attack(attacked, evaluation)
     made, statistics = [], []
     for epoch, checkpoint_path in zip(epochs, checkpoint_paths, strict=True):
-        params, _ = load_checkpoint(checkpoint_path, template)
+        variables, _ = load_variables(checkpoint_path, template)
         one = science.attacked_kernels(
             kernel,
-            net.apply,
-            params,
+            net.evaluation(variables.state),
+            variables.params,
             probes.images,
             probes.labels,
             attack,

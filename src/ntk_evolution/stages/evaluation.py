@@ -153,8 +153,9 @@ def evaluate_phase1(
     """Clean and robust accuracy of a run's final phase-1 network; its adversarial test images
     go to ``adversarial_path``, the transfer attack on the run's children."""
     split = data.load_split(split_path)
-    net, params, _ = load_network(split, model, checkpoint_path)
-    crafted, results = _judge(net.apply, params, split.test_set(), evaluation)
+    net, variables, _ = load_network(split, model, checkpoint_path)
+    apply = net.evaluation(variables.state)
+    crafted, results = _judge(apply, variables.params, split.test_set(), evaluation)
     log.info("%s: %s", run.name, {k: round(v, 4) for k, v in results.items()})
     config = {"run": run.name, "model": model.model_dump(), "evaluation": evaluation.model_dump()}
     made = provenance(config)
@@ -180,15 +181,16 @@ def evaluate_children(
     (``parent_adversarial_path``, from :func:`evaluate_phase1`) are the transfer attack.
     """
     split = data.load_split(split_path)
-    net, spawn_params, _ = load_network(split, model, spawn_path)
+    net, spawn, _ = load_network(split, model, spawn_path)
+    network = net.evaluation(spawn.state)
     test = split.test_set()
     transfer = None
     if evaluation.transfer:
         transfer = load_adversarial(parent_adversarial_path, list(_attacks(evaluation)))
     rows = []
     for child, child_path in zip(children, child_paths, strict=True):
-        params, _ = load_checkpoint(child_path, spawn_params)
-        apply = child_apply(net.apply, spawn_params, child.dynamics)
+        params, _ = load_checkpoint(child_path, spawn.params)
+        apply = child_apply(network, spawn.params, child.dynamics)
         _, results = _judge(apply, params, test, evaluation, transfer)
         log.info("%s: %s", child.path, {k: round(v, 4) for k, v in results.items()})
         rows += _rows(child.run, child.spawn, child.dynamics, child.phase2_regime, results)

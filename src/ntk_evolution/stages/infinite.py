@@ -21,7 +21,8 @@ import xarray as xr
 from ntk_evolution import data, storage
 from ntk_evolution.evaluation import shares
 from ntk_evolution.infinite import analytic_ntk, infinite_coefficients, infinite_machine
-from ntk_evolution.models import build_model
+from ntk_evolution.models import Model
+from ntk_evolution.networks import build_network
 from ntk_evolution.provenance import provenance
 from ntk_evolution.settings import EvaluationSettings, MachinesSettings, ModelSettings, NtkSettings
 from ntk_evolution.stages.evaluation import attack_hits
@@ -29,6 +30,17 @@ from ntk_evolution.stages.gather import accuracy_array
 from ntk_evolution.stages.machines import headline_attacks, headline_cells, test_subset
 
 log = logging.getLogger(__name__)
+
+
+def _reference(model: ModelSettings, num_classes: int) -> Model:
+    """The configured network's ``stax`` model, whose infinite-width kernels exist."""
+    reference = build_network(model, num_classes).reference
+    if reference is None:
+        raise ValueError(
+            f"model.architecture {model.architecture!r} has no infinite-width reference: only "
+            "the stax models do (ntk_evolution.infinite_reach)"
+        )
+    return reference
 
 
 def extract_infinite_kernel(
@@ -43,7 +55,7 @@ def extract_infinite_kernel(
     ``ntk.tile_size`` probes, into the store of the module docstring."""
     split = data.load_split(split_path)
     indices, labels = data.load_probes(probes_path)
-    net = build_model(**model.model_dump(), num_classes=split.num_classes)
+    net = _reference(model, split.num_classes)
     images = data.to_unit_interval(split.train_images[indices], split.pixel_max)
     kernel = analytic_ntk(net, images, batch_size=ntk.tile_size)
     ds = xr.Dataset(
@@ -90,7 +102,7 @@ def judge_infinite_machine(
     targets, test images and attacks, crafted against the machine itself."""
     split = data.load_split(split_path)
     kernel = storage.open_store(kernel_path, [storage.KERNEL], load=True)[storage.KERNEL]
-    net = build_model(**model.model_dump(), num_classes=split.num_classes)
+    net = _reference(model, split.num_classes)
     images = data.to_unit_interval(split.train_images[kernel.probe_i.values], split.pixel_max)
     alpha = infinite_coefficients(
         kernel.values,

@@ -12,13 +12,14 @@ import jax
 import jax.numpy as jnp
 
 from ntk_evolution import data, storage
-from ntk_evolution.checkpoints import load_checkpoint
+from ntk_evolution.checkpoints import load_variables
 from ntk_evolution.experiment import Run
-from ntk_evolution.models import build_model
+from ntk_evolution.networks import Network
 from ntk_evolution.ntk import TileKernel, compile_tile_kernel, per_logit_ntk_tiles
 from ntk_evolution.provenance import provenance
 from ntk_evolution.settings import ModelSettings, NtkSettings
-from ntk_evolution.type_aliases import Params
+from ntk_evolution.stages.networks import configured_network
+from ntk_evolution.type_aliases import Variables
 
 log = logging.getLogger(__name__)
 
@@ -38,18 +39,18 @@ def extract_kernels(
     store at ``path`` (:func:`ntk_evolution.storage.write_kernels`); ``checkpoint_paths[i]`` is
     the checkpoint of epoch ``epochs[i]``.
 
-    The tile kernel is compiled once: the parameters are an argument of the compiled program,
-    so every checkpoint of the run uses the same one.
+    The kernel is that of the network's evaluation-mode function at each checkpoint's
+    parameters and state. The tile kernel is compiled once: parameters and state are arguments
+    of the compiled program, so every checkpoint of the run uses the same one.
     """
     split = data.load_split(split_path)
     indices, labels = data.load_probes(probes_path)
-    net = build_model(**model.model_dump(), num_classes=split.num_classes)
-    template = net.param_shapes(split.image_shape)
+    net, template = configured_network(split, model)
     images = jnp.asarray(data.to_unit_interval(split.train_images[indices], split.pixel_max))
     compiling = time.perf_counter()
-    kernel = compile_tile_kernel(  # from the parameters' shapes: each checkpoint is read once
-        net.apply,
-        template,
+    kernel = compile_tile_kernel(  # from the shapes: each checkpoint is read once
+        net.evaluation(template.state),
+        template.params,
         images.shape[1:],
         implementation=ntk.implementation,
         tile_size=ntk.tile_size,
@@ -63,7 +64,7 @@ def extract_kernels(
     storage.write_kernels(
         path,
         [
-            _snapshot(kernel, template, images, epoch, checkpoint_path, run)
+            _snapshot(kernel, net, template, images, epoch, checkpoint_path, run)
             for epoch, checkpoint_path in zip(epochs, checkpoint_paths, strict=True)
         ],
         probes=indices,
@@ -77,7 +78,8 @@ def extract_kernels(
 
 def _snapshot(
     kernel: TileKernel,
-    template: Params,
+    net: Network,
+    template: Variables,
     images: jax.Array,
     epoch: float,
     checkpoint_path: str | Path,
@@ -87,9 +89,10 @@ def _snapshot(
     attrs: dict[str, Any] = {"epoch": epoch}
 
     def blocks():
-        params, attrs["checkpoint"] = load_checkpoint(checkpoint_path, template)
+        variables, attrs["checkpoint"] = load_variables(checkpoint_path, template)
         started = time.perf_counter()
-        yield from per_logit_ntk_tiles(kernel, params, images)
+        apply = net.evaluation(variables.state)
+        yield from per_logit_ntk_tiles(kernel, variables.params, images, apply)
         attrs["seconds"] = time.perf_counter() - started
         log.info("%s epoch %g: %d probes in %.2f s", run.name, epoch, len(images), attrs["seconds"])
 

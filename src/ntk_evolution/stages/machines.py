@@ -31,7 +31,7 @@ import pandas as pd
 import xarray as xr
 
 from ntk_evolution import data, storage
-from ntk_evolution.checkpoints import load_checkpoint
+from ntk_evolution.checkpoints import load_variables
 from ntk_evolution.evaluation import shares
 from ntk_evolution.experiment import CLEAN, SOURCES, Run
 from ntk_evolution.machines import (
@@ -43,7 +43,6 @@ from ntk_evolution.machines import (
     parameter_directions,
     targets,
 )
-from ntk_evolution.models import build_model
 from ntk_evolution.pictures import feature_pictures, oriented
 from ntk_evolution.provenance import provenance
 from ntk_evolution.settings import (
@@ -55,6 +54,7 @@ from ntk_evolution.settings import (
 )
 from ntk_evolution.stages.evaluation import adversarial_key, attack_hits, load_adversarial
 from ntk_evolution.stages.gather import accuracy_array
+from ntk_evolution.stages.networks import configured_network
 from ntk_evolution.type_aliases import ApplyFn, Params
 
 log = logging.getLogger(__name__)
@@ -248,8 +248,7 @@ def judge_machines(
     two stores of the module docstring."""
     split = data.load_split(split_path)
     probes = ProbeKernels(kernels_path, split)
-    net = build_model(**model.model_dump(), num_classes=split.num_classes)
-    template = net.param_shapes(split.image_shape)
+    net, template = configured_network(split, model)
     test = test_subset(split, machines.test_images)
     feature_test = test_subset(split, machines.features.test_images)
     stored = load_adversarial(parent_adversarial_path, list(headline_attacks(evaluation)))
@@ -257,8 +256,8 @@ def judge_machines(
     chosen = feature_indices(len(probes.labels), machines.features.top, machines.features.bottom)
     accuracy, judged, eigenvalues = [], [], []
     for epoch, checkpoint_path in zip(epochs, checkpoint_paths, strict=True):
-        params, _ = load_checkpoint(checkpoint_path, template)
-        judge = (net.apply, params, probes, epoch)
+        variables, _ = load_variables(checkpoint_path, template)
+        judge = (net.evaluation(variables.state), variables.params, probes, epoch)
         accuracy.append(judge_machine(*judge, test, transfer, machines, evaluation))
         judged.append(judge_features(*judge, chosen, feature_test, machines, evaluation))
         eigenvalues.append(eigen(probes.at(epoch))[0][:, chosen])
@@ -325,17 +324,17 @@ def draw_feature_pictures(
     epoch, class, eigen, row, column, channel), ``cosine_start`` and ``cosine`` (the cosine at
     mid-grey and of the picture) and ``eigenvalue``, each (regime, epoch, class, eigen)."""
     split = data.load_split(split_path)
-    net = build_model(**model.model_dump(), num_classes=split.num_classes)
-    template = net.param_shapes(split.image_shape)
+    net, template = configured_network(split, model)
     runs = list(kernels_paths)
     made = []
     for run in runs:
         probes = ProbeKernels(kernels_paths[run], split)
         for epoch, checkpoint_path in zip(epochs, checkpoint_paths[run], strict=True):
-            params, _ = load_checkpoint(checkpoint_path, template)
+            variables, _ = load_variables(checkpoint_path, template)
+            apply = net.evaluation(variables.state)
             made.append(
                 _pictures_of(
-                    net.apply, params, probes.at(epoch), probes, split.image_shape, pictures
+                    apply, variables.params, probes.at(epoch), probes, split.image_shape, pictures
                 )
             )
             log.info("%s epoch %g: cosines %s", run.name, epoch, made[-1][2].round(3).tolist())

@@ -1,21 +1,30 @@
-"""Loading a configured network with the parameters of a checkpoint (shared by the stages)."""
+"""Loading a configured network with the parameters and state of a checkpoint (shared by the
+stages)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
 
-from ntk_evolution.checkpoints import load_checkpoint
+from ntk_evolution.checkpoints import load_variables
 from ntk_evolution.data import Split
-from ntk_evolution.models import Model, build_model
+from ntk_evolution.networks import Network, build_network
 from ntk_evolution.settings import ModelSettings
-from ntk_evolution.type_aliases import Params
+from ntk_evolution.type_aliases import Variables
+
+
+def configured_network(split: Split, model: ModelSettings) -> tuple[Network, Variables]:
+    """The configured network for this split's classes, and the shapes of its parameters and
+    state for this split's images (the template a checkpoint is read into)."""
+    net = build_network(model, split.num_classes)
+    return net, net.shapes(split.image_shape)
 
 
 def load_network(
     split: Split, model: ModelSettings, checkpoint_path: str | Path
-) -> tuple[Model, Params, dict[str, Any]]:
-    """``(network, params, metadata)`` of the configured model for this split's images."""
-    net = build_model(**model.model_dump(), num_classes=split.num_classes)
-    params, meta = load_checkpoint(checkpoint_path, net.param_shapes(split.image_shape))
-    return net, params, meta
+) -> tuple[Network, Variables, dict[str, Any]]:
+    """``(network, variables, metadata)`` of the configured model for this split's images:
+    the checkpoint's parameters and state."""
+    net, template = configured_network(split, model)
+    variables, meta = load_variables(checkpoint_path, template)
+    return net, variables, meta

@@ -11,7 +11,7 @@ from ntk_evolution import data
 from ntk_evolution.atomic import write_table
 from ntk_evolution.checkpoints import save_checkpoint
 from ntk_evolution.experiment import Run, epoch_label
-from ntk_evolution.models import build_model
+from ntk_evolution.networks import build_network
 from ntk_evolution.provenance import provenance
 from ntk_evolution.seeding import run_keys
 from ntk_evolution.settings import ModelSettings, Training
@@ -32,13 +32,15 @@ def train_phase1(
 ) -> None:
     """Train one phase-1 run from a random initialisation, writing checkpoints and history.
 
-    ``checkpoint_paths[i]`` receives the checkpoint of ``checkpoint_epochs[i]``; the history CSV
+    The network trains in its training mode; every checkpoint holds its parameters and its
+    state (batch-norm running statistics; none for the ``stax`` models). ``checkpoint_paths[i]``
+    receives the checkpoint of ``checkpoint_epochs[i]``; the history CSV
     has one row per epoch (see :func:`ntk_evolution.training.train`).
     """
     split = data.load_split(split_path)
-    net = build_model(**model.model_dump(), num_classes=split.num_classes)
+    net = build_network(model, split.num_classes)
     keys = run_keys(run.seed)
-    params = net.init(keys.init, split.image_shape)
+    params, state = net.init(keys.init, split.image_shape)
     paths = {
         epoch_label(e): Path(p) for e, p in zip(checkpoint_epochs, checkpoint_paths, strict=True)
     }
@@ -48,11 +50,12 @@ def train_phase1(
         "phase1": training.model_dump(exclude_none=True),
     }
 
-    def save(epoch: float, params: Any, meta: dict[str, Any]) -> None:
-        save_checkpoint(paths[epoch_label(epoch)], params, {**meta, **provenance(config)})
+    def save(epoch: float, params: Any, state: Any, meta: dict[str, Any]) -> None:
+        path = paths[epoch_label(epoch)]
+        save_checkpoint(path, params, {**meta, **provenance(config)}, state=state)
 
     history = train(
-        net.apply,
+        net.modes,
         params,
         split.train_set(),
         split.test_set(),
@@ -62,6 +65,7 @@ def train_phase1(
         checkpoints=list(checkpoint_epochs),
         save=save,
         name=run.name,
+        state=state,
     )
     rows = [{"regime": run.regime, "seed": run.seed, **row} for row in history]
     write_table(rows, history_path, provenance=provenance(config))

@@ -35,14 +35,16 @@ def train_children(
 
     ``params_paths[i]`` and ``history_paths[i]`` receive the final parameters and the per-epoch
     history of ``children[i]``. Every child's parameters start at the spawn parameters theta_s;
-    linearized and centered children keep the spawn kernel (see :mod:`ntk_evolution.dynamics`).
+    every child is a function of the network's evaluation mode with the spawn state held fixed,
+    and linearized and centered children keep the spawn kernel (see
+    :mod:`ntk_evolution.dynamics`). A child's checkpoint holds its parameters; its state is the
+    spawn checkpoint's.
     """
     split = data.load_split(split_path)
-    net, spawn_params, _ = load_network(split, model, spawn_path)
+    net, spawn, _ = load_network(split, model, spawn_path)
+    apply = net.evaluation(spawn.state)
     for child, params_path, history_path in zip(children, params_paths, history_paths, strict=True):
-        _train_child(
-            net.apply, spawn_params, split, child, params_path, history_path, model, training
-        )
+        _train_child(apply, spawn.params, split, child, params_path, history_path, model, training)
 
 
 def _train_child(
@@ -61,8 +63,8 @@ def _train_child(
         "phase2": training.model_dump(exclude_none=True),
     }
 
-    def save(epoch: float, params: Any, meta: dict[str, Any]) -> None:
-        save_checkpoint(params_path, params, {**meta, **provenance(config)})
+    def save(epoch: float, params: Any, state: Any, meta: dict[str, Any]) -> None:
+        save_checkpoint(params_path, params, {**meta, **provenance(config)})  # no state of its own
 
     history = train(
         child_apply(apply, spawn_params, child.dynamics),
