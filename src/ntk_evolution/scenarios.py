@@ -122,15 +122,6 @@ def read_scenarios(path: str | Path) -> dict[str, dict[str, Any]]:
     return dict(scenarios)
 
 
-def layered_config(*paths: str | Path) -> dict[str, Any]:
-    """The config of the YAML files ``paths``, each merged on top of the ones before it
-    (:func:`merge`): give the defaults (``workflow/config.default.yaml``) first."""
-    config: dict[str, Any] = {}
-    for path in paths:
-        config = merge(config, yaml.safe_load(Path(path).read_text()) or {})
-    return config
-
-
 def _given(change: Mapping[str, Any], dotted: str) -> bool:
     """Whether ``change`` sets the key ``dotted`` (``a.b``: ``change["a"]["b"]``)."""
     *parents, leaf = dotted.split(".")
