@@ -10,6 +10,7 @@ import pandas as pd
 from ntk_evolution.figures import style
 
 DYNAMICS_ORDER = ["linearized", "centered", "standard"]
+KERNEL, DATA = "phase 1 (kernel)", "phase 2 (data)"
 
 
 def plot(table: pd.DataFrame, path: str | Path, headline: Mapping[str, float]) -> None:
@@ -20,21 +21,22 @@ def plot(table: pd.DataFrame, path: str | Path, headline: Mapping[str, float]) -
     are the range over seeds. Only white-box results are drawn (transfer is in the table).
     """
     style.setup()
-    table = style.at_headline(table, headline)
-    children = table[table.spawn_epoch.notna() & (table.source == "self")].copy()
+    table = style.at_headline(table, headline).dropna(subset="accuracy")
+    children = table[table.spawn_epoch.notna() & (table.source == "self")]
+    children = children.rename(columns={"phase1_regime": KERNEL, "phase2_regime": DATA})
     attacks = list(dict.fromkeys(children.attack))
 
     def label(attack: str) -> str:
-        return "clean" if attack == "clean" else f"robust ({attack}, ε = {headline[attack]:g})"
+        return "clean" if attack == "clean" else f"robust: {attack}, ε = {headline[attack]:g}"
 
     children["attack"] = children.attack.map(label)
     grid = style.line_grid(
         children,
         x="spawn_epoch",
         y="accuracy",
-        hue="phase1_regime",
-        hue_order=style.regimes_present(children.phase1_regime),
-        style="phase2_regime",
+        hue=KERNEL,
+        hue_order=style.regimes_present(children[KERNEL]),
+        style=DATA,
         style_order=["benign", "adversarial"],
         row="attack",
         row_order=[label(a) for a in attacks],
@@ -42,9 +44,13 @@ def plot(table: pd.DataFrame, path: str | Path, headline: Mapping[str, float]) -
         col_order=[d for d in DYNAMICS_ORDER if d in set(children.dynamics)],
         facet_kws={"margin_titles": True},
     )
+    grid.set_titles(row_template="{row_name}", col_template="{col_name} children")
     for ax in grid.axes.flat:
         style.epoch_axis(ax)
         ax.set_xlabel("spawn epoch")
         ax.set_ylim(-0.02, 1.02)
     grid.set_ylabels("test accuracy")
+    handles, labels = grid.legend.legend_handles, [t.get_text() for t in grid.legend.texts]
+    grid.legend.remove()
+    style.legend_outside(grid.figure, handles, labels, where="below")
     style.save(grid.figure, path)

@@ -1,32 +1,50 @@
-"""How far an attack moves the kernel and the features, against epoch, by regime."""
+"""How far an attack moves the kernel and the features at the attacked checkpoints, by regime."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-import matplotlib.pyplot as plt
+import seaborn as sns
 import xarray as xr
 
+from ntk_evolution.experiment import epoch_label
 from ntk_evolution.figures import style
 
 PANELS = {
-    "distance": "S(K, K~), raw kernels",
-    "centered_distance": "S(H K H, H K~ H), double-centred",
-    "mean_self_similarity": "feature self-similarity s, mean over classes",
+    "distance": ("raw kernels", "S(K, K~)"),
+    "centered_distance": ("double-centred kernels", "S(H K H, H K~ H)"),
+    "mean_self_similarity": ("features", "self-similarity s, mean over classes"),
 }
 
 
 def plot(statistics: xr.Dataset, path: str | Path) -> None:
     """``statistics``: per-run attacked-kernel statistics stacked along ``run``. One panel per
-    measure of :data:`PANELS` against the checkpoint epoch; colour is the regime and bands the
-    range over seeds."""
+    measure of :data:`PANELS` at each attacked checkpoint epoch (a few, so points, not lines):
+    colour is the regime, the marker the mean over seeds and the bar their range."""
     style.setup()
     stats = statistics.assign(mean_self_similarity=statistics.self_similarity.mean("class"))
     table = stats[list(PANELS)].to_dataframe().reset_index()
+    epochs = [epoch_label(e) for e in stats.epoch.values]
+    table["epoch"] = table.epoch.map(epoch_label)
     order = style.regimes_present(table.regime)
-    fig, axes = plt.subplots(1, len(PANELS), figsize=(13, 3.8))
-    for ax, (name, label) in zip(axes, PANELS.items(), strict=True):
-        style.lines(ax, table, name, label, hue_order=order)
-        style.epoch_axis(ax)
-        ax.set_title(label, fontsize=9)
+    fig, axes = style.subplots(1, len(PANELS), figsize=(11, 3.4))
+    for ax, (name, (title, ylabel)) in zip(axes, PANELS.items(), strict=True):
+        sns.pointplot(
+            table,
+            x="epoch",
+            y=name,
+            order=epochs,
+            hue="regime",
+            hue_order=order,
+            palette=style.palette(order),
+            errorbar=style.SEED_BAND,
+            dodge=0.3,
+            linestyle="none",
+            capsize=0.1,
+            ax=ax,
+        )
+        ax.set_title(title)
+        ax.set_xlabel("checkpoint epoch")
+        ax.set_ylabel(ylabel)
+    style.legend_outside(fig, title="regime\n(bar: range\nover seeds)")
     style.save(fig, path)

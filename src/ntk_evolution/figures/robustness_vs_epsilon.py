@@ -12,6 +12,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pandas as pd
+import seaborn as sns
+from matplotlib.axes import Axes
 
 from ntk_evolution.figures import style
 
@@ -43,8 +45,12 @@ def table(evaluation: pd.DataFrame) -> pd.DataFrame:
 
 
 def plot(robustness: pd.DataFrame, path: str | Path) -> None:
-    """``robustness``: :func:`table`; one panel per (attack, phase-1 networks or dynamics)."""
+    """``robustness``: :func:`table`; a panel for the phase-1 networks and one per dynamics of
+    the children of the last spawn epoch. An attack measured at two radii or more has a row of
+    its own, accuracy against epsilon as lines; those measured at a single radius share one
+    row of points, one column per attack beside the clean accuracy."""
     style.setup()
+    robustness = robustness.dropna(subset="accuracy")
     spawn = robustness.spawn_epoch.max()
     last = robustness[robustness.spawn_epoch.isna() | (robustness.spawn_epoch == spawn)].copy()
 
@@ -52,25 +58,66 @@ def plot(robustness: pd.DataFrame, path: str | Path) -> None:
         return f"{dynamics} children, spawn epoch {spawn:g}"
 
     last["panel"] = last.dynamics.map(title).where(last.spawn_epoch.notna(), PHASE1_PANEL)
-    panels = [PHASE1_PANEL, *map(title, DYNAMICS_ORDER)]
-    grid = style.line_grid(
-        last,
-        x="epsilon",
-        y="accuracy",
-        hue="code",
-        hue_order=[c for c in style.CODES if c in set(last.code)],
-        row="attack",
-        row_order=list(dict.fromkeys(last.attack)),
-        col="panel",
-        col_order=[p for p in panels if p in set(last.panel)],
-        facet_kws={"margin_titles": True, "sharex": "row"},
+    panels = [p for p in [PHASE1_PANEL, *map(title, DYNAMICS_ORDER)] if p in set(last.panel)]
+    radii = last[last.epsilon > 0].groupby("attack", sort=False).epsilon.nunique()
+    curves = [a for a in dict.fromkeys(last.attack) if radii.get(a, 0) > 1]
+    single = _single_radius(last, [a for a in dict.fromkeys(last.attack) if a not in curves])
+    rows = [(a, last[last.attack == a]) for a in curves] + [("at one radius", single)] * (
+        not single.empty
     )
-    grid.set_titles(row_template="{row_name}", col_template="{col_name}")
-    for ax in grid.axes.flat:
-        ax.set_ylim(-0.02, 1.02)
-    grid.set_axis_labels("epsilon (radius of the attack's ball)", "test accuracy")
-    # The legend moves into the top right panel: tight_layout would put panels over a figure's.
-    handles, labels = grid.legend.legend_handles, [t.get_text() for t in grid.legend.texts]
-    grid.legend.remove()
-    grid.axes[0, -1].legend(handles, labels, title="phase 1, phase 2", loc="best")
-    style.save(grid.figure, path)
+    codes = [c for c in style.CODES if c in set(last.code)]
+    fig, axes = style.subplots(
+        len(rows),
+        len(panels),
+        figsize=(3.3 * len(panels) + 1.2, 2.9 * len(rows)),
+        sharey=True,
+        squeeze=False,
+    )
+    for axes_row, (name, part) in zip(axes, rows, strict=True):
+        for ax, panel in zip(axes_row, panels, strict=True):
+            drawn = part[part.panel == panel]
+            order = [c for c in codes if c in set(drawn.code)]
+            (_points if part is single else _curves)(ax, drawn, order)
+            ax.set_title(f"{panel}\n{name}")
+            ax.set_ylim(-0.02, 1.02)
+        axes_row[0].set_ylabel("test accuracy")
+    style.legend_outside(fig, title="phase 1, phase 2")
+    style.save(fig, path)
+
+
+def _single_radius(rows: pd.DataFrame, attacks: list[str]) -> pd.DataFrame:
+    """The rows of ``attacks`` (each measured at one radius) at that radius, and the clean
+    rows once, with a ``measure`` column naming each: clean, or the attack and its radius."""
+    if not attacks:
+        return rows.iloc[:0]
+    chosen = rows[rows.attack.isin(attacks)]
+    clean = chosen[(chosen.epsilon == 0) & (chosen.attack == attacks[0])]
+    attacked = chosen[chosen.epsilon > 0]
+    measure = attacked.attack + ", ε = " + attacked.epsilon.map("{:g}".format)
+    return pd.concat([clean.assign(measure="clean"), attacked.assign(measure=measure)])
+
+
+def _curves(ax: Axes, rows: pd.DataFrame, order: list[str]) -> None:
+    """Accuracy against epsilon, a line per code of ``order``."""
+    style.lines(ax, rows, "accuracy", "", hue="code", hue_order=order, x="epsilon")
+    ax.set_xlabel("epsilon (radius of the attack's ball)")
+
+
+def _points(ax: Axes, rows: pd.DataFrame, order: list[str]) -> None:
+    """Accuracy of each measure of :func:`_single_radius`, dodged points per code."""
+    sns.pointplot(
+        rows,
+        x="measure",
+        y="accuracy",
+        order=list(dict.fromkeys(rows.measure)),
+        hue="code",
+        hue_order=order,
+        palette=style.palette(order),
+        errorbar=style.SEED_BAND,
+        dodge=0.4,
+        linestyle="none",
+        ax=ax,
+    )
+    ax.set_xlabel("")
+    for label in ax.get_xticklabels():
+        label.set(rotation=30, ha="right", rotation_mode="anchor")

@@ -1,10 +1,13 @@
-"""Shared look of all figures: theme, line plots, epoch axis, grid codes, headline rows, saving."""
+"""Shared look of all figures: theme, one palette, line plots, epoch axis, grid codes, headline
+rows, one legend outside the axes, saving."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import itertools
+import textwrap
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import matplotlib
 
@@ -14,10 +17,12 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import seaborn as sns
+from matplotlib.artist import Artist
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.ticker import FixedLocator, FuncFormatter, NullLocator
 
+DPI = 130
 REGIME_ORDER = ["benign", "adversarial", "flip"]
 SEED_BAND = ("pi", 100)  # shaded band: the full range over seeds
 # A regime's letter in the paper's grid codes, phase 1 then phase 2: CC, CA, AC, AA (C benign,
@@ -26,11 +31,42 @@ LETTER = {"benign": "C", "adversarial": "A", "flip": "F"}
 CODES = [LETTER[r] for r in REGIME_ORDER] + [
     LETTER[r] + LETTER[data] for r in REGIME_ORDER for data in ("benign", "adversarial")
 ]
+# The one palette: a colour per regime (shared by its letter) and per grid code, the same in
+# every figure and no two alike; any other value that colours lines (a comparison of two runs)
+# takes the next colour of EXTRA.
+REGIME_COLOURS = {"benign": "#0072B2", "adversarial": "#E69F00", "flip": "#009E73"}
+COLOURS = {
+    **REGIME_COLOURS,
+    **{LETTER[regime]: colour for regime, colour in REGIME_COLOURS.items()},
+    "CC": "#56B4E9",
+    "CA": "#CC79A7",
+    "AC": "#5E3C99",
+    "AA": "#C0392B",
+    "FC": "#8C564B",
+    "FA": "#9A9A3A",
+}
+EXTRA = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#5E3C99", "#C0392B", "#56B4E9", "#8C564B"]
+LegendPlace = Literal["right", "below"]
 
 
 def setup() -> None:
     """Apply the project's seaborn theme."""
     sns.set_theme(style="whitegrid", context="paper", palette="colorblind")
+
+
+def palette(names: Iterable[str]) -> dict[str, str]:
+    """A colour for each of ``names``: its own (:data:`COLOURS`), else the next of
+    :data:`EXTRA` that none of ``names`` has as its own."""
+    names = list(names)
+    taken = {COLOURS[name] for name in names if name in COLOURS}
+    others = itertools.cycle([colour for colour in EXTRA if colour not in taken] or EXTRA)
+    return {name: COLOURS.get(name) or next(others) for name in names}
+
+
+def subplots(*args: Any, **options: Any) -> tuple[Figure, Any]:
+    """``plt.subplots`` with the constrained layout every figure uses: panels, their labels,
+    colour bars, titles and figure legends laid out without overlap, inside the figure."""
+    return plt.subplots(*args, layout="constrained", **options)
 
 
 def lines(
@@ -45,21 +81,29 @@ def lines(
     dots: bool = True,
     **options: Any,
 ) -> None:
-    """``y`` against ``x`` on ``ax``, one line per ``hue`` value: the mean over the rows of
-    that value (the seeds), in a band of their range (:data:`SEED_BAND`); ``dots`` marks each
-    point. ``options`` go to ``sns.lineplot``."""
+    """``y`` against ``x`` on ``ax``, one line per ``hue`` value in its colour of
+    :func:`palette`: the mean over the rows of that value (the seeds), in a band of their range
+    (:data:`SEED_BAND`); ``dots`` marks each point. ``options`` go to ``sns.lineplot``."""
     if dots:
         options = {"marker": "o", "markersize": 3, **options}
     sns.lineplot(
-        table, x=x, y=y, hue=hue, hue_order=hue_order, errorbar=SEED_BAND, ax=ax, **options
+        table,
+        x=x,
+        y=y,
+        hue=hue,
+        hue_order=hue_order,
+        palette=palette(hue_order),
+        errorbar=SEED_BAND,
+        ax=ax,
+        **options,
     )
     ax.set_ylabel(ylabel)
 
 
-def line_grid(table: pd.DataFrame, **options: Any) -> sns.FacetGrid:
+def line_grid(table: pd.DataFrame, *, hue_order: Sequence[str], **options: Any) -> sns.FacetGrid:
     """A grid of line panels (``sns.relplot``) drawn as :func:`lines` draws one, with dotted
-    points; ``options`` name the columns and the panels."""
-    return sns.relplot(
+    points, in the constrained layout; ``options`` name the columns and the panels."""
+    grid = sns.relplot(
         table,
         kind="line",
         errorbar=SEED_BAND,
@@ -67,8 +111,55 @@ def line_grid(table: pd.DataFrame, **options: Any) -> sns.FacetGrid:
         markersize=4,
         height=2.8,
         aspect=1.2,
+        hue_order=hue_order,
+        palette=palette(hue_order),
         **options,
     )
+    grid.figure.set_layout_engine("constrained")
+    return grid
+
+
+def legend_outside(
+    fig: Figure,
+    handles: Sequence[Artist] | None = None,
+    labels: Sequence[str] | None = None,
+    *,
+    title: str | None = None,
+    where: LegendPlace = "right",
+) -> None:
+    """One legend for the whole of ``fig``, outside its panels (right of them or below): of
+    ``handles`` and ``labels``, or else of the entries of every panel's legend (each label
+    once, the first title), those legends removed."""
+    if handles is None or labels is None:
+        handles, labels, found = _panel_legends(fig)
+        title = title if title is not None else found
+    if not handles:
+        return
+    if where == "right":
+        fig.legend(handles, labels, title=title, loc="outside right upper")
+    else:
+        fig.legend(handles, labels, title=title, loc="outside lower center", ncols=6)
+
+
+def _panel_legends(fig: Figure) -> tuple[list[Artist], list[str], str | None]:
+    """The entries of every panel's legend of ``fig``, each label once, and the first
+    legend's title; the legends removed."""
+    entries: dict[str, Artist] = {}
+    title = None
+    for ax in fig.axes:
+        legend = ax.get_legend()
+        if legend is None:
+            continue
+        title = title or legend.get_title().get_text() or None
+        for handle, text in zip(legend.legend_handles, legend.texts, strict=True):
+            entries.setdefault(text.get_text(), handle)
+        legend.remove()
+    return list(entries.values()), list(entries), title
+
+
+def wrap(label: str, width: int = 34) -> str:
+    """``label`` on lines of at most ``width`` characters, so an axis label fits its panel."""
+    return textwrap.fill(label, width)
 
 
 EPOCH_TICKS = [0, 0.25, 0.5, 1, 2, 5, 10, 20, 50, 100, 200, 500, 1000]
@@ -99,7 +190,9 @@ def regimes_present(regimes) -> list[str]:
 
 
 def save(fig: Figure, path: str | Path) -> None:
-    """Write ``fig`` to ``path`` and close it."""
-    fig.tight_layout()
-    fig.savefig(path, dpi=130)
+    """Write ``fig`` to ``path`` and close it; a figure without a layout engine (not made by
+    :func:`subplots` or :func:`line_grid`) is laid out tightly first."""
+    if fig.get_layout_engine() is None:
+        fig.tight_layout()
+    fig.savefig(path, dpi=DPI)
     plt.close(fig)
