@@ -10,7 +10,7 @@ from snakemake.utils import update_config
 
 from ntk_evolution import config as checks
 from ntk_evolution.config import DATASET_SIZES, ConfigError, replace_named_tables, split_sizes
-from ntk_evolution.settings import Config, EvaluationAttack
+from ntk_evolution.settings import Config, PgdAttack
 
 from snakemake_run import ROOT, TINY
 
@@ -130,15 +130,16 @@ def test_linf_radius_of_one_or_more_is_refused(section, changes, key):
 
 
 def test_l2_radius_of_one_or_more_is_allowed():
-    l2 = {"norm": "l2", "epsilon": 2.0, "step_size": 0.5, "steps": 10, "random_start": True}
+    l2 = {"method": "pgd", "norm": "l2", "epsilon": 2.0, "step_size": 0.5, "steps": 10}
+    l2["random_start"] = True
     check_config(config_with("evaluation", attacks__pgd_l2={**l2, "epsilons": [0.5, 4.0]}))
 
 
 def test_attack_radii_are_sorted_unique_and_hold_the_headline():
-    settings = {"norm": "linf", "step_size": 0.01, "steps": 10, "random_start": True}
-    attack = EvaluationAttack(epsilon=0.1, epsilons=[0.3, 0.05, 0.3, 0.1], **settings)
+    settings = {"method": "pgd", "norm": "linf", "step_size": 0.01, "steps": 10, "random_start": True}
+    attack = PgdAttack(epsilon=0.1, epsilons=[0.3, 0.05, 0.3, 0.1], **settings)
     assert attack.radii == [0.05, 0.1, 0.3]
-    assert EvaluationAttack(epsilon=0.1, **settings).radii == [0.1]
+    assert PgdAttack(epsilon=0.1, **settings).radii == [0.1]
 
 
 def test_evaluation_batch_larger_than_the_test_set_is_allowed():

@@ -31,7 +31,8 @@ Path({SEEN!r}).write_text(
 )
 """
 
-PGD_L2 = {"norm": "l2", "epsilon": 1.0, "step_size": 0.25, "steps": 8, "random_start": True}
+PGD_L2 = {"method": "pgd", "norm": "l2", "epsilon": 1.0, "step_size": 0.25, "steps": 8}
+PGD_L2["random_start"] = True
 
 
 def checkout_with(tmp_path: Path, mine: str) -> Path:
@@ -53,7 +54,7 @@ def test_a_config_file_replaces_the_attacks_whole(tmp_path):
     mine = {
         "phase1": {"epochs": 3},
         "evaluation": {"attacks": {"pgd_l2": PGD_L2}},
-        "findings": {"attack": "pgd_l2"},
+        "findings": {"attack": "pgd_l2", "black_box": "pgd_l2"},
     }
     checkout = checkout_with(tmp_path, yaml.safe_dump(mine))
     jobs = rules_of(planned_jobs(checkout, configfile="mine.yaml"))

@@ -30,11 +30,11 @@ from ntk_evolution.experiment import MODEL_COLUMNS, SOURCES, Run, attack_order
 from ntk_evolution.networks import build_network
 from ntk_evolution.provenance import device_description
 from ntk_evolution.settings import EvaluationSettings, MachinesSettings, ModelSettings, NtkSettings
-from ntk_evolution.stages.evaluation import save_adversarial
+from ntk_evolution.stages.evaluation import crafted_attacks, save_adversarial
 from ntk_evolution.stages.gather import gather_evaluation
 from ntk_evolution.stages.infinite import extract_infinite_kernel, judge_infinite_machine
 from ntk_evolution.stages.kernels import extract_kernels
-from ntk_evolution.stages.machines import headline_attacks, judge_machines
+from ntk_evolution.stages.machines import judge_machines
 
 NUM_CLASSES = 3
 MODEL = ModelSettings(
@@ -53,6 +53,7 @@ EVALUATION = EvaluationSettings.model_validate(
         "transfer": True,
         "attacks": {
             "pgd_linf": {
+                "method": "pgd",
                 "norm": "linf",
                 "epsilon": 0.1,
                 "step_size": 0.1,
@@ -61,6 +62,7 @@ EVALUATION = EvaluationSettings.model_validate(
                 "epsilons": [0.05],
             },
             "pgd_l2": {
+                "method": "pgd",
                 "norm": "l2",
                 "epsilon": 0.5,
                 "step_size": 0.5,
@@ -186,16 +188,21 @@ def evaluation_rows(regime: str) -> list[dict]:
     child = {**parent, "spawn_epoch": 1.0, "dynamics": "linearized", "phase2_regime": "benign"}
     cells = [("clean", 0.0), ("pgd_linf", 0.05), ("pgd_linf", 0.1), ("pgd_l2", 0.5)]
     rows = [
-        {**parent, "attack": a, "epsilon": e, "source": "self", "accuracy": 0.9 - e}
+        {**parent, "attack": a, "epsilon": e, "source": "self", **judged(0.9 - e)}
         for a, e in cells
     ]
     for source in ("parent", "self"):  # parent first: the store's order is not the table's
         rows += [
-            {**child, "attack": a, "epsilon": e, "source": source, "accuracy": 0.8 - e}
+            {**child, "attack": a, "epsilon": e, "source": source, **judged(0.8 - e)}
             for a, e in cells
             if not (a == "clean" and source == "parent")
         ]
     return rows
+
+
+def judged(accuracy: float, n: int = 200) -> dict:
+    """The accuracy columns of a row: ``accuracy`` of ``n`` test images."""
+    return {"accuracy": accuracy, "correct": round(accuracy * n), "n": n}
 
 
 @pytest.fixture(scope="module")
@@ -236,7 +243,7 @@ def machine_stores(tmp_path_factory):
         checkpoints, path / "split.npz", path / "probes.npz", kernels, run=RUN, ntk=ntk, **common
     )
     test_images, _ = split.test_set()
-    attacks = list(headline_attacks(EVALUATION))
+    attacks = list(crafted_attacks(EVALUATION, headline=True))
     save_adversarial(path / "adversarial.npz", dict.fromkeys(attacks, test_images), {})
     stores = {name: path / f"{name}.zarr" for name in ("machines", "features", "infinite")}
     settings = {"machines": MACHINES, "evaluation": EVALUATION}

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 import xarray as xr
 
-from ntk_evolution.attacks import attack_grid, pgd
+from ntk_evolution.attacks import pgd
 from ntk_evolution.checkpoints import save_checkpoint
 from ntk_evolution.classifier import accuracy
 from ntk_evolution.data import Split, load_split, save_split
@@ -20,7 +20,6 @@ from ntk_evolution.figures import robustness_vs_epsilon
 from ntk_evolution.models import build_model
 from ntk_evolution.settings import (
     Attack,
-    EvaluationAttack,
     EvaluationSettings,
     ModelSettings,
     Optimizer,
@@ -29,6 +28,7 @@ from ntk_evolution.settings import (
 from ntk_evolution.stages.evaluation import (
     MODEL_COLUMNS,
     adversarial_key,
+    crafted_attacks,
     evaluate_children,
     evaluate_phase1,
     load_adversarial,
@@ -368,27 +368,32 @@ def test_equal_attacks_are_crafted_once(task, trained):
     np.testing.assert_array_equal(twice["a"], once["a"])
 
 
+PGD = {"method": "pgd", "steps": 5, "random_start": True}
 SETTINGS = {
-    "linf": {"norm": "linf", "epsilon": 0.1, "step_size": 0.025, "steps": 5, "random_start": True},
-    "l2": {"norm": "l2", "epsilon": 0.5, "step_size": 0.2, "steps": 5, "random_start": True},
+    "linf": {**PGD, "norm": "linf", "epsilon": 0.1, "step_size": 0.025},
+    "l2": {**PGD, "norm": "l2", "epsilon": 0.5, "step_size": 0.2},
 }
 
 
-def test_attack_grid_measures_every_epsilon_with_scaled_steps():
+def test_every_attack_is_crafted_at_every_radius_with_scaled_steps():
     attacks = {"linf": {**SETTINGS["linf"], "epsilons": [0.3, 0.0001, 0.1]}, "l2": SETTINGS["l2"]}
-    grid = attack_grid({name: EvaluationAttack(**a) for name, a in attacks.items()})
-    assert list(grid) == [("linf", 0.0001), ("linf", 0.1), ("linf", 0.3), ("l2", 0.5)]
+    evaluation = EvaluationSettings(batch_size=8, seed=0, transfer=True, attacks=attacks)
+    grid = crafted_attacks(evaluation)
+    assert list(grid) == ["l2@0.5", "linf@0.0001", "linf@0.1", "linf@0.3"]
     # The headline attack is the configured one, exactly; the others scale the step with epsilon.
-    assert grid["linf", 0.1] == Attack(**SETTINGS["linf"])
-    assert grid["l2", 0.5] == Attack(**SETTINGS["l2"])
-    for (_, epsilon), attack in grid.items():
-        assert attack.epsilon == epsilon
+    assert grid["linf@0.1"] == evaluation.attacks["linf"].at(0.1)
+    assert grid["linf@0.1"].step_size == SETTINGS["linf"]["step_size"]
+    assert grid["l2@0.5"].model_dump(exclude={"epsilons"}) == SETTINGS["l2"]
+    for key, attack in grid.items():
+        assert attack.epsilon == float(key.split("@")[1]) and attack.epsilons == []
         assert attack.steps == 5 and attack.random_start
-        assert attack.steps * attack.step_size / epsilon == pytest.approx(
-            1.25 if epsilon < 0.5 else 2
+        assert attack.steps * attack.step_size / attack.epsilon == pytest.approx(
+            1.25 if attack.epsilon < 0.5 else 2
         )
-    assert grid["linf", 0.3].step_size == pytest.approx(0.075)
-    assert {a.norm for (name, _), a in grid.items() if name == "linf"} == {"linf"}
+    assert grid["linf@0.3"].step_size == pytest.approx(0.075)
+    assert {a.norm for key, a in grid.items() if key.startswith("linf")} == {"linf"}
+    headline = crafted_attacks(evaluation, headline=True)
+    assert list(headline) == ["l2@0.5", "linf@0.1"]
 
 
 def test_every_epsilon_crafts_in_its_own_ball(task, trained):
@@ -457,7 +462,11 @@ CELLS = [("clean", 0.0), ("linf", 0.0001), ("linf", 0.1), ("linf", 0.3), ("l2", 
 
 def test_tables_have_a_row_per_model_attack_epsilon_and_source(evaluated):
     table = pd.read_csv(evaluated / "accuracy.csv")
-    assert list(table.columns) == [*MODEL_COLUMNS, "attack", "epsilon", "source", "accuracy"]
+    assert list(table.columns) == [
+        *MODEL_COLUMNS, "attack", "epsilon", "source", "accuracy", "correct", "n"
+    ]  # fmt: skip
+    assert (table.n == NUM_TEST).all()
+    np.testing.assert_allclose(table.accuracy, table.correct / table.n)
     parent = table[table.spawn_epoch.isna()]
     assert list(zip(parent.attack, parent.epsilon, strict=True)) == CELLS
     assert set(parent.source) == {"self"}

@@ -20,7 +20,9 @@ THRESHOLDS = FindingsSettings(
     robust_margin=0.3,
     masking_tolerance=0.02,
     attack="pgd_linf",
+    black_box="square_linf",
 )
+IMAGES = 10_000  # test images of the synthetic evaluation: intervals narrow enough to decide
 EPOCHS = np.array([0.0, 1.0, 2.0, 4.0, 8.0])
 EPSILON = 0.2
 RUNS = [Run(regime, seed) for regime in ("benign", "adversarial") for seed in (0, 1)]
@@ -55,19 +57,27 @@ def evolution(to_final: list[float]) -> xr.Dataset:
     )
 
 
-def evaluation(cells: dict[str, float], benign_parent: float, transfer_gap: float) -> pd.DataFrame:
-    """A tidy evaluation table: robust accuracy ``cells[code]`` of the fixed-kernel children of
-    both seeds at the last spawn epoch (another spawn epoch and epsilon as decoys), transfer
-    accuracy ``transfer_gap`` above it, and the phase-1 networks."""
+def evaluation(
+    cells: dict[str, float],
+    benign_parent: float,
+    transfer_gap: float,
+    black_box_gap: float = 0.05,
+    images: int = IMAGES,
+) -> pd.DataFrame:
+    """A tidy evaluation table of ``images`` test images: robust accuracy ``cells[code]`` of
+    the fixed-kernel children of both seeds at the last spawn epoch (another spawn epoch and
+    epsilon as decoys), transfer accuracy ``transfer_gap`` and black-box accuracy
+    ``black_box_gap`` above it, and the phase-1 networks."""
     letters = {"C": "benign", "A": "adversarial"}
     rows = []
 
     def add(p1, seed, spawn, dynamics, p2, attack, epsilon, source, accuracy):
+        correct = round(accuracy * images)
         rows.append(
             dict(
                 phase1_regime=p1, seed=seed, spawn_epoch=spawn, dynamics=dynamics,
                 phase2_regime=p2, attack=attack, epsilon=epsilon, source=source,
-                accuracy=accuracy,
+                accuracy=correct / images, correct=correct, n=images,
             )
         )  # fmt: skip
 
@@ -76,36 +86,35 @@ def evaluation(cells: dict[str, float], benign_parent: float, transfer_gap: floa
         add("adversarial", seed, np.nan, "standard", "none", "pgd_linf", EPSILON, "self", 0.5)
         for dynamics in ("linearized", "centered", "standard"):
             for code, robust in cells.items():
-                p1, p2 = letters[code[0]], letters[code[1]]
-                add(p1, seed, 8.0, dynamics, p2, "clean", 0.0, "self", 0.95)
-                add(p1, seed, 8.0, dynamics, p2, "pgd_linf", EPSILON, "self", robust)
-                add(
-                    p1,
-                    seed,
-                    8.0,
-                    dynamics,
-                    p2,
-                    "pgd_linf",
-                    EPSILON,
-                    "parent",
-                    robust + transfer_gap,
-                )
-                add(p1, seed, 8.0, dynamics, p2, "pgd_linf", 0.05, "self", 0.9)  # another epsilon
-                add(p1, seed, 1.0, dynamics, p2, "pgd_linf", EPSILON, "self", 0.0)  # earlier spawn
+                model = (letters[code[0]], seed, 8.0, dynamics, letters[code[1]])
+                add(*model, "clean", 0.0, "self", 0.95)
+                add(*model, "pgd_linf", EPSILON, "self", robust)
+                add(*model, "pgd_linf", EPSILON, "parent", robust + transfer_gap)
+                add(*model, "square_linf", EPSILON, "self", robust + black_box_gap)
+                add(*model, "pgd_linf", 0.05, "self", 0.9)  # another epsilon
+                add(*model[:2], 1.0, *model[3:], "pgd_linf", EPSILON, "self", 0.0)  # earlier spawn
     return pd.DataFrame(rows)
 
 
 SHOWN = dict(CC=0.02, CA=0.4, AC=0.45, AA=0.55)
 
 
-def table(pairs=None, evolutions=None, cells=SHOWN, benign_parent=0.03, transfer_gap=0.05):
+def table(
+    pairs=None,
+    evolutions=None,
+    cells=SHOWN,
+    benign_parent=0.03,
+    transfer_gap=0.05,
+    black_box_gap=0.05,
+    images=IMAGES,
+):
     pairs = pair_dataset(across=0.4, yardstick=0.1) if pairs is None else pairs
     if evolutions is None:
         evolutions = {run.name: evolution([1.0, 0.3, 0.05, 0.02, 0.0]) for run in RUNS}
     return findings.findings_table(
         pairs,
         evolutions,
-        evaluation(cells, benign_parent, transfer_gap),
+        evaluation(cells, benign_parent, transfer_gap, black_box_gap, images),
         thresholds=THRESHOLDS,
         epochs=EPOCHS[-1],
         epsilon=EPSILON,
@@ -124,7 +133,7 @@ def test_f1_fails_when_adversarial_kernels_are_no_further_apart_than_seeds():
     ratios = result[result.measure == "distance / yardstick (centered)"]
     assert len(ratios) == 2  # the two pairs across seeds, not the same-seed ones
     np.testing.assert_allclose(ratios.value, 2.5)
-    assert ratios.decisive.all() and not ratios.holds.any()
+    assert ratios.decisive.all() and set(ratios.outcome) == {"fails"}
 
 
 def test_f1_uses_the_configured_distance_and_reports_the_other():
@@ -133,7 +142,7 @@ def test_f1_uses_the_configured_distance_and_reports_the_other():
     result = table(pairs=pairs)
     assert findings.verdicts(result)["F1"] == "shown"
     raw = result[result.measure == "distance / yardstick (raw)"]
-    assert len(raw) == 2 and not raw.decisive.any() and raw.holds.isna().all()
+    assert len(raw) == 2 and not raw.decisive.any() and raw.outcome.isna().all()
     assert (raw.value < 3).all()
 
 
@@ -198,6 +207,39 @@ def test_f4_fails_when_transfer_breaks_more_than_the_white_box_attack():
     assert findings.verdicts(result)["F4"] == "not shown"
     judged = result[(result.finding == "F4") & result.decisive.astype(bool)]
     assert {s.split(",")[0].split()[-1] for s in judged.subject} == {"AC", "AA"}
+
+
+def test_f4_fails_when_the_black_box_attack_breaks_more_than_the_white_box_attack():
+    result = table(black_box_gap=-0.1)
+    assert findings.verdicts(result)["F4"] == "not shown"
+    failing = result[(result.finding == "F4") & (result.outcome == "fails")]
+    assert set(failing.measure) == {"black-box - white-box robust accuracy"}
+
+
+def test_a_threshold_inside_the_interval_is_inconclusive():
+    # CC at 0.09 of 100 test images: Wilson's interval (0.048, 0.162) holds the threshold 0.1;
+    # with 10000 images (0.0846, 0.0958) lies below it.
+    few = table(cells=dict(SHOWN, CC=0.09), images=100)
+    cc = few[few.measure == "robust accuracy CC"]
+    assert set(cc.outcome) == {"inconclusive"}
+    np.testing.assert_allclose(cc[["low", "high"]].iloc[0], [0.04807, 0.16226], atol=1e-5)
+    assert findings.verdicts(few)["F3"] == "inconclusive"
+    many = table(cells=dict(SHOWN, CC=0.09))
+    assert findings.verdicts(many)["F3"] == "shown"
+
+
+def test_a_failing_row_outweighs_an_inconclusive_one():
+    result = table(cells=dict(SHOWN, CC=0.09, AC=0.1), images=100)
+    assert {"inconclusive", "fails"} <= set(result[result.finding == "F3"].outcome)
+    assert findings.verdicts(result)["F3"] == "not shown"
+
+
+def test_f3_reports_the_mean_and_spread_over_seeds():
+    result = table()
+    sd = result[result.measure == "robust accuracy AC, sd over seeds"]
+    assert sorted(sd.subject) == ["centered, 2 seeds", "linearized, 2 seeds"]
+    np.testing.assert_allclose(sd.value, 0.0)  # both seeds alike
+    assert not sd.decisive.any()
 
 
 def test_children_missing_means_not_measured():

@@ -10,12 +10,12 @@ import pytest
 
 from ntk_evolution.evaluation import craft, evaluate, hits
 from ntk_evolution.settings import Attack, EvaluationSettings
-from ntk_evolution.stages.evaluation import adversarial_key
+from ntk_evolution.stages.evaluation import adversarial_key, crafted_attacks
 from ntk_evolution.stages.machines import (
     MEASURES,
     _features_dataset,
     feature_indices,
-    headline_attacks,
+    headline_cells,
 )
 
 from pgd_settings import pgd_attack
@@ -28,6 +28,7 @@ EVALUATION = {
     "transfer": True,
     "attacks": {
         "pgd_linf": {
+            "method": "pgd",
             "norm": "linf",
             "epsilon": 0.1,
             "step_size": 0.05,
@@ -36,6 +37,7 @@ EVALUATION = {
             "epsilons": [0.05, 0.1],
         },
         "pgd_l2": {
+            "method": "pgd",
             "norm": "l2",
             "epsilon": 0.5,
             "step_size": 0.25,
@@ -43,6 +45,7 @@ EVALUATION = {
             "random_start": True,
         },
         "pgd_small": {
+            "method": "pgd",
             "norm": "linf",
             "epsilon": 0.05,
             "step_size": 0.01,
@@ -80,19 +83,16 @@ def test_feature_indices_stay_in_range_when_bottom_exceeds_the_probes():
     assert feature_indices(3, 1, 5) == [0, 1, 2]
 
 
-def test_headline_attacks_are_every_attack_at_its_own_epsilon():
+def test_machines_are_judged_by_every_attack_at_its_own_epsilon():
     evaluation = EvaluationSettings.model_validate(EVALUATION)
-    attacks = headline_attacks(evaluation)
-    names = [adversarial_key(name, a["epsilon"]) for name, a in EVALUATION["attacks"].items()]
-    assert names == ["pgd_linf@0.1", "pgd_l2@0.5", "pgd_small@0.05"]
-    assert list(attacks) == names  # in the order of the config, the extra radii left out
-    for (name, settings), key in zip(EVALUATION["attacks"].items(), names, strict=True):
-        attack = attacks[key]
-        assert type(attack) is Attack  # not an EvaluationAttack: no radii come along
-        expected = {k: v for k, v in settings.items() if k != "epsilons"}
-        assert attack.model_dump() == expected
-        assert attack == Attack(**expected)
-        assert attack.epsilon == evaluation.attacks[name].epsilon
+    cells = headline_cells(evaluation)
+    assert cells == [("clean", 0.0), ("pgd_linf", 0.1), ("pgd_l2", 0.5), ("pgd_small", 0.05)]
+    attacks = crafted_attacks(evaluation, headline=True)
+    assert set(attacks) == {adversarial_key(*cell) for cell in cells[1:]}  # extra radii left out
+    for name, epsilon in cells[1:]:
+        attack = attacks[adversarial_key(name, epsilon)]
+        assert attack == evaluation.attacks[name].at(epsilon)
+        assert attack.step_size == evaluation.attacks[name].step_size  # the configured attack
     assert all(a.epsilon != 0.2 for a in attacks.values())
 
 

@@ -16,79 +16,79 @@ the norm (:data:`NORMS`):
   r = eps * u^(1/d) * z / ||z||_2 with z ~ N(0, I_d), u ~ U(0, 1).
 
 Clipping to [0, 1] moves every pixel towards x0's (which lies in [0, 1]), so it never leaves the
-ball. An attack's settings are a :class:`ntk_evolution.settings.Attack`, read from the config;
-:func:`attack_grid` expands the evaluation attacks to every radius they are measured at.
+ball. An attack's settings are a :class:`ntk_evolution.settings.Attack`, read from the config.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
 
-from ntk_evolution.settings import Attack, EvaluationAttack
+from ntk_evolution.settings import Attack
 
 LossFn = Callable[[jax.Array, jax.Array], jax.Array]
 ArrayMap = Callable[[jax.Array], jax.Array]
 
 
-class _Ball(NamedTuple):
-    """What PGD in one norm needs around the clean images x0 (see the module docstring)."""
+class Ball(NamedTuple):
+    """What a gradient attack in one norm needs around the clean images x0 (see the module
+    docstring); the attacks of :mod:`ntk_evolution.apgd` and :mod:`ntk_evolution.square` use it
+    too."""
 
     random_offset: ArrayMap  # key -> r, a uniform point of the ball less x0
-    step: ArrayMap  # gradient g -> step s(g)
+    direction: ArrayMap  # gradient g -> the step of unit size s(g) / alpha
     project: ArrayMap  # x -> P(x), in the ball and the pixel range
 
 
-def _linf_ball(images: jax.Array, epsilon: float, step_size: float) -> _Ball:
+def _linf_ball(images: jax.Array, epsilon: float) -> Ball:
     lower = jnp.clip(images - epsilon, 0.0, 1.0)
     upper = jnp.clip(images + epsilon, 0.0, 1.0)
 
     def random_offset(key: jax.Array) -> jax.Array:
         return jax.random.uniform(key, images.shape, images.dtype, -epsilon, epsilon)
 
-    def step(g: jax.Array) -> jax.Array:
-        return step_size * jnp.sign(g)
-
     def project(x: jax.Array) -> jax.Array:
         return jnp.clip(x, lower, upper)
 
-    return _Ball(random_offset, step, project)
+    return Ball(random_offset, jnp.sign, project)
 
 
-def _l2_norms(x: jax.Array) -> jax.Array:
+def l2_norms(x: jax.Array) -> jax.Array:
     """Per-example L2 norms of a batch, shaped to broadcast against it."""
     return jnp.sqrt(jnp.sum(jnp.square(x), axis=tuple(range(1, x.ndim)), keepdims=True))
 
 
-def _l2_ball(images: jax.Array, epsilon: float, step_size: float) -> _Ball:
+def _l2_ball(images: jax.Array, epsilon: float) -> Ball:
     def random_offset(key: jax.Array) -> jax.Array:
         direction_key, radius_key = jax.random.split(key)
         z = jax.random.normal(direction_key, images.shape, images.dtype)
         u = jax.random.uniform(radius_key, (len(images),) + (1,) * (images.ndim - 1), images.dtype)
         radius = epsilon * u ** (1.0 / images[0].size)
-        return radius * z / _l2_norms(z)
+        return radius * z / l2_norms(z)
 
-    def step(g: jax.Array) -> jax.Array:
-        norm = _l2_norms(g)
-        return step_size * g / jnp.where(norm > 0, norm, 1.0)
+    def direction(g: jax.Array) -> jax.Array:
+        norm = l2_norms(g)
+        return g / jnp.where(norm > 0, norm, 1.0)
 
     def project(x: jax.Array) -> jax.Array:
         delta = x - images
-        norm = _l2_norms(delta)
+        norm = l2_norms(delta)
         scale = jnp.where(norm > epsilon, epsilon / norm, 1.0)
         return jnp.clip(images + delta * scale, 0.0, 1.0)
 
-    return _Ball(random_offset, step, project)
+    return Ball(random_offset, direction, project)
 
 
-_BALLS: dict[str, Callable[[jax.Array, float, float], _Ball]] = {
-    "linf": _linf_ball,
-    "l2": _l2_ball,
-}
+_BALLS: dict[str, Callable[[jax.Array, float], Ball]] = {"linf": _linf_ball, "l2": _l2_ball}
 NORMS = tuple(_BALLS)
+
+
+def ball(norm: str, images: jax.Array, epsilon: float) -> Ball:
+    """The ball of radius ``epsilon`` in ``norm`` (one of :data:`NORMS`) around ``images``."""
+    return _BALLS[norm](images, epsilon)
 
 
 def pgd(
@@ -110,23 +110,12 @@ def pgd(
     Returns:
         Adversarial images, same shape as ``images``.
     """
-    ball = _BALLS[attack.norm](images, attack.epsilon, attack.step_size)
-    start = ball.project(images + ball.random_offset(key)) if attack.random_start else images
+    around = ball(attack.norm, images, attack.epsilon)
+    start = around.project(images + around.random_offset(key)) if attack.random_start else images
     grad_fn = jax.grad(loss_fn)
 
     def ascend(_: Any, x: jax.Array) -> jax.Array:
-        return ball.project(x + ball.step(grad_fn(x, labels)))
+        return around.project(x + attack.step_size * around.direction(grad_fn(x, labels)))
 
     adversarial = jax.lax.fori_loop(0, attack.steps, ascend, start)
     return jax.lax.stop_gradient(adversarial)
-
-
-def attack_grid(attacks: Mapping[str, EvaluationAttack]) -> dict[tuple[str, float], Attack]:
-    """Every evaluation attack at every radius it is measured at
-    (:attr:`ntk_evolution.settings.EvaluationAttack.radii`), keyed by ``(name, epsilon)``: the
-    same steps and random start, the step size scaled with the radius (:meth:`Attack.at`)."""
-    return {
-        (name, epsilon): attack.at(epsilon)
-        for name, attack in attacks.items()
-        for epsilon in attack.radii
-    }

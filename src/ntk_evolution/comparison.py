@@ -37,7 +37,7 @@ def comparison_table(tables: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
                 )
             parts.append(rows.assign(scenario=scenario, verdict=verdicts[finding]))
     combined = pd.concat(parts, ignore_index=True).reindex(columns=COLUMNS)
-    combined["holds"] = combined.holds.astype(object).where(combined.holds.notna(), None)
+    combined["outcome"] = combined.outcome.astype(object).where(combined.outcome.notna(), None)
     return combined
 
 
@@ -46,8 +46,10 @@ def _summary(rows: pd.DataFrame) -> str:
     threshold and how many subjects hold it."""
     low, high = f"{rows.value.min():.3g}", f"{rows.value.max():.3g}"
     values = low if low == high else f"{low} to {high}"
-    held = int(rows.holds.astype(bool).sum())
-    return f"{values} (threshold {rows.threshold.iloc[0]:.3g}; {held} of {len(rows)} hold)"
+    held = int((rows.outcome == "holds").sum())
+    unsure = int((rows.outcome == "inconclusive").sum())
+    counts = f"{held} of {len(rows)} hold" + (f", {unsure} inconclusive" if unsure else "")
+    return f"{values} (threshold {rows.threshold.iloc[0]:.3g}; {counts})"
 
 
 def _measures(rows: pd.DataFrame, measures: Sequence[str]) -> dict[str, str]:

@@ -27,12 +27,14 @@ from typing import Any
 from ntk_evolution.experiment import epoch_label
 from ntk_evolution.infinite_reach import STAX_ARCHITECTURES, split_import_path
 from ntk_evolution.settings import (
+    ApgdAttack,
     Attack,
     Config,
     DatasetSettings,
-    EvaluationAttack,
+    EnsembleAttack,
     ModelSettings,
     Phase1Settings,
+    SingleAttack,
 )
 
 
@@ -217,11 +219,18 @@ def replace_named_tables(config: dict[str, Any], layers: Sequence[Mapping[str, A
 
 def _read_numbers(value: Any, schema: Mapping[str, Any], defs: Mapping[str, Any]) -> Any:
     """``value`` with every string in exponent notation read as a number where ``schema``
-    (whose ``$ref``s point into ``defs``) wants one, inside ``anyOf`` alternatives too: a float
+    (whose ``$ref``s point into ``defs``) wants one, inside ``anyOf`` alternatives and the
+    class a tagged union's tag names too (:func:`ntk_evolution.settings.config_schema`): a float
     where it wants a number, an int where it wants an integer and the value is whole (a
     fractional one stays text, and validation says why it is refused)."""
     if "$ref" in schema:
         schema = defs[schema["$ref"].rsplit("/", 1)[-1]]
+    if isinstance(value, Mapping) and "allOf" in schema:  # a tagged union: the tag's class
+        for branch in schema["allOf"]:
+            ((tag, wanted),) = branch["if"]["properties"].items()
+            if value.get(tag) == wanted["const"]:
+                return _read_numbers(value, branch["then"], defs)
+        return value
     alternatives = [schema, *schema.get("anyOf", []), *schema.get("oneOf", [])]
     if len(alternatives) > 1:
         for alternative in alternatives[1:]:
@@ -381,15 +390,11 @@ def check_config(config: Config) -> None:
         "add them to phase1.checkpoints.fractional",
     )
     attacks = config.evaluation.attacks
-    if config.findings.attack not in attacks:
-        raise ConfigError(
-            f"findings.attack = {config.findings.attack!r} is not an evaluation attack; "
-            f"name one of evaluation.attacks: {sorted(attacks)}."
-        )
+    _check_named_attack("findings.attack", config.findings.attack, attacks, ensemble=True)
+    _check_named_attack("findings.black_box", config.findings.black_box, attacks, ensemble=False)
     _check_attack("phase1.attack", phase1.attack)
     _check_attack("phase2.attack", config.phase2.attack)
-    for name, attack in attacks.items():
-        _check_attack(f"evaluation.attacks.{name}", attack)
+    _check_evaluation_attacks(attacks)
     _check_machines(config)
 
 
@@ -472,10 +477,26 @@ def _check_machines(config: Config) -> None:
             "infinite_width.machine needs the infinite-width kernel; set infinite_width.kernel: "
             "true or infinite_width.machine: false."
         )
-    if config.attacked.attack not in config.evaluation.attacks:
+    _check_named_attack(
+        "attacked.attack", config.attacked.attack, config.evaluation.attacks, ensemble=False
+    )
+
+
+def _check_named_attack(
+    where: str, name: str, attacks: Mapping[str, SingleAttack | EnsembleAttack], *, ensemble: bool
+) -> None:
+    """``name`` must be an evaluation attack, and no ensemble unless ``ensemble``: the attacked
+    kernels need one attack's images, the black-box check one attack's accuracy."""
+    allowed = sorted(n for n, a in attacks.items() if ensemble or not isinstance(a, EnsembleAttack))
+    if name not in allowed:
         raise ConfigError(
-            f"attacked.attack = {config.attacked.attack!r} is not an evaluation attack; "
-            f"name one of evaluation.attacks: {sorted(config.evaluation.attacks)}."
+            f"{where} = {name!r} is not "
+            + (
+                "an evaluation attack"
+                if ensemble
+                else "an evaluation attack other than an ensemble"
+            )
+            + f"; name one of evaluation.attacks: {allowed}."
         )
 
 
@@ -514,19 +535,20 @@ def _check_counts(config: Config) -> None:
         )
 
 
-def _check_attack(where: str, attack: Attack) -> None:
+def _check_attack(where: str, attack: Attack | SingleAttack | EnsembleAttack) -> None:
     """PGD must be able to reach the edge of its epsilon-ball (with either norm; at every radius
     of ``epsilons`` too, whose step size scales with it), and an L-inf ball must not already
     hold every image (radius 1 or more, pixels lying in [0, 1])."""
-    reach = attack.steps * attack.step_size
-    if reach < attack.epsilon:
-        raise ConfigError(
-            f"{where}: steps x step_size = {reach:g} cannot reach epsilon = {attack.epsilon:g}; "
-            "raise step_size (2 * epsilon / steps is usual)."
-        )
+    if isinstance(attack, Attack):
+        reach = attack.steps * attack.step_size
+        if reach < attack.epsilon:
+            raise ConfigError(
+                f"{where}: steps x step_size = {reach:g} cannot reach epsilon = "
+                f"{attack.epsilon:g}; raise step_size (2 * epsilon / steps is usual)."
+            )
     if attack.norm != "linf":
         return
-    epsilons = attack.epsilons if isinstance(attack, EvaluationAttack) else []
+    epsilons = getattr(attack, "epsilons", [])
     for key, radii in (("epsilon", [attack.epsilon]), ("epsilons", epsilons)):
         whole = [radius for radius in radii if radius >= 1]
         if whole:
@@ -534,3 +556,35 @@ def _check_attack(where: str, attack: Attack) -> None:
                 f"{where}.{key}: an L-infinity radius of 1 or more ({whole}) holds every image "
                 "in [0, 1], so the attack could turn any image into any other; use radii below 1."
             )
+
+
+def _check_evaluation_attacks(attacks: Mapping[str, SingleAttack | EnsembleAttack]) -> None:
+    """Each attack's own settings (:func:`_check_attack`); APGD's targets go with its targeted
+    loss only; an ensemble's members are other attacks, no ensembles, in its norm and measured
+    at each of its radii."""
+    for name, attack in attacks.items():
+        where = f"evaluation.attacks.{name}"
+        _check_attack(where, attack)
+        if isinstance(attack, ApgdAttack) and (attack.targets is None) != (attack.loss == "ce"):
+            raise ConfigError(
+                f"{where}: loss {attack.loss} takes "
+                + ("targets: null" if attack.loss == "ce" else "a number of targets")
+                + f", not targets: {attack.targets}; the targeted loss attacks that many "
+                "classes, the cross-entropy none."
+            )
+        if not isinstance(attack, EnsembleAttack):
+            continue
+        for member in attack.members:
+            other = attacks.get(member)
+            if other is None or isinstance(other, EnsembleAttack):
+                raise ConfigError(
+                    f"{where}.members: {member!r} is not an evaluation attack that crafts "
+                    f"images; name some of {sorted(n for n, a in attacks.items() if not isinstance(a, EnsembleAttack))}."
+                )
+            missing = sorted(set(attack.radii) - set(other.radii))
+            if other.norm != attack.norm or missing:
+                raise ConfigError(
+                    f"{where}.members: {member!r} is an {other.norm} attack at radii "
+                    f"{other.radii}, the ensemble {attack.norm} at {attack.radii}; give the "
+                    "member the ensemble's norm and every radius of the ensemble."
+                )

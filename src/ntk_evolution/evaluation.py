@@ -29,15 +29,17 @@ reproducible on the same machine.
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 
 import jax
 import numpy as np
 from numpy.typing import ArrayLike
 
+from ntk_evolution.apgd import apgd
 from ntk_evolution.attacks import pgd
 from ntk_evolution.classifier import as_pytree, correct, cross_entropy
-from ntk_evolution.settings import Attack
+from ntk_evolution.settings import ApgdAttack, Attack, SingleAttack, SquareAttack
+from ntk_evolution.square import square
 from ntk_evolution.type_aliases import ApplyFn, Params
 
 
@@ -51,26 +53,109 @@ def _correct_fn() -> Callable[..., jax.Array]:
     return jax.jit(model_correct)
 
 
-@functools.cache
-def _craft_fn(norm: str, steps: int, random_start: bool) -> Callable[..., jax.Array]:
-    """Jitted ``(model, params, images, labels, key, epsilon, step_size) -> adversarial images``
-    against the model, by the PGD attack of ``norm``, ``steps`` and ``random_start``.
+def _static(attack: Attack | SingleAttack) -> str:
+    """What shapes an attack's compiled program: every setting but its radius (and PGD's step
+    size, which scales with it), as text."""
+    update = {"epsilon": 1.0, "epsilons": []} if hasattr(attack, "epsilons") else {"epsilon": 1.0}
+    if isinstance(attack, Attack):
+        update["step_size"] = 1.0
+    return type(attack).__name__ + attack.model_copy(update=update).model_dump_json()
 
-    ``model`` is a pytree (:func:`ntk_evolution.classifier.as_pytree`) and the radius and step
-    size are arguments, so one compiled program serves every model of the same kind and every
-    radius of an attack.
+
+def _identity(attack: Attack | SingleAttack) -> str:
+    """An attack's settings as text, but for the radii it is not measured at now: equal for
+    attacks that craft the same images."""
+    exclude = {"epsilons"} if hasattr(attack, "epsilons") else set()
+    return type(attack).__name__ + attack.model_dump_json(exclude=exclude)
+
+
+_PROGRAMS: dict[str, Callable[..., tuple[jax.Array, jax.Array]]] = {}
+
+
+def _program(attack: Attack | SingleAttack) -> Callable[..., tuple[jax.Array, jax.Array]]:
+    """Jitted ``(model, params, images, labels, key, epsilon, step_size, rank) -> (adversarial
+    images, misclassified)`` against the model, by ``attack``; its radius, PGD's step size and
+    APGD's target rank are arguments, so attacks that differ only in those share one program
+    (cached under :func:`_static`).
+
+    ``model`` is a pytree (:func:`ntk_evolution.classifier.as_pytree`), so one compiled program
+    serves every model of the same kind and every radius of an attack.
     """
+    static = _static(attack)
+    if static not in _PROGRAMS:
+        _PROGRAMS[static] = _compile(attack)
+    return _PROGRAMS[static]
 
-    def adversarial(model, params, images, labels, key, epsilon, step_size):
-        def loss(x, y):
-            return cross_entropy(model(params, x), y)
 
-        attack = Attack.model_construct(
-            norm=norm, epsilon=epsilon, step_size=step_size, steps=steps, random_start=random_start
+def _compile(attack: Attack | SingleAttack) -> Callable[..., tuple[jax.Array, jax.Array]]:
+    """The program of :func:`_program`."""
+
+    def adversarial(model, params, images, labels, key, epsilon, step_size, rank):
+        def logits(x):
+            return model(params, x)
+
+        if isinstance(attack, ApgdAttack):
+            return apgd(
+                logits,
+                images,
+                labels,
+                key,
+                norm=attack.norm,
+                epsilon=epsilon,
+                steps=attack.steps,
+                loss=attack.loss,
+                rank=rank,
+            )
+        if isinstance(attack, SquareAttack):
+            return square(
+                logits,
+                images,
+                labels,
+                key,
+                norm=attack.norm,
+                epsilon=epsilon,
+                queries=attack.queries,
+                p_init=attack.p_init,
+            )
+        pgd_attack = Attack.model_construct(
+            norm=attack.norm,
+            epsilon=epsilon,
+            step_size=step_size,
+            steps=attack.steps,
+            random_start=attack.random_start,
         )
-        return pgd(loss, images, labels, key, attack)
+        x = pgd(lambda x, y: cross_entropy(logits(x), y), images, labels, key, pgd_attack)
+        return x, ~correct(logits(x), labels)
 
     return jax.jit(adversarial)
+
+
+def _runs(attack: Attack | SingleAttack) -> list[tuple[int, int]]:
+    """``(restart, target rank)`` of every run of an attack: APGD's restarts for each target,
+    one run for the others."""
+    if not isinstance(attack, ApgdAttack):
+        return [(0, 1)]
+    return [(r, t) for t in range(1, (attack.targets or 1) + 1) for r in range(attack.restarts)]
+
+
+def _attack_batch(
+    attack: Attack | SingleAttack, model, params, images, labels, key: jax.Array
+) -> np.ndarray:
+    """Adversarial images of one batch: over an attack's runs, each example keeps the first
+    image that the model misclassifies (else the last run's)."""
+    program = _program(attack)
+    step_size = getattr(attack, "step_size", 0.0)
+    result, found = None, None
+    for restart, rank in _runs(attack):
+        start = jax.random.fold_in(jax.random.fold_in(key, restart), rank)
+        x, wrong = program(model, params, images, labels, start, attack.epsilon, step_size, rank)
+        x, wrong = np.asarray(x), np.asarray(wrong)
+        if result is None:
+            result, found = x, wrong
+        else:
+            result = np.where(found[(...,) + (None,) * (x.ndim - 1)], result, x)
+            found = found | wrong
+    return result
 
 
 def _check(images: np.ndarray, batch_size: int) -> None:
@@ -103,7 +188,7 @@ def craft(
     images: ArrayLike,
     labels: ArrayLike,
     *,
-    attacks: Mapping[str, Attack],
+    attacks: Mapping[str, Attack | SingleAttack],
     key: jax.Array,
     batch_size: int,
 ) -> dict[str, np.ndarray]:
@@ -116,17 +201,17 @@ def craft(
     images, labels = np.asarray(images, np.float32), np.asarray(labels)
     _check(images, batch_size)
     model = as_pytree(apply)
-    made: dict[Attack, np.ndarray] = {}
-    for attack in dict.fromkeys(attacks.values()):
-        fn = _craft_fn(attack.norm, attack.steps, attack.random_start)
+    made: dict[str, np.ndarray] = {}
+    for attack in attacks.values():
+        same = _identity(attack)
+        if same in made:
+            continue
         parts = []
         for b, size, (x, y) in _batches((images, labels), batch_size):
             start = jax.random.fold_in(key, b)
-            parts.append(
-                np.asarray(fn(model, params, x, y, start, attack.epsilon, attack.step_size))[:size]
-            )
-        made[attack] = np.concatenate(parts)
-    return {name: made[attack] for name, attack in attacks.items()}
+            parts.append(_attack_batch(attack, model, params, x, y, start)[:size])
+        made[same] = np.concatenate(parts)
+    return {name: made[_identity(attack)] for name, attack in attacks.items()}
 
 
 def evaluate(
@@ -151,6 +236,17 @@ def evaluate(
         transfer=transfer,
     )
     return shares(correct)
+
+
+def worst_case(clean: np.ndarray, members: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """An ensemble's hits from its members' (each from :func:`hits`, so right clean too): an
+    example counts as right only if it is right clean and under every member; and per example
+    the index of the first member that breaks it, -1 where none does (also where the clean
+    image is already wrong: no attack broke it)."""
+    stacked = np.stack([np.asarray(m, bool) for m in members])
+    clean = np.asarray(clean, bool)
+    broken = clean[None] & ~stacked
+    return clean & ~broken.any(0), np.where(broken.any(0), broken.argmax(0), -1)
 
 
 def shares(correct: Mapping[str, np.ndarray]) -> dict[str, float]:

@@ -15,10 +15,10 @@ settings go from the config to :class:`Attack` and from there to
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
 from ntk_evolution.experiment import Run
 from ntk_evolution.infinite_reach import IMPORT_PATH
@@ -76,12 +76,14 @@ class Attack(Section):
         )
 
 
-class EvaluationAttack(Attack):
-    """An attack's settings, measured at its own epsilon and at every radius of epsilons."""
+class _Measured(Section):
+    """The ball of an evaluation attack: its norm, its headline radius ``epsilon`` and the
+    other radii ``epsilons`` it is also measured at."""
 
+    norm: Literal["linf", "l2"] = Field(description="ball of the attack: L-inf or L2")
+    epsilon: Positive = Field(description="headline radius of the ball (pixels lie in 0..1)")
     epsilons: list[Positive] = _unique(
-        "more radii to measure at, with step_size scaled by radius / epsilon (epsilon is always "
-        "measured)",
+        "more radii to measure at (epsilon is always measured)",
         min_length=1,
         default_factory=list,
     )
@@ -91,6 +93,90 @@ class EvaluationAttack(Attack):
         """The radii the attack is measured at: ``epsilon`` (the headline value) and every entry
         of ``epsilons``, sorted, each once."""
         return sorted({float(self.epsilon), *map(float, self.epsilons)})
+
+    def at(self, epsilon: float) -> Any:
+        """The same attack at radius ``epsilon`` only."""
+        return self.model_copy(update={"epsilon": float(epsilon), "epsilons": []})
+
+
+class PgdAttack(Attack, _Measured):
+    """PGD (:func:`ntk_evolution.attacks.pgd`) on the cross-entropy; at another radius its step
+    size scales with the radius (:meth:`Attack.at`), so that steps * alpha / epsilon is fixed."""
+
+    method: Literal["pgd"]
+
+    @property
+    def passes(self) -> int:
+        """Forward-backward passes over the images at one radius, judging included."""
+        return self.steps + 1
+
+    def at(self, epsilon: float) -> PgdAttack:
+        scaled = self.step_size * (epsilon / self.epsilon)
+        return self.model_copy(
+            update={"epsilon": float(epsilon), "epsilons": [], "step_size": scaled}
+        )
+
+
+class ApgdAttack(_Measured):
+    """Auto-PGD (:mod:`ntk_evolution.apgd`): step size halved at fixed checkpoints, momentum,
+    the best point kept; cross-entropy, or the targeted difference-of-logits-ratio loss against
+    each of the ``targets`` classes the clean logits rank highest after the label."""
+
+    method: Literal["apgd"]
+    loss: Literal["ce", "dlr_targeted"] = Field(description="ce | dlr_targeted")
+    targets: Count | None = Field(
+        description="dlr_targeted: classes attacked, one run each (ce: null)"
+    )
+    steps: Count
+    restarts: Count = Field(description="runs from random starts (per target)")
+
+    @property
+    def passes(self) -> int:
+        """Forward-backward passes over the images at one radius, judging included."""
+        return (self.steps + 2) * self.restarts * (self.targets or 1) + 1
+
+
+class SquareAttack(_Measured):
+    """The Square attack (:mod:`ntk_evolution.square`): random search by square windows on the
+    margin loss, with no gradient."""
+
+    method: Literal["square"]
+    queries: Count = Field(description="forward passes per image")
+    p_init: float = Field(gt=0, le=1, description="first window's share of the image's pixels")
+
+    @property
+    def passes(self) -> int:
+        """Forward passes over the images at one radius, judging included (an upper bound of
+        forward-backward passes)."""
+        return self.queries + 1
+
+
+class EnsembleAttack(_Measured):
+    """An example is robust only if no member breaks it; members are other evaluation attacks,
+    each measured at every radius of the ensemble."""
+
+    method: Literal["ensemble"]
+    members: list[str] = _unique("names of evaluation attacks", min_length=1)
+
+    @property
+    def passes(self) -> int:
+        """None of its own: its members are measured anyway."""
+        return 0
+
+
+EvaluationAttack = Annotated[
+    PgdAttack | ApgdAttack | SquareAttack | EnsembleAttack, Field(discriminator="method")
+]
+"""One entry of ``evaluation.attacks``: its ``method`` says which."""
+SingleAttack = PgdAttack | ApgdAttack | SquareAttack
+"""An attack that crafts images (every method but the ensemble)."""
+
+
+def read_attack(
+    settings: Mapping[str, Any],
+) -> PgdAttack | ApgdAttack | SquareAttack | EnsembleAttack:
+    """An entry of ``evaluation.attacks`` as the class its ``method`` names."""
+    return TypeAdapter(EvaluationAttack).validate_python(dict(settings))
 
 
 class Optimizer(Section):
@@ -240,6 +326,12 @@ class EvaluationSettings(Section):
         json_schema_extra={"propertyNames": ATTACK_NAMES},
     )
 
+    def ensemble_members(self, name: str) -> list[str]:
+        """The members of the ensemble ``name``; an attack that is no ensemble is its own one
+        member."""
+        attack = self.attacks[name]
+        return list(attack.members) if isinstance(attack, EnsembleAttack) else [name]
+
 
 class NtkSettings(Section):
     implementation: Literal["structured_derivatives", "jacobian_contraction", "ntk_vector_products"]
@@ -353,7 +445,10 @@ class FindingsSettings(Section):
     benign_robust_max: Share
     robust_margin: float = Field(ge=-1, le=1)
     masking_tolerance: Share
-    attack: str
+    attack: str = Field(description="the evaluation attack (an ensemble, say) F3 and F4 judge")
+    black_box: str = Field(
+        description="the evaluation attack F4 compares with, one that needs no gradient (square)"
+    )
 
 
 class Config(Section):
@@ -401,9 +496,32 @@ def _without_titles(schema: Any) -> Any:
     return schema
 
 
+def _tagged(schema: Any) -> Any:
+    """``schema`` with every tagged union (pydantic's ``oneOf`` with a ``discriminator``) as a
+    required tag and one ``if``/``then`` per tag, so that a validator reports the mistakes of
+    the one class the tag names, under their own keys, rather than that no class matched."""
+    if isinstance(schema, list):
+        return [_tagged(item) for item in schema]
+    if not isinstance(schema, dict):
+        return schema
+    schema = {key: _tagged(value) for key, value in schema.items()}
+    if "discriminator" not in schema:
+        return schema
+    tag, mapping = schema["discriminator"]["propertyName"], schema["discriminator"]["mapping"]
+    return {
+        "type": "object",
+        "required": [tag],
+        "properties": {tag: {"enum": list(mapping)}},
+        "allOf": [
+            {"if": {"properties": {tag: {"const": value}}}, "then": {"$ref": ref}}
+            for value, ref in mapping.items()
+        ],
+    }
+
+
 def config_schema() -> dict[str, Any]:
     """The JSON schema (draft 2020-12) of :class:`Config`."""
-    schema = _without_titles(Config.model_json_schema())
+    schema = _tagged(_without_titles(Config.model_json_schema()))
     return {"$schema": "https://json-schema.org/draft/2020-12/schema", **schema}
 
 

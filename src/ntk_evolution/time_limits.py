@@ -39,7 +39,7 @@ def evaluation_minutes(evaluation: EvaluationSettings, models: int) -> int:
     """Time limit of a job that evaluates ``models`` models clean and under every attack of the
     ``evaluation`` settings at every epsilon it is measured at."""
     attacks = evaluation.attacks.values()
-    per_model = 1 + sum((a.steps + 1) * len(a.radii) for a in attacks)
+    per_model = 1 + sum(a.passes * len(a.radii) for a in attacks)
     passes = models * per_model
     return math.ceil(START_MINUTES + TEST_PASS_MINUTES * passes)
 
@@ -53,7 +53,7 @@ def machine_minutes(machines: MachinesSettings, evaluation: EvaluationSettings, 
     each judged feature under its attack, a pass of either costing :data:`MACHINE_PASS_WEIGHT`
     network passes over the whole test set (an upper bound: both may judge fewer images)."""
     attacks = evaluation.attacks.values()
-    machine = 1 + sum(a.steps + 1 for a in attacks)
+    machine = 1 + sum(a.passes for a in attacks)
     judged = machines.features.top + machines.features.bottom
     features = judged * (machines.features.attack.steps + 2)
     passes = MACHINE_PASS_WEIGHT * epochs * (machine + features)

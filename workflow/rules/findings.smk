@@ -28,8 +28,6 @@ rule findings:
         dataset=findings_param(lambda c: c["dataset"]["name"]),
         model=findings_param(lambda c: c["model"]),
         phase1=findings_param(lambda c: c["phase1"]),
-        attack=findings_param(
-            lambda c: c["evaluation"]["attacks"][c["findings"]["attack"]]
-        ),
+        attacks=findings_param(lambda c: c["evaluation"]["attacks"]),
     script:
         "../scripts/findings.py"

@@ -1,12 +1,12 @@
 """The paper's findings judged on this run.
 
-Writes ``findings.csv`` (finding, measure, subject, value, threshold, decisive, holds) and
-``findings.md`` (per finding: the claim, the verdict shown / not shown / not measured, its rows).
+Writes ``findings.csv`` (finding, measure, subject, value, low, high, threshold, decisive, outcome) and
+``findings.md`` (per finding: the claim, the verdict shown / not shown / inconclusive / not measured, its rows).
 """
 
 from ntk_evolution.experiment import JobSubject
 from ntk_evolution.joblog import setup_logging
-from ntk_evolution.settings import EvaluationAttack, FindingsSettings, ModelSettings, Phase1Settings
+from ntk_evolution.settings import FindingsSettings, ModelSettings, Phase1Settings, read_attack
 from ntk_evolution.stages.findings import write_findings
 
 setup_logging(snakemake.log[0])
@@ -21,5 +21,5 @@ write_findings(
     dataset=snakemake.params.dataset,
     model=ModelSettings.model_validate(snakemake.params.model),
     phase1=Phase1Settings.model_validate(snakemake.params.phase1),
-    attack=EvaluationAttack.model_validate(snakemake.params.attack),
+    attacks={name: read_attack(a) for name, a in snakemake.params.attacks.items()},
 )

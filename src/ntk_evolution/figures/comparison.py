@@ -3,7 +3,8 @@
 Panels: F1's distance ratios (every benign-vs-adversarial pair across seeds over the larger
 seed-to-seed yardstick, against ``distance_ratio``), F3's margins (AC - CC and AA - CC robust
 accuracy of each child, against ``robust_margin``) and F3's robust accuracy of the benign
-networks and the CC children (against ``benign_robust_max``). Each subject is a point; each
+networks and the CC children (against ``benign_robust_max``). Each subject is a point, with
+its 95 % interval over the test images as a bar where it has one; each
 scenario's threshold a dashed line in its row; the row is tinted by the verdict of the panel's
 finding in that scenario, which is written on the right.
 """
@@ -54,7 +55,7 @@ PANELS = (
 )
 # Colours, as indices into the theme's colorblind palette: the rows' tint by verdict, and the
 # points of a panel's measures (apart from the tints).
-VERDICT_COLOUR = {"shown": 2, "not shown": 3, "not measured": 7}
+VERDICT_COLOUR = {"shown": 2, "not shown": 3, "inconclusive": 8, "not measured": 7}
 MEASURE_COLOURS = (0, 4, 5, 9)
 MARKERS = "osD^"
 ROW = 0.42  # inches per scenario
@@ -91,6 +92,15 @@ def _draw(ax: Axes, panel: Panel, table: pd.DataFrame, scenarios: list[str]) -> 
         rows = drawn[drawn.measure == measure]
         offset = 0.3 * (j - (len(measures) - 1) / 2) / max(len(measures) - 1, 1)
         y = rows.scenario.map(row) + offset
+        bounded = rows.low.notna()
+        ax.hlines(  # the 95 % intervals over the test images
+            y[bounded],
+            rows.low[bounded],
+            rows.high[bounded],
+            color=palette[MEASURE_COLOURS[j]],
+            lw=1,
+            alpha=0.6,
+        )
         ax.scatter(
             rows.value,
             y,

@@ -25,14 +25,13 @@ from ntk_evolution.ntk import compile_tile_kernel
 from ntk_evolution.provenance import provenance
 from ntk_evolution.seeding import evaluation_key
 from ntk_evolution.settings import (
-    Attack,
     AttackedSettings,
     EvaluationSettings,
     ModelSettings,
     NtkSettings,
+    SingleAttack,
 )
-from ntk_evolution.stages.evaluation import adversarial_key
-from ntk_evolution.stages.machines import ProbeKernels, headline_attacks
+from ntk_evolution.stages.machines import ProbeKernels
 from ntk_evolution.stages.networks import configured_network
 
 log = logging.getLogger(__name__)
@@ -69,10 +68,11 @@ def _kernels_dataset(made: Sequence[science.AttackedKernels], probes: ProbeKerne
     )
 
 
-def _attack(attacked: AttackedSettings, evaluation: EvaluationSettings) -> Attack:
-    """The evaluation attack ``attacked.attack`` at its own epsilon."""
-    epsilon = evaluation.attacks[attacked.attack].epsilon
-    return headline_attacks(evaluation)[adversarial_key(attacked.attack, epsilon)]
+def _attack(attacked: AttackedSettings, evaluation: EvaluationSettings) -> SingleAttack:
+    """The evaluation attack ``attacked.attack`` at its own epsilon (no ensemble: the config
+    check refuses one)."""
+    attack = evaluation.attacks[attacked.attack]
+    return attack.at(attack.epsilon)
 
 
 def extract_attacked_kernels(

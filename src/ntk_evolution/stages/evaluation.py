@@ -1,16 +1,21 @@
 """Evaluation stages: clean, robust and transfer accuracy of phase-1 models and children.
 
 Every evaluation job writes a tidy table, one row per (model, attack, epsilon, source) with the
-columns :data:`ntk_evolution.experiment.MODEL_COLUMNS`, ``attack``, ``epsilon``, ``source`` and
-``accuracy``; :func:`ntk_evolution.stages.gather.gather_evaluation` stacks them into one CSV and
-one xarray dataset. A phase-1 model has ``spawn_epoch`` NaN, ``dynamics`` "standard" and
+columns :data:`ntk_evolution.experiment.MODEL_COLUMNS`, ``attack``, ``epsilon``, ``source``,
+``accuracy``, ``correct`` and ``n`` (accuracy = correct / n test images; the intervals of
+:mod:`ntk_evolution.intervals` follow from these two), and for an ensemble attack
+``broken_first_by_<member>``: how many test images each member broke first, in the ensemble's
+order. :func:`ntk_evolution.stages.gather.gather_evaluation` stacks them into one CSV and one
+xarray dataset. A phase-1 model has ``spawn_epoch`` NaN, ``dynamics`` "standard" and
 ``phase2_regime`` "none".
-Every attack of ``evaluation.attacks`` is measured at each radius of
-:attr:`ntk_evolution.settings.EvaluationAttack.radii` (:func:`ntk_evolution.attacks.attack_grid`); the
-clean row has ``attack`` "clean" and ``epsilon`` 0 (a ball of radius 0 holds the clean image
-only). ``source`` says whom the adversarial examples were crafted against: ``self`` (white-box;
-for ``attack`` "clean" no attack at all) or ``parent`` (the final phase-1 network of the child's
-run, the transfer check against gradient masking).
+
+Every attack of ``evaluation.attacks`` is measured at each of its radii
+(:attr:`ntk_evolution.settings.PgdAttack.radii`); an ensemble counts an example as robust only
+if no member breaks it (:func:`ntk_evolution.evaluation.worst_case`), white-box and transferred
+alike. The clean row has ``attack`` "clean" and ``epsilon`` 0 (a ball of radius 0 holds the
+clean image only). ``source`` says whom the adversarial examples were crafted against: ``self``
+(white-box; for ``attack`` "clean" no attack at all) or ``parent`` (the final phase-1 network of
+the child's run, the transfer check against gradient masking).
 
 The parent's adversarial test images are crafted once, by the phase-1 evaluation (they are its
 white-box attack), and stored pickle-free (:func:`save_adversarial`), one array per attack and
@@ -20,25 +25,25 @@ on the same stored images.
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
 from ntk_evolution import data
 from ntk_evolution.atomic import atomic_file, write_table
-from ntk_evolution.attacks import attack_grid
 from ntk_evolution.checkpoints import load_checkpoint
 from ntk_evolution.dynamics import child_apply
-from ntk_evolution.evaluation import craft, hits, shares
+from ntk_evolution.evaluation import craft, hits, worst_case
 from ntk_evolution.experiment import MODEL_COLUMNS, Child, Run
 from ntk_evolution.provenance import provenance
 from ntk_evolution.recovery import open_npz
 from ntk_evolution.seeding import evaluation_key
-from ntk_evolution.settings import Attack, EvaluationSettings, ModelSettings
+from ntk_evolution.settings import EnsembleAttack, EvaluationSettings, ModelSettings, SingleAttack
 from ntk_evolution.stages.networks import load_network
 from ntk_evolution.type_aliases import ApplyFn, Params
 
@@ -61,39 +66,86 @@ def _cell(key: str) -> tuple[str, float]:
 
 
 def _rows(
-    run: Run, spawn: float, dynamics: str, phase2_regime: str, results: Mapping[str, float]
+    run: Run, spawn: float, dynamics: str, phase2_regime: str, judged: Judgement
 ) -> list[dict[str, Any]]:
-    """Tidy rows of one model from :func:`ntk_evolution.evaluation.evaluate`'s results."""
+    """Tidy rows of one model from its :class:`Judgement`: accuracy, the ``correct`` count of
+    ``n`` test images, and for an ensemble how many examples each member broke first
+    (``broken_first_by_<member>``)."""
     model = dict(
         zip(MODEL_COLUMNS, [run.regime, run.seed, spawn, dynamics, phase2_regime], strict=True)
     )
     rows = []
-    for name, accuracy in results.items():
+    for name, hit in judged.hits.items():
         source = "parent" if name.startswith("transfer_") else "self"
         attack, epsilon = _cell(name.removeprefix("transfer_"))
-        rows.append(
-            {**model, "attack": attack, "epsilon": epsilon, "source": source, "accuracy": accuracy}
-        )
-    return rows
+        row = {**model, "attack": attack, "epsilon": epsilon, "source": source}
+        row |= {"accuracy": float(hit.mean()), "correct": int(hit.sum()), "n": len(hit)}
+        if name in judged.first:
+            members = judged.members[attack]
+            counts = np.bincount(judged.first[name] + 1, minlength=len(members) + 1)[1:]
+            row |= {f"broken_first_by_{m}": int(c) for m, c in zip(members, counts, strict=True)}
+        rows.append(row)
+    columns = dict.fromkeys(column for row in rows for column in row)
+    return [{column: row.get(column) for column in columns} for row in rows]
 
 
-def _attacks(evaluation: EvaluationSettings) -> dict[str, Attack]:
-    """Every evaluation attack at every radius, by :func:`adversarial_key`."""
-    grid = attack_grid(evaluation.attacks)
-    return {adversarial_key(*cell): attack for cell, attack in grid.items()}
+def crafted_attacks(
+    evaluation: EvaluationSettings, *, headline: bool = False
+) -> dict[str, SingleAttack]:
+    """The attacks that craft images, by :func:`adversarial_key`: every attack but the
+    ensembles at every radius (with ``headline``, at its own epsilon and at that of every
+    ensemble it belongs to)."""
+    attacks = evaluation.attacks
+    cells = {(name, r) for name, attack in attacks.items() for r in _radii(attack, headline)}
+    cells |= {
+        (member, r)
+        for name, attack in attacks.items()
+        if isinstance(attack, EnsembleAttack)
+        for member in attack.members
+        for r in _radii(attack, headline)
+    }
+    return {
+        adversarial_key(name, r): attacks[name].at(r)
+        for name, r in sorted(cells)
+        if not isinstance(attacks[name], EnsembleAttack)
+    }
 
 
-def attack_hits(
+def _radii(attack: SingleAttack | EnsembleAttack, headline: bool) -> list[float]:
+    return [float(attack.epsilon)] if headline else attack.radii
+
+
+def _summary(judged: Judgement) -> dict[str, float]:
+    """Accuracies of a judgement, for the log."""
+    return {name: round(float(hit.mean()), 4) for name, hit in judged.hits.items()}
+
+
+class Judgement(NamedTuple):
+    """A model's white-box adversarial test images (by :func:`adversarial_key`, ensembles
+    aside) and which test images it gets right: ``hits`` under ``clean``, every attack (an
+    ensemble as :func:`~ntk_evolution.evaluation.worst_case` of its members) and every
+    ``transfer_`` attack; ``first`` per ensemble result, the index into ``members[attack]`` of
+    the member that broke each example first (-1: none)."""
+
+    crafted: dict[str, np.ndarray]
+    hits: dict[str, np.ndarray]
+    first: dict[str, np.ndarray]
+    members: dict[str, list[str]]
+
+
+def judge(
     apply: ApplyFn,
     params: Params,
     test: tuple[np.ndarray, np.ndarray],
-    attacks: Mapping[str, Attack],
     evaluation: EvaluationSettings,
     transfer: Mapping[str, np.ndarray] | None = None,
-) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
-    """A model's adversarial test images under ``attacks`` (seeded by ``evaluation.seed``) and
-    which test images it gets right, clean, under them and (with ``transfer``) under the
-    source's adversarial images (:func:`ntk_evolution.evaluation.hits`)."""
+    *,
+    headline: bool = False,
+) -> Judgement:
+    """A model's :class:`Judgement` under every evaluation attack, at every radius (or, with
+    ``headline``, at its own epsilon), white-box and (with ``transfer``, the source's images by
+    :func:`adversarial_key`) transferred; attacks are seeded by ``evaluation.seed``."""
+    attacks = crafted_attacks(evaluation, headline=headline)
     crafted = craft(
         apply,
         params,
@@ -108,22 +160,22 @@ def attack_hits(
         *test,
         adversarial=crafted,
         batch_size=evaluation.batch_size,
-        transfer=transfer,
+        transfer=None if transfer is None else {k: transfer[k] for k in attacks},
     )
-    return crafted, correct
-
-
-def _judge(
-    apply: ApplyFn,
-    params: Params,
-    test: tuple[np.ndarray, np.ndarray],
-    evaluation: EvaluationSettings,
-    transfer: Mapping[str, np.ndarray] | None = None,
-) -> tuple[dict[str, np.ndarray], dict[str, float]]:
-    """A model's white-box adversarial test images and its accuracies on the clean, those and
-    (with ``transfer``) the source's adversarial images, at every radius of every attack."""
-    crafted, correct = attack_hits(apply, params, test, _attacks(evaluation), evaluation, transfer)
-    return crafted, shares(correct)
+    judged: dict[str, np.ndarray] = {"clean": correct["clean"]}
+    first, members = {}, {}
+    for prefix, name in itertools.product(
+        ("", "transfer_") if transfer is not None else ("",), evaluation.attacks
+    ):
+        attack = evaluation.attacks[name]
+        members[name] = evaluation.ensemble_members(name)
+        for r in _radii(attack, headline):
+            key = prefix + adversarial_key(name, r)
+            parts = [correct[prefix + adversarial_key(m, r)] for m in members[name]]
+            judged[key], breaker = worst_case(correct["clean"], parts)
+            if isinstance(attack, EnsembleAttack):
+                first[key] = breaker
+    return Judgement(crafted, judged, first, members)
 
 
 def save_adversarial(path: str | Path, crafted: Mapping[str, np.ndarray], made: dict) -> None:
@@ -155,12 +207,12 @@ def evaluate_phase1(
     split = data.load_split(split_path)
     net, variables, _ = load_network(split, model, checkpoint_path)
     apply = net.evaluation(variables.state)
-    crafted, results = _judge(apply, variables.params, split.test_set(), evaluation)
-    log.info("%s: %s", run.name, {k: round(v, 4) for k, v in results.items()})
+    judged = judge(apply, variables.params, split.test_set(), evaluation)
+    log.info("%s: %s", run.name, _summary(judged))
     config = {"run": run.name, "model": model.model_dump(), "evaluation": evaluation.model_dump()}
     made = provenance(config)
-    save_adversarial(adversarial_path, crafted, made)
-    write_table(_rows(run, np.nan, "standard", "none", results), path, provenance=made)
+    save_adversarial(adversarial_path, judged.crafted, made)
+    write_table(_rows(run, np.nan, "standard", "none", judged), path, provenance=made)
 
 
 def evaluate_children(
@@ -186,14 +238,14 @@ def evaluate_children(
     test = split.test_set()
     transfer = None
     if evaluation.transfer:
-        transfer = load_adversarial(parent_adversarial_path, list(_attacks(evaluation)))
+        transfer = load_adversarial(parent_adversarial_path, list(crafted_attacks(evaluation)))
     rows = []
     for child, child_path in zip(children, child_paths, strict=True):
         params, _ = load_checkpoint(child_path, spawn.params)
         apply = child_apply(network, spawn.params, child.dynamics)
-        _, results = _judge(apply, params, test, evaluation, transfer)
-        log.info("%s: %s", child.path, {k: round(v, 4) for k, v in results.items()})
-        rows += _rows(child.run, child.spawn, child.dynamics, child.phase2_regime, results)
+        judged = judge(apply, params, test, evaluation, transfer)
+        log.info("%s: %s", child.path, _summary(judged))
+        rows += _rows(child.run, child.spawn, child.dynamics, child.phase2_regime, judged)
     config = {
         "children": [child.path for child in children],
         "model": model.model_dump(),

@@ -10,7 +10,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ntk_evolution import storage
+from ntk_evolution import intervals, storage
 from ntk_evolution.atomic import write_table
 from ntk_evolution.experiment import MODEL_COLUMNS, SOURCES, attack_order
 from ntk_evolution.provenance import provenance
@@ -22,13 +22,15 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-def accuracy_array(table: pd.DataFrame, dims: Sequence[str]) -> xr.DataArray:
-    """The ``accuracy`` column of the tidy ``table`` as an array over its columns ``dims``, in
+def accuracy_array(
+    table: pd.DataFrame, dims: Sequence[str], column: str = "accuracy"
+) -> xr.DataArray:
+    """The ``column`` of the tidy ``table`` as an array over its columns ``dims``, in
     the encoding of every store: ``attack`` the attack's name (in
     :func:`~ntk_evolution.experiment.attack_order`), ``epsilon`` its radius (ascending, 0 for
     ``clean``), ``source`` in the order of :data:`~ntk_evolution.experiment.SOURCES`; a
     combination the table lacks is NaN."""
-    array = table.set_index(list(dims)).accuracy.to_xarray()
+    array = table.set_index(list(dims))[column].to_xarray()
     order = {}
     if "attack" in array.dims:
         order["attack"] = attack_order(array.attack.values.tolist())
@@ -50,6 +52,9 @@ def gather_evaluation(
     dynamics, phase2_regime, attack, epsilon, source) and ``parent_accuracy`` of the phase-1
     models with dims (phase1_regime, seed, attack, epsilon), encoded by :func:`accuracy_array`;
     an attack not measured at a radius is NaN there (``clean`` is measured at radius 0 only).
+    ``accuracy_low``/``_high`` and ``parent_accuracy_low``/``_high`` are the ends of each
+    accuracy's 95 % Wilson interval (:func:`ntk_evolution.intervals.wilson`) over its ``n``
+    test images.
     """
     import pandas as pd  # here, not above: gathering kernels needs no pandas
 
@@ -64,11 +69,27 @@ def gather_evaluation(
     ds["parent_accuracy"] = accuracy_array(
         parents[parents.source == "self"], ["phase1_regime", "seed", "attack", "epsilon"]
     )
+    low, high = intervals.wilson(table.correct, table.n)
+    table = table.assign(low=low, high=high)
+    for bound in ("low", "high"):
+        ds[f"accuracy_{bound}"] = accuracy_array(
+            table[table.spawn_epoch.notna()], [*MODEL_COLUMNS, "attack", "epsilon", "source"], bound
+        )
+        ds[f"parent_accuracy_{bound}"] = accuracy_array(
+            table[table.spawn_epoch.isna() & (table.source == "self")],
+            ["phase1_regime", "seed", "attack", "epsilon"],
+            bound,
+        )
+        ds[f"accuracy_{bound}"].attrs = ds[f"parent_accuracy_{bound}"].attrs = {
+            "long_name": f"{bound} end of the accuracy's 95 % Wilson interval over the test images",
+            "units": "1",
+        }
     ds.accuracy.attrs = {
         "long_name": "test accuracy of the child",
         "units": "1",
         "description": "attack 'clean': no attack; source 'self': white-box PGD against the "
-        "child; source 'parent': PGD examples crafted against the final phase-1 network",
+        "child; source 'parent': the attack's examples crafted against the final phase-1 "
+        "network; an ensemble counts an example as robust only if no member breaks it",
     }
     ds.parent_accuracy.attrs = {
         "long_name": "test accuracy of the final phase-1 network",

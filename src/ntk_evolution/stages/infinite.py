@@ -25,9 +25,9 @@ from ntk_evolution.models import Model
 from ntk_evolution.networks import build_network
 from ntk_evolution.provenance import provenance
 from ntk_evolution.settings import EvaluationSettings, MachinesSettings, ModelSettings, NtkSettings
-from ntk_evolution.stages.evaluation import attack_hits
+from ntk_evolution.stages.evaluation import adversarial_key, judge
 from ntk_evolution.stages.gather import accuracy_array
-from ntk_evolution.stages.machines import headline_attacks, headline_cells, test_subset
+from ntk_evolution.stages.machines import headline_cells, test_subset
 
 log = logging.getLogger(__name__)
 
@@ -112,11 +112,12 @@ def judge_infinite_machine(
         centered=machines.centered_targets,
     )
     machine = infinite_machine(net, images)
-    attacks = headline_attacks(evaluation)
     test = test_subset(split, machines.test_images)
-    _, correct = attack_hits(machine, jnp.asarray(alpha, jnp.float32), test, attacks, evaluation)
-    share = shares(correct)
-    ds = _infinite_machine_dataset([share[name] for name in ["clean", *attacks]], evaluation)
+    weights = jnp.asarray(alpha, jnp.float32)
+    share = shares(judge(machine, weights, test, evaluation, headline=True).hits)
+    cells = headline_cells(evaluation)
+    accuracy = [share["clean"]] + [share[adversarial_key(*cell)] for cell in cells[1:]]
+    ds = _infinite_machine_dataset(accuracy, evaluation)
     config = {"model": model.model_dump(), "machines": machines.model_dump()}
     made = provenance({**config, "evaluation": evaluation.model_dump()})
     storage.write_dataset(ds.assign_attrs(made), path)

@@ -32,7 +32,7 @@ import xarray as xr
 
 from ntk_evolution import data, storage
 from ntk_evolution.checkpoints import load_variables
-from ntk_evolution.evaluation import shares
+from ntk_evolution.evaluation import craft, hits, shares
 from ntk_evolution.experiment import CLEAN, SOURCES, Run
 from ntk_evolution.machines import (
     dual_coefficients,
@@ -45,6 +45,7 @@ from ntk_evolution.machines import (
 )
 from ntk_evolution.pictures import feature_pictures, oriented
 from ntk_evolution.provenance import provenance
+from ntk_evolution.seeding import evaluation_key
 from ntk_evolution.settings import (
     Attack,
     EvaluationSettings,
@@ -52,7 +53,12 @@ from ntk_evolution.settings import (
     ModelSettings,
     PictureSettings,
 )
-from ntk_evolution.stages.evaluation import adversarial_key, attack_hits, load_adversarial
+from ntk_evolution.stages.evaluation import (
+    adversarial_key,
+    crafted_attacks,
+    judge,
+    load_adversarial,
+)
 from ntk_evolution.stages.gather import accuracy_array
 from ntk_evolution.stages.networks import configured_network
 from ntk_evolution.type_aliases import ApplyFn, Params
@@ -89,17 +95,9 @@ def test_subset(split: data.Split, count: int | None) -> tuple[np.ndarray, np.nd
     return images[:count], labels[:count]
 
 
-def headline_attacks(evaluation: EvaluationSettings) -> dict[str, Attack]:
-    """Every evaluation attack at its own epsilon, by :func:`adversarial_key`."""
-    return {
-        adversarial_key(name, attack.epsilon): Attack(**attack.model_dump(exclude={"epsilons"}))
-        for name, attack in evaluation.attacks.items()
-    }
-
-
 def headline_cells(evaluation: EvaluationSettings) -> list[tuple[str, float]]:
     """``(attack, epsilon)`` of a machine's results: clean (radius 0), then every evaluation
-    attack at its own epsilon, as :func:`headline_attacks` orders them."""
+    attack at its own epsilon, in the order of the config."""
     return [(CLEAN, 0.0), *((name, attack.epsilon) for name, attack in evaluation.attacks.items())]
 
 
@@ -112,11 +110,11 @@ def _machine_accuracy(
 ) -> np.ndarray:
     """Accuracy (cell, source) of one machine, the cells of :func:`headline_cells`, the sources
     of :data:`~ntk_evolution.experiment.SOURCES`."""
-    attacks = headline_attacks(evaluation)
-    _, correct = attack_hits(machine, weights, test, attacks, evaluation, transfer)
-    share = shares(correct)
+    share = shares(judge(machine, weights, test, evaluation, transfer, headline=True).hits)
     rows = [[share[CLEAN]] * len(SOURCES)]
-    rows += [[share[name], share[f"transfer_{name}"]] for name in attacks]
+    for name, epsilon in headline_cells(evaluation)[1:]:
+        key = adversarial_key(name, epsilon)
+        rows.append([share[key], share[f"transfer_{key}"]])
     return np.array(rows)
 
 
@@ -128,7 +126,15 @@ def _feature_hits(
     evaluation: EvaluationSettings,
 ) -> np.ndarray:
     """Which test images one eigen-feature's classifier gets right, (measure, image)."""
-    _, correct = attack_hits(machine, weights, test, {"robust": attack}, evaluation)
+    crafted = craft(
+        machine,
+        weights,
+        *test,
+        attacks={"robust": attack},
+        key=evaluation_key(evaluation.seed),
+        batch_size=evaluation.batch_size,
+    )
+    correct = hits(machine, weights, *test, adversarial=crafted, batch_size=evaluation.batch_size)
     return np.stack([correct[measure] for measure in MEASURES])
 
 
@@ -251,7 +257,9 @@ def judge_machines(
     net, template = configured_network(split, model)
     test = test_subset(split, machines.test_images)
     feature_test = test_subset(split, machines.features.test_images)
-    stored = load_adversarial(parent_adversarial_path, list(headline_attacks(evaluation)))
+    stored = load_adversarial(
+        parent_adversarial_path, list(crafted_attacks(evaluation, headline=True))
+    )
     transfer = {name: images[: len(test[0])] for name, images in stored.items()}
     chosen = feature_indices(len(probes.labels), machines.features.top, machines.features.bottom)
     accuracy, judged, eigenvalues = [], [], []
