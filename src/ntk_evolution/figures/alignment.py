@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import matplotlib.pyplot as plt
 import xarray as xr
 
 from ntk_evolution.figures import style
@@ -14,9 +13,10 @@ def plot(alignments: xr.Dataset, path: str | Path) -> None:
     """``alignments``: per-run alignment datasets stacked along ``run``."""
     style.setup()
     table = alignments.mean_alignment.to_dataframe().reset_index()
-    fig, ax = plt.subplots(figsize=(6, 4))
+    fig, ax = style.subplots(figsize=(6, 3.6))
     ylabel = alignments.mean_alignment.attrs["long_name"]
     order = style.regimes_present(table["regime"])
     style.lines(ax, table, "mean_alignment", ylabel, hue_order=order)
     style.epoch_axis(ax)
+    style.legend_outside(fig, title="regime")
     style.save(fig, path)

@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from pathlib import Path
 
-import matplotlib.pyplot as plt
 import pandas as pd
 import seaborn as sns
 
@@ -41,18 +40,40 @@ def table(evaluation: pd.DataFrame, headline: Mapping[str, float]) -> pd.DataFra
 
 
 def plot(summary: pd.DataFrame, path: str | Path) -> None:
-    """Annotated heat map of the mean accuracies, one panel per dynamics."""
+    """Annotated heat map of the mean accuracies, one panel per dynamics: a column per grid
+    code, a row per measure (clean, then robust and transfer, each attack in the table's
+    order), so that any number of attacks fits; one colour scale, 0 to 1."""
     style.setup()
     dynamics = list(dict.fromkeys(summary.dynamics))
-    fig, axes = plt.subplots(1, len(dynamics), figsize=(5.5 * len(dynamics), 3.2), squeeze=False)
+    measures = sorted(
+        dict.fromkeys(summary.measure),
+        key=lambda m: ["clean", "robust", "transfer"].index(m.split()[0]),
+    )
+    fig, axes = style.subplots(
+        1,
+        len(dynamics),
+        figsize=(3.2 * len(dynamics) + 2, 0.32 * len(measures) + 1.3),
+        squeeze=False,
+        sharey=True,
+    )
     for ax, name in zip(axes[0], dynamics, strict=True):
         part = summary[summary.dynamics == name]
-        grid = part.pivot(index="code", columns="measure", values="mean")
-        order = [c for c in style.CODES if c in grid.index]
-        grid = grid.loc[order + [c for c in grid.index if c not in order]]
-        sns.heatmap(grid, vmin=0, vmax=1, annot=True, fmt=".3f", cmap="magma", cbar=False, ax=ax)
-        ax.set_title(f"{name} children, spawn epoch {part.spawn_epoch.iloc[0]:g}")
-        ax.set_xlabel("")
-        ax.set_ylabel("phase 1, phase 2")
-        ax.tick_params(axis="x", labelrotation=20)
+        grid = part.pivot(index="measure", columns="code", values="mean")
+        codes = [c for c in style.CODES if c in grid.columns]
+        grid = grid.reindex(index=measures, columns=codes + [c for c in grid if c not in codes])
+        sns.heatmap(
+            grid,
+            vmin=0,
+            vmax=1,
+            annot=True,
+            fmt=".3f",
+            annot_kws={"fontsize": 8},
+            cmap="magma",
+            cbar=False,
+            ax=ax,
+        )
+        ax.set_title(f"{name} children,\nspawn epoch {part.spawn_epoch.iloc[0]:g}")
+        ax.set_xlabel("phase 1, phase 2")
+        ax.set_ylabel("")
+        ax.tick_params(axis="y", labelrotation=0)
     style.save(fig, path)

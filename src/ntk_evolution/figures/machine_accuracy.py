@@ -4,16 +4,18 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import matplotlib.pyplot as plt
 import pandas as pd
 import seaborn as sns
 import xarray as xr
+from matplotlib.lines import Line2D
 
 from ntk_evolution.figures import style
 
 # The children marked: centred dynamics trained on clean data, the closest child to a machine
 # (both are linear in the frozen kernel's features and start from the zero function).
 MARKED = {"dynamics": "centered", "phase2_regime": "benign"}
+CHILDREN = "centred children, clean data"
+COLUMNS = 3
 
 
 def _panels(cells: list[tuple[str, float]]) -> list[tuple[str, float, str, str]]:
@@ -22,10 +24,10 @@ def _panels(cells: list[tuple[str, float]]) -> list[tuple[str, float, str, str]]
     panels = [("clean", 0.0, "self", "clean")]
     for attack, epsilon in cells:
         panels.append(
-            (attack, epsilon, "self", f"robust: {attack}@{epsilon:g} against the machine")
+            (attack, epsilon, "self", f"robust: {attack}, ε = {epsilon:g}\nagainst the machine")
         )
         panels.append(
-            (attack, epsilon, "parent", f"transfer: {attack}@{epsilon:g} from the parent")
+            (attack, epsilon, "parent", f"transfer: {attack}, ε = {epsilon:g}\nfrom the parent")
         )
     return panels
 
@@ -53,23 +55,29 @@ def plot(
     evaluation table, whose centred children trained on clean data are marked (crosses) at
     their spawn epochs; ``infinite``: the infinite-width NTK's machine, a dashed baseline in
     the clean and white-box panels. Colour is the phase-1 regime; bands are the range over
-    seeds."""
+    seeds. Panels in rows of :data:`COLUMNS`."""
     style.setup()
     table = machines.accuracy.to_dataframe().reset_index().dropna(subset="accuracy")
+    evaluation = evaluation.dropna(subset="accuracy")
     order = style.regimes_present(table.regime)
     attacked = table[table.attack != "clean"]
     panels = _panels(list(dict.fromkeys(zip(attacked.attack, attacked.epsilon, strict=True))))
-    fig, axes = plt.subplots(1, len(panels), figsize=(4 * len(panels), 3.4), squeeze=False)
-    for ax, (attack, epsilon, source, title) in zip(axes[0], panels, strict=True):
-        rows = table[_cell(table, attack, epsilon, source)]
-        style.lines(ax, rows, "accuracy", "test accuracy", hue_order=order)
-        children = _children(evaluation, attack, epsilon, source)
+    height = -(-len(panels) // COLUMNS)
+    fig, axes = style.subplots(
+        height, min(len(panels), COLUMNS), figsize=(11, 3.2 * height), squeeze=False, sharey=True
+    )
+    for ax in axes.flat[len(panels) :]:
+        ax.set_visible(False)
+    for ax, (attack, epsilon, source, title) in zip(axes.flat, panels, strict=False):
+        machine = table[_cell(table, attack, epsilon, source)]
+        style.lines(ax, machine, "accuracy", "test accuracy", hue_order=order)
         sns.scatterplot(
-            children,
+            _children(evaluation, attack, epsilon, source),
             x="spawn_epoch",
             y="accuracy",
             hue="phase1_regime",
             hue_order=order,
+            palette=style.palette(order),
             marker="X",
             s=60,
             legend=False,
@@ -78,8 +86,9 @@ def plot(
         if infinite is not None and source == "self":
             baseline = float(infinite.accuracy.sel(attack=attack, epsilon=epsilon))
             ax.axhline(baseline, color="grey", ls="--", lw=1, label="infinite-width NTK")
-            ax.legend(fontsize=7)
         style.epoch_axis(ax)
         ax.set_ylim(-0.02, 1.02)
         ax.set_title(title)
+    child = Line2D([], [], ls="", marker="X", color="grey", markersize=7)
+    style.legend_outside(fig, title="regime", extra={CHILDREN: child})
     style.save(fig, path)

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import matplotlib.pyplot as plt
-import seaborn as sns
 import xarray as xr
 
 from ntk_evolution.figures import style
@@ -23,7 +21,7 @@ def plot(pairs: xr.Dataset | None, path: str | Path) -> None:
     """
     style.setup()
     if pairs is None:
-        fig, ax = plt.subplots(figsize=(6, 1.5))
+        fig, ax = style.subplots(figsize=(6, 1.5))
         ax.axis("off")
         ax.text(0.5, 0.5, "a single run: no pair of kernels to compare", ha="center")
         style.save(fig, path)
@@ -31,7 +29,7 @@ def plot(pairs: xr.Dataset | None, path: str | Path) -> None:
     table = pairs[list(PANELS)].to_dataframe().reset_index()
     kinds = list(dict.fromkeys(pairs.kind.values))
     dashes = {kind: (4, 2) if "yardstick" in kind else "" for kind in kinds}
-    fig, axes = plt.subplots(1, len(PANELS), figsize=(11, 4), sharex=True)
+    fig, axes = style.subplots(1, len(PANELS), figsize=(11, 3.6), sharex=True)
     for ax, (name, title) in zip(axes, PANELS.items(), strict=True):
         style.lines(
             ax,
@@ -42,9 +40,8 @@ def plot(pairs: xr.Dataset | None, path: str | Path) -> None:
             hue_order=kinds,
             style="kind",
             dashes=dashes,
-            legend=ax is axes[-1],
         )
         ax.set_title(title)
         style.epoch_axis(ax)
-    sns.move_legend(axes[-1], "upper left", bbox_to_anchor=(1.02, 1), title="comparison")
+    style.legend_outside(fig, title="comparison")
     style.save(fig, path)

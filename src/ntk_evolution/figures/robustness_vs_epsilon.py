@@ -69,7 +69,7 @@ def plot(robustness: pd.DataFrame, path: str | Path) -> None:
     fig, axes = style.subplots(
         len(rows),
         len(panels),
-        figsize=(3.3 * len(panels) + 1.2, 2.9 * len(rows)),
+        figsize=(3.3 * len(panels) + 1.2, 2.9 * len(rows) + 1.2 * (not single.empty)),
         sharey=True,
         squeeze=False,
     )
@@ -120,4 +120,4 @@ def _points(ax: Axes, rows: pd.DataFrame, order: list[str]) -> None:
     )
     ax.set_xlabel("")
     for label in ax.get_xticklabels():
-        label.set(rotation=30, ha="right", rotation_mode="anchor")
+        label.set(rotation=90)

@@ -19,14 +19,12 @@ def plot(spectra: xr.Dataset, path: str | Path) -> None:
     order = style.regimes_present(per_epoch["regime"])
     fig, axes = style.subplots(1, 3, figsize=(11, 3.4))
     for ax, (name, title) in zip(axes[:2], TITLES.items(), strict=True):
-        ylabel = style.wrap(f"{spectra[name].attrs['long_name']}, mean over logits")
+        ylabel = f"{spectra[name].attrs['long_name']}, mean over logits"
         style.lines(ax, per_epoch, name, ylabel, hue_order=order)
         style.epoch_axis(ax)
         ax.set_title(title)
     ylabel = f"NTK eigenvalue at epoch {float(spectra.epoch[-1]):g}, mean over logits"
-    style.lines(
-        axes[2], final, "eigenvalues", style.wrap(ylabel), hue_order=order, x="rank", dots=False
-    )
+    style.lines(axes[2], final, "eigenvalues", ylabel, hue_order=order, x="rank", dots=False)
     axes[2].set_yscale("log")
     axes[2].set_title("final eigenvalues, largest first")
     style.legend_outside(fig, title="regime")

@@ -33,7 +33,7 @@ CODES = [LETTER[r] for r in REGIME_ORDER] + [
 ]
 # The one palette: a colour per regime (shared by its letter) and per grid code, the same in
 # every figure and no two alike; any other value that colours lines (a comparison of two runs)
-# takes the next colour of EXTRA.
+# takes the next colour of EXTRA, none of them a regime's.
 REGIME_COLOURS = {"benign": "#0072B2", "adversarial": "#E69F00", "flip": "#009E73"}
 COLOURS = {
     **REGIME_COLOURS,
@@ -45,7 +45,7 @@ COLOURS = {
     "FC": "#8C564B",
     "FA": "#9A9A3A",
 }
-EXTRA = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#5E3C99", "#C0392B", "#56B4E9", "#8C564B"]
+EXTRA = ["#332288", "#882255", "#999933", "#AA4499", "#555555", "#DDCC77", "#44AA99"]
 LegendPlace = Literal["right", "below"]
 
 
@@ -56,10 +56,9 @@ def setup() -> None:
 
 def palette(names: Iterable[str]) -> dict[str, str]:
     """A colour for each of ``names``: its own (:data:`COLOURS`), else the next of
-    :data:`EXTRA` that none of ``names`` has as its own."""
+    :data:`EXTRA`."""
     names = list(names)
-    taken = {COLOURS[name] for name in names if name in COLOURS}
-    others = itertools.cycle([colour for colour in EXTRA if colour not in taken] or EXTRA)
+    others = itertools.cycle(EXTRA)
     return {name: COLOURS.get(name) or next(others) for name in names}
 
 
@@ -67,6 +66,11 @@ def subplots(*args: Any, **options: Any) -> tuple[Figure, Any]:
     """``plt.subplots`` with the constrained layout every figure uses: panels, their labels,
     colour bars, titles and figure legends laid out without overlap, inside the figure."""
     return plt.subplots(*args, layout="constrained", **options)
+
+
+def figure(**options: Any) -> Figure:
+    """``plt.figure`` in the constrained layout of :func:`subplots`."""
+    return plt.figure(layout="constrained", **options)
 
 
 def lines(
@@ -83,7 +87,8 @@ def lines(
 ) -> None:
     """``y`` against ``x`` on ``ax``, one line per ``hue`` value in its colour of
     :func:`palette`: the mean over the rows of that value (the seeds), in a band of their range
-    (:data:`SEED_BAND`); ``dots`` marks each point. ``options`` go to ``sns.lineplot``."""
+    (:data:`SEED_BAND`); ``dots`` marks each point; ``ylabel`` is wrapped to fit. ``options``
+    go to ``sns.lineplot``."""
     if dots:
         options = {"marker": "o", "markersize": 3, **options}
     sns.lineplot(
@@ -97,7 +102,7 @@ def lines(
         ax=ax,
         **options,
     )
-    ax.set_ylabel(ylabel)
+    ax.set_ylabel(wrap(ylabel))
 
 
 def line_grid(table: pd.DataFrame, *, hue_order: Sequence[str], **options: Any) -> sns.FacetGrid:
@@ -126,13 +131,16 @@ def legend_outside(
     *,
     title: str | None = None,
     where: LegendPlace = "right",
+    extra: Mapping[str, Artist] | None = None,
 ) -> None:
     """One legend for the whole of ``fig``, outside its panels (right of them or below): of
     ``handles`` and ``labels``, or else of the entries of every panel's legend (each label
-    once, the first title), those legends removed."""
+    once, the first title), those legends removed; ``extra`` entries (label -> handle) last."""
     if handles is None or labels is None:
         handles, labels, found = _panel_legends(fig)
         title = title if title is not None else found
+    handles = [*handles, *(extra or {}).values()]
+    labels = [*labels, *(extra or {})]
     if not handles:
         return
     if where == "right":
@@ -142,24 +150,28 @@ def legend_outside(
 
 
 def _panel_legends(fig: Figure) -> tuple[list[Artist], list[str], str | None]:
-    """The entries of every panel's legend of ``fig``, each label once, and the first
-    legend's title; the legends removed."""
+    """The entries of every panel's legend of ``fig`` and then its other labelled artists
+    (a reference line drawn after the legend), each label once, and the first legend's title;
+    the legends removed."""
     entries: dict[str, Artist] = {}
     title = None
     for ax in fig.axes:
         legend = ax.get_legend()
-        if legend is None:
-            continue
-        title = title or legend.get_title().get_text() or None
-        for handle, text in zip(legend.legend_handles, legend.texts, strict=True):
-            entries.setdefault(text.get_text(), handle)
-        legend.remove()
+        if legend is not None:
+            title = title or legend.get_title().get_text() or None
+            for handle, text in zip(legend.legend_handles, legend.texts, strict=True):
+                entries.setdefault(text.get_text(), handle)
+            legend.remove()
+    for ax in fig.axes:
+        for handle, label in zip(*ax.get_legend_handles_labels(), strict=True):
+            entries.setdefault(label, handle)
     return list(entries.values()), list(entries), title
 
 
 def wrap(label: str, width: int = 34) -> str:
-    """``label`` on lines of at most ``width`` characters, so an axis label fits its panel."""
-    return textwrap.fill(label, width)
+    """Each line of ``label`` on lines of at most ``width`` characters, so an axis label or a
+    title fits its panel."""
+    return "\n".join(textwrap.fill(line, width) for line in label.splitlines())
 
 
 EPOCH_TICKS = [0, 0.25, 0.5, 1, 2, 5, 10, 20, 50, 100, 200, 500, 1000]

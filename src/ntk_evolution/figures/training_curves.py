@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import matplotlib.pyplot as plt
 import pandas as pd
 
 from ntk_evolution.figures import style
@@ -17,10 +16,14 @@ PANELS = {
 
 
 def plot(history: pd.DataFrame, path: str | Path) -> None:
-    """``history``: the training histories of all runs with ``regime`` and ``seed`` columns."""
+    """``history``: the training histories of all runs with ``regime`` and ``seed`` columns;
+    the accuracies on one scale, 0 to 1."""
     style.setup()
     order = style.regimes_present(history["regime"])
-    fig, axes = plt.subplots(1, len(PANELS), figsize=(12, 3.6))
+    fig, axes = style.subplots(1, len(PANELS), figsize=(11, 3.4))
     for ax, (name, label) in zip(axes, PANELS.items(), strict=True):
         style.lines(ax, history, name, label, hue_order=order, dots=False)
+        if "accuracy" in name:
+            ax.set_ylim(-0.02, 1.02)
+    style.legend_outside(fig, title="regime")
     style.save(fig, path)
