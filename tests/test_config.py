@@ -136,7 +136,13 @@ def test_l2_radius_of_one_or_more_is_allowed():
 
 
 def test_attack_radii_are_sorted_unique_and_hold_the_headline():
-    settings = {"method": "pgd", "norm": "linf", "step_size": 0.01, "steps": 10, "random_start": True}
+    settings = {
+        "method": "pgd",
+        "norm": "linf",
+        "step_size": 0.01,
+        "steps": 10,
+        "random_start": True,
+    }
     attack = PgdAttack(epsilon=0.1, epsilons=[0.3, 0.05, 0.3, 0.1], **settings)
     assert attack.radii == [0.05, 0.1, 0.3]
     assert PgdAttack(epsilon=0.1, **settings).radii == [0.1]
@@ -291,3 +297,58 @@ def test_the_last_file_that_gives_the_attacks_gives_all_of_them(layers, attacks)
 def test_inconsistent_analyses_name_the_key(section, changes, message):
     with pytest.raises(ConfigError, match=re.escape(message)):
         check_config(config_with(section, **changes))
+
+
+def test_an_ensemble_member_must_be_an_attack_that_crafts_images():
+    attacks = copy.deepcopy(TINY["evaluation"]["attacks"])
+    attacks["ensemble_linf"]["members"] = ["pgd_linf", "fgsm"]
+    with pytest.raises(ConfigError, match=r"ensemble_linf\.members: 'fgsm' is not an evaluation"):
+        check_config(config_with("evaluation", attacks=attacks))
+    attacks["ensemble_linf"]["members"] = ["pgd_linf", "ensemble_linf"]
+    with pytest.raises(ConfigError, match=r"'ensemble_linf' is not an evaluation attack that"):
+        check_config(config_with("evaluation", attacks=attacks))
+
+
+def test_an_ensemble_member_must_share_its_norm_and_radii():
+    attacks = copy.deepcopy(TINY["evaluation"]["attacks"])
+    attacks["ensemble_linf"]["members"] = ["pgd_linf", "pgd_l2"]
+    with pytest.raises(ConfigError, match=r"'pgd_l2' is an l2 attack at radii \[0\.5\]"):
+        check_config(config_with("evaluation", attacks=attacks))
+    attacks["ensemble_linf"]["members"] = ["pgd_linf", "square_linf"]
+    attacks["ensemble_linf"]["epsilons"] = [0.05]  # pgd_linf has it, square_linf not
+    with pytest.raises(ConfigError, match=r"'square_linf' is an linf attack at radii \[0\.1\]"):
+        check_config(config_with("evaluation", attacks=attacks))
+
+
+@pytest.mark.parametrize(("loss", "targets"), [("ce", 2), ("dlr_targeted", None)])
+def test_apgd_targets_go_with_the_targeted_loss_only(loss, targets):
+    config = config_with("evaluation", attacks__apgd_ce_linf__loss=loss)
+    config["evaluation"]["attacks"]["apgd_ce_linf"]["targets"] = targets
+    with pytest.raises(ConfigError, match=rf"apgd_ce_linf: loss {loss} takes"):
+        check_config(config)
+
+
+@pytest.mark.parametrize(
+    ("section", "key", "name"),
+    [("findings", "black_box", "ensemble_linf"), ("attacked", "attack", "ensemble_linf")],
+)
+def test_a_check_that_needs_one_attacks_images_refuses_an_ensemble(section, key, name):
+    with pytest.raises(
+        ConfigError, match=rf"{section}\.{key} = '{name}' is not an evaluation attack other"
+    ):
+        check_config(config_with(section, **{key: name}))
+
+
+def test_machines_are_judged_by_evaluation_attacks_only():
+    with pytest.raises(ConfigError, match=r"machines\.attacks = 'pgd_l1' is not"):
+        check_config(config_with("machines", attacks=["pgd_linf", "pgd_l1"]))
+    check_config(config_with("machines", attacks=["ensemble_linf"]))
+
+
+def test_an_attack_without_its_method_is_named():
+    config = copy.deepcopy(TINY)
+    del config["evaluation"]["attacks"]["square_linf"]["method"]
+    with pytest.raises(
+        ConfigError, match=r"evaluation\.attacks\.square_linf: 'method' is a required"
+    ):
+        check_config(config)

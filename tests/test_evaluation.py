@@ -19,7 +19,6 @@ from ntk_evolution.experiment import Child, Run
 from ntk_evolution.figures import robustness_vs_epsilon
 from ntk_evolution.models import build_model
 from ntk_evolution.settings import (
-    Attack,
     EvaluationSettings,
     ModelSettings,
     Optimizer,

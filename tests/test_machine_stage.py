@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from ntk_evolution.evaluation import craft, evaluate, hits
-from ntk_evolution.settings import Attack, EvaluationSettings
+from ntk_evolution.settings import EvaluationSettings, MachinesSettings
 from ntk_evolution.stages.evaluation import adversarial_key, crafted_attacks
 from ntk_evolution.stages.machines import (
     MEASURES,
@@ -19,6 +19,7 @@ from ntk_evolution.stages.machines import (
 )
 
 from pgd_settings import pgd_attack
+from snakemake_run import TINY
 
 # Like the evaluation section of presets/tiny.yaml, with a third attack whose epsilon is also
 # one of another attack's radii.
@@ -180,3 +181,16 @@ def test_hits_are_the_per_example_form_of_evaluate(judged_models):
     again = hits(apply, params, images, labels, **{**arguments, "batch_size": 12})
     for name in names:
         np.testing.assert_array_equal(again[name], correct[name])
+
+
+def test_machines_judged_by_some_attacks_keep_an_ensembles_members():
+    attacks = dict(EVALUATION["attacks"])
+    attacks["both"] = {
+        "method": "ensemble", "norm": "linf", "epsilon": 0.1, "members": ["pgd_linf", "pgd_small"]
+    }  # fmt: skip
+    attacks["pgd_small"] = {**attacks["pgd_small"], "epsilons": [0.1]}
+    evaluation = EvaluationSettings.model_validate({**EVALUATION, "attacks": attacks})
+    machines = MachinesSettings.model_validate({**TINY["machines"], "attacks": ["both"]})
+    judged = machines.judged_by(evaluation)
+    assert list(judged.attacks) == ["pgd_linf", "pgd_small", "both"]  # the config's order
+    assert machines.model_copy(update={"attacks": None}).judged_by(evaluation) == evaluation

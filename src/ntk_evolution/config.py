@@ -480,6 +480,8 @@ def _check_machines(config: Config) -> None:
     _check_named_attack(
         "attacked.attack", config.attacked.attack, config.evaluation.attacks, ensemble=False
     )
+    for name in machines.attacks or []:
+        _check_named_attack("machines.attacks", name, config.evaluation.attacks, ensemble=True)
 
 
 def _check_named_attack(

@@ -350,7 +350,9 @@ def markdown(table: pd.DataFrame, *, thresholds: FindingsSettings, context: Sequ
     ]
     for finding, claim in CLAIMS.items():
         part = table[table.finding == finding].drop(columns="finding")
-        part = part.assign(value=[_with_interval(*v) for v in zip(part.value, part.low, part.high)])
+        part = part.assign(
+            value=[_with_interval(*v) for v in zip(part.value, part.low, part.high, strict=True)]
+        )
         part = part.drop(columns=["low", "high"])
         lines += ["", f"## {finding}: {claim} ({result[finding]})", ""]
         if part.empty:

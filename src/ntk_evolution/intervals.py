@@ -45,7 +45,9 @@ def wilson(correct: ArrayLike, n: ArrayLike, z: float = Z) -> tuple[Any, Any]:
     scale = 1 + z**2 / n
     centre = (p + z**2 / (2 * n)) / scale
     half = z * np.sqrt(p * (1 - p) / n + z**2 / (4 * n**2)) / scale
-    low, high = np.clip(centre - half, 0.0, 1.0), np.clip(centre + half, 0.0, 1.0)
+    # At p = 0 and p = 1 the bounds are exactly 0 and 1; rounding would leave them a hair off.
+    low = np.where(correct == 0, 0.0, np.clip(centre - half, 0.0, 1.0))
+    high = np.where(correct == n, 1.0, np.clip(centre + half, 0.0, 1.0))
     return (float(low), float(high)) if low.ndim == 0 else (low, high)
 
 

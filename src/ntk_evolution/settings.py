@@ -399,7 +399,20 @@ class MachinesSettings(Section):
     test_images: Count | None = Field(
         description="test images the machines are judged on (the first of the test set); null: all"
     )
+    attacks: list[str] | None = _unique(
+        "evaluation attacks the machines are judged by, at their own epsilon (an ensemble "
+        "brings its members); null: all",
+        min_length=1,
+    )
     features: FeatureSettings
+
+    def judged_by(self, evaluation: EvaluationSettings) -> EvaluationSettings:
+        """``evaluation`` with only the attacks that judge the machines, in its order."""
+        if self.attacks is None:
+            return evaluation
+        names = {m for name in self.attacks for m in [name, *evaluation.ensemble_members(name)]}
+        attacks = {n: a for n, a in evaluation.attacks.items() if n in names}
+        return evaluation.model_copy(update={"attacks": attacks})
 
     def analysed(self, checkpoint_epochs: Sequence[float]) -> list[float]:
         """The epochs analysed: ``epochs``, or every one of ``checkpoint_epochs``."""

@@ -49,10 +49,10 @@ MACHINE_PASS_WEIGHT = 30  # a machine's pass: a Jacobian-vector product per logi
 
 def machine_minutes(machines: MachinesSettings, evaluation: EvaluationSettings, epochs: int) -> int:
     """Time limit of a job that judges the kernel machine and eigen-features of ``epochs``
-    checkpoints: per checkpoint, a machine under every evaluation attack at its own epsilon and
+    checkpoints: per checkpoint, a machine under each of its evaluation attacks at its own epsilon and
     each judged feature under its attack, a pass of either costing :data:`MACHINE_PASS_WEIGHT`
     network passes over the whole test set (an upper bound: both may judge fewer images)."""
-    attacks = evaluation.attacks.values()
+    attacks = machines.judged_by(evaluation).attacks.values()
     machine = 1 + sum(a.passes for a in attacks)
     judged = machines.features.top + machines.features.bottom
     features = judged * (machines.features.attack.steps + 2)

@@ -15,6 +15,7 @@ rule findings:
             labels={"scenario": "{scenario}", "table": "findings"},
         ),
         markdown=f"{SCENARIO}findings.md",
+        robustness=f"{SCENARIO}robustness.md",
     log:
         logs("findings", "{scenario}"),
     benchmark:

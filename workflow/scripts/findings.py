@@ -1,7 +1,8 @@
 """The paper's findings judged on this run.
 
 Writes ``findings.csv`` (finding, measure, subject, value, low, high, threshold, decisive, outcome) and
-``findings.md`` (per finding: the claim, the verdict shown / not shown / inconclusive / not measured, its rows).
+``findings.md`` (per finding: the claim, the verdict shown / not shown / inconclusive / not measured, its rows), and
+``robustness.md`` (every model's accuracy under each attack, with intervals).
 """
 
 from ntk_evolution.experiment import JobSubject
@@ -16,6 +17,7 @@ write_findings(
     snakemake.input.evaluation,
     snakemake.output.table,
     snakemake.output.markdown,
+    snakemake.output.robustness,
     runs=JobSubject(snakemake).runs,
     thresholds=FindingsSettings.model_validate(snakemake.params.thresholds),
     dataset=snakemake.params.dataset,

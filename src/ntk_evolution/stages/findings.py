@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from ntk_evolution import findings, storage
+from ntk_evolution import findings, robustness, storage
 from ntk_evolution.atomic import atomic_file, write_table
 from ntk_evolution.experiment import Run
 from ntk_evolution.provenance import provenance
@@ -62,6 +62,7 @@ def write_findings(
     evaluation_path: str | Path,
     table_path: str | Path,
     markdown_path: str | Path,
+    robustness_path: str | Path,
     *,
     runs: Sequence[Run],
     thresholds: FindingsSettings,
@@ -71,17 +72,19 @@ def write_findings(
     attacks: Mapping[str, SingleAttack | EnsembleAttack],
 ) -> None:
     """``findings.csv`` (:data:`ntk_evolution.findings.COLUMNS`) and ``findings.md``, judged
-    with ``thresholds`` on the run of ``dataset``, ``model`` and ``phase1``; ``attack`` is the
-    evaluation attacks, of which ``thresholds`` names the ones the verdicts use."""
+    with ``thresholds`` on the run of ``dataset``, ``model`` and ``phase1``, and
+    ``robustness.md`` (:func:`write_robustness`); ``attacks`` are the evaluation attacks, of
+    which ``thresholds`` names the ones the verdicts use."""
     pairs = storage.open_store(pairs_path, load=True) if pairs_path else None
     evolutions = {
         run.name: storage.open_store(path, load=True)
         for run, path in zip(runs, evolution_paths, strict=True)
     }
+    evaluation = pd.read_csv(evaluation_path)
     table = findings.findings_table(
         pairs,
         evolutions,
-        pd.read_csv(evaluation_path),
+        evaluation,
         thresholds=thresholds,
         epochs=phase1.epochs,
         epsilon=attacks[thresholds.attack].epsilon,
@@ -99,5 +102,41 @@ def write_findings(
     page = findings.markdown(table, thresholds=thresholds, context=context)
     with atomic_file(markdown_path) as f:
         f.write(page.encode())
+    write_robustness(evaluation, robustness_path, attacks, thresholds, context)
     for finding, verdict in findings.verdicts(table).items():
         log.info("%s (%s): %s", finding, findings.CLAIMS[finding], verdict)
+
+
+def write_robustness(
+    evaluation: pd.DataFrame,
+    path: str | Path,
+    attacks: Mapping[str, SingleAttack | EnsembleAttack],
+    thresholds: FindingsSettings,
+    context: Sequence[str],
+) -> None:
+    """``robustness.md``: every model's accuracy under each evaluation attack measured at the
+    findings' epsilon, white-box, and under ``thresholds.attack`` transferred from the parent,
+    with intervals (:func:`ntk_evolution.robustness.robustness_table`); and how many test
+    images each member of an ensemble broke first."""
+    epsilon = attacks[thresholds.attack].epsilon
+    measured = [name for name, a in attacks.items() if epsilon in a.radii]
+    columns = [("clean", "clean", "self")]
+    columns += [(name, name, "self") for name in measured]
+    columns.append((f"transfer {thresholds.attack}", thresholds.attack, "parent"))
+    lines = [f"# Robust accuracy at epsilon {epsilon:g}", "", *context, ""]
+    lines += [
+        "Accuracy on the test images with its 95 % Wilson interval; every attack white-box "
+        "(crafted against the model itself) but the transfer column (crafted against the "
+        "child's parent, the final phase-1 network). Children of the last spawn epoch; cells "
+        "name the phase-1 and phase-2 regimes (C benign, A adversarial, F flip).",
+        "",
+    ]
+    lines += robustness.markdown(robustness.robustness_table(evaluation, columns, epsilon))
+    for name, attack in attacks.items():
+        if isinstance(attack, EnsembleAttack):
+            counts = robustness.breakers(evaluation, name, epsilon).reset_index(names="member")
+            counts["share"] = counts.share.map("{:.3f}".format)
+            lines += ["", f"## The member of {name} that broke each test image first", ""]
+            lines += robustness.markdown(counts)
+    with atomic_file(path) as f:
+        f.write(("\n".join(lines) + "\n").encode())

@@ -10,6 +10,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
 from ntk_evolution import intervals, storage
 from ntk_evolution.atomic import write_table
 from ntk_evolution.experiment import MODEL_COLUMNS, SOURCES, attack_order
@@ -37,6 +39,19 @@ def accuracy_array(
     if "source" in array.dims:
         order["source"] = sorted(array.source.values.tolist(), key=SOURCES.index)
     return array.reindex(order)
+
+
+def with_intervals(ds: xr.Dataset, n: int) -> xr.Dataset:
+    """``ds`` with ``accuracy_low`` and ``accuracy_high``, the ends of each of its accuracies'
+    95 % Wilson interval (:func:`ntk_evolution.intervals.wilson`) over ``n`` test images."""
+    low, high = intervals.wilson(np.rint(ds.accuracy.values * n), n)
+    for bound, values in (("low", low), ("high", high)):
+        ds[f"accuracy_{bound}"] = ds.accuracy.copy(data=values)
+        ds[f"accuracy_{bound}"].attrs = {
+            "long_name": f"{bound} end of the accuracy's 95 % Wilson interval over {n} test images",
+            "units": "1",
+        }
+    return ds
 
 
 def gather_evaluation(

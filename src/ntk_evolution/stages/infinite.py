@@ -26,7 +26,7 @@ from ntk_evolution.networks import build_network
 from ntk_evolution.provenance import provenance
 from ntk_evolution.settings import EvaluationSettings, MachinesSettings, ModelSettings, NtkSettings
 from ntk_evolution.stages.evaluation import adversarial_key, judge
-from ntk_evolution.stages.gather import accuracy_array
+from ntk_evolution.stages.gather import accuracy_array, with_intervals
 from ntk_evolution.stages.machines import headline_cells, test_subset
 
 log = logging.getLogger(__name__)
@@ -100,6 +100,7 @@ def judge_infinite_machine(
     """Clean and robust accuracy of the infinite-width NTK's kernel machine, judged as the
     trained kernels' machines are (:mod:`ntk_evolution.stages.machines`): the same ridge,
     targets, test images and attacks, crafted against the machine itself."""
+    evaluation = machines.judged_by(evaluation)
     split = data.load_split(split_path)
     kernel = storage.open_store(kernel_path, [storage.KERNEL], load=True)[storage.KERNEL]
     net = _reference(model, split.num_classes)
@@ -117,7 +118,7 @@ def judge_infinite_machine(
     share = shares(judge(machine, weights, test, evaluation, headline=True).hits)
     cells = headline_cells(evaluation)
     accuracy = [share["clean"]] + [share[adversarial_key(*cell)] for cell in cells[1:]]
-    ds = _infinite_machine_dataset(accuracy, evaluation)
+    ds = with_intervals(_infinite_machine_dataset(accuracy, evaluation), len(test[0]))
     config = {"model": model.model_dump(), "machines": machines.model_dump()}
     made = provenance({**config, "evaluation": evaluation.model_dump()})
     storage.write_dataset(ds.assign_attrs(made), path)

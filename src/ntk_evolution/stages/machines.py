@@ -4,10 +4,11 @@ feature pictures of the first seed of every regime (:mod:`ntk_evolution.machines
 
 A run's machines go to one store, ``accuracy`` (epoch, attack, epsilon, source), encoded as the
 evaluation's store is (:func:`ntk_evolution.stages.gather.accuracy_array`): ``attack`` is "clean"
-(``epsilon`` 0) or the name of an evaluation attack, judged at its own epsilon only (NaN at the
-other radii); ``source`` is "self" (crafted against the machine) or "parent" (the run's final
+(``epsilon`` 0) or the name of an evaluation attack of ``machines.attacks``, judged at its own
+epsilon only (NaN at the other radii); ``source`` is "self" (crafted against the machine) or "parent" (the run's final
 network's stored adversarial test images, the transfer check); a clean image is the same for
-every source.
+every source. ``accuracy_low`` and ``accuracy_high`` are the ends of each accuracy's 95 % Wilson
+interval over the test images judged (:func:`ntk_evolution.stages.gather.with_intervals`).
 
 Its eigen-features go to another, with ``accuracy`` (epoch, eigen, measure), ``class_accuracy``
 (epoch, class, eigen, measure), ``eigenvalue`` (epoch, logit, eigen) and ``robust_share``
@@ -59,7 +60,7 @@ from ntk_evolution.stages.evaluation import (
     judge,
     load_adversarial,
 )
-from ntk_evolution.stages.gather import accuracy_array
+from ntk_evolution.stages.gather import accuracy_array, with_intervals
 from ntk_evolution.stages.networks import configured_network
 from ntk_evolution.type_aliases import ApplyFn, Params
 
@@ -252,6 +253,7 @@ def judge_machines(
     """Clean, robust and transfer accuracy of the kernel machine of every checkpoint of
     ``epochs`` (``checkpoint_paths[i]`` at ``epochs[i]``), and of its eigen-features; into the
     two stores of the module docstring."""
+    evaluation = machines.judged_by(evaluation)
     split = data.load_split(split_path)
     probes = ProbeKernels(kernels_path, split)
     net, template = configured_network(split, model)
@@ -272,7 +274,7 @@ def judge_machines(
         log.info("%s epoch %g: machine accuracy %s", run.name, epoch, accuracy[-1][:, 0].round(3))
     config = {"run": run.name, "machines": machines.model_dump(), "model": model.model_dump()}
     made = provenance({**config, "evaluation": evaluation.model_dump()})
-    ds = _machines_dataset(np.stack(accuracy), epochs, evaluation)
+    ds = with_intervals(_machines_dataset(np.stack(accuracy), epochs, evaluation), len(test[0]))
     storage.write_dataset(ds.assign_attrs(made), machines_path)
     features = _features_dataset(
         np.stack(judged),
