@@ -46,7 +46,7 @@ def plot(evolutions: Sequence[xr.Dataset], runs: Sequence[Run], path: str | Path
         ax.set_title(f"{run.regime}, seed {run.seed}")
         ax.set_xlabel("epoch")
         ax.set_ylabel("epoch")
-        ax.tick_params(labelsize=6)
+        ax.tick_params(labelsize=7)
         ax.tick_params(axis="y", labelrotation=0)
     fig.colorbar(ScalarMappable(norm, CMAP), ax=axes, label="kernel distance S", shrink=0.8)
     style.save(fig, path)
