@@ -62,9 +62,9 @@ def plot(robustness: pd.DataFrame, path: str | Path) -> None:
     radii = last[last.epsilon > 0].groupby("attack", sort=False).epsilon.nunique()
     curves = [a for a in dict.fromkeys(last.attack) if radii.get(a, 0) > 1]
     single = _single_radius(last, [a for a in dict.fromkeys(last.attack) if a not in curves])
-    rows = [(a, last[last.attack == a]) for a in curves] + [("at one radius", single)] * (
-        not single.empty
-    )
+    rows = [(a, last[last.attack == a]) for a in curves]
+    if not single.empty:
+        rows.append(("at one radius", single))
     codes = [c for c in style.CODES if c in set(last.code)]
     fig, axes = style.subplots(
         len(rows),
@@ -77,7 +77,8 @@ def plot(robustness: pd.DataFrame, path: str | Path) -> None:
         for ax, panel in zip(axes_row, panels, strict=True):
             drawn = part[part.panel == panel]
             order = [c for c in codes if c in set(drawn.code)]
-            (_points if part is single else _curves)(ax, drawn, order)
+            draw = _points if part is single else _curves
+            draw(ax, drawn, order)
             ax.set_title(f"{panel}\n{name}")
             ax.set_ylim(-0.02, 1.02)
         axes_row[0].set_ylabel("test accuracy")
