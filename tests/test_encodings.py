@@ -188,8 +188,7 @@ def evaluation_rows(regime: str) -> list[dict]:
     child = {**parent, "spawn_epoch": 1.0, "dynamics": "linearized", "phase2_regime": "benign"}
     cells = [("clean", 0.0), ("pgd_linf", 0.05), ("pgd_linf", 0.1), ("pgd_l2", 0.5)]
     rows = [
-        {**parent, "attack": a, "epsilon": e, "source": "self", **judged(0.9 - e)}
-        for a, e in cells
+        {**parent, "attack": a, "epsilon": e, "source": "self", **judged(0.9 - e)} for a, e in cells
     ]
     for source in ("parent", "self"):  # parent first: the store's order is not the table's
         rows += [

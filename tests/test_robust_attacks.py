@@ -27,9 +27,7 @@ EPSILON = 0.05
 
 def apgd_attack(loss: str = "ce", steps: int = 20, targets: int | None = None, **ball):
     ball = {"norm": "linf", "epsilon": EPSILON} | ball
-    return ApgdAttack(
-        method="apgd", loss=loss, targets=targets, steps=steps, restarts=1, **ball
-    )
+    return ApgdAttack(method="apgd", loss=loss, targets=targets, steps=steps, restarts=1, **ball)
 
 
 def pgd_attack(steps: int, epsilon: float = EPSILON) -> PgdAttack:

@@ -142,12 +142,13 @@ def _attack_batch(
     attack: Attack | SingleAttack, model, params, images, labels, key: jax.Array
 ) -> np.ndarray:
     """Adversarial images of one batch: over an attack's runs, each example keeps the first
-    image that the model misclassifies (else the last run's)."""
+    image that the model misclassifies (else the last run's). Run i > 0 starts from
+    ``fold_in(key, i)``, the first (an attack's only one, such as PGD's) from ``key``."""
     program = _program(attack)
     step_size = getattr(attack, "step_size", 0.0)
     result, found = None, None
-    for restart, rank in _runs(attack):
-        start = jax.random.fold_in(jax.random.fold_in(key, restart), rank)
+    for i, (_, rank) in enumerate(_runs(attack)):
+        start = jax.random.fold_in(key, i) if i else key
         x, wrong = program(model, params, images, labels, start, attack.epsilon, step_size, rank)
         x, wrong = np.asarray(x), np.asarray(wrong)
         if result is None:
