@@ -78,6 +78,7 @@ MACHINES = MachinesSettings.model_validate(
         "centered_targets": True,
         "epochs": None,
         "test_images": 6,
+        "attacks": None,
         "features": {
             "top": 1,
             "bottom": 0,
