@@ -526,7 +526,10 @@ def _tagged(schema: Any) -> Any:
         "required": [tag],
         "properties": {tag: {"enum": list(mapping)}},
         "allOf": [
-            {"if": {"properties": {tag: {"const": value}}}, "then": {"$ref": ref}}
+            {
+                "if": {"required": [tag], "properties": {tag: {"const": value}}},
+                "then": {"$ref": ref},
+            }
             for value, ref in mapping.items()
         ],
     }
