@@ -35,7 +35,6 @@ import jax
 import numpy as np
 import yaml
 
-from ntk_evolution.attacks import attack_grid
 from ntk_evolution.classifier import cross_entropy
 from ntk_evolution.dynamics import child_apply
 from ntk_evolution.evaluation import craft, evaluate
@@ -43,9 +42,9 @@ from ntk_evolution.machines import machine_apply, machine_weights
 from ntk_evolution.networks import Modes, build_network
 from ntk_evolution.ntk import per_logit_ntk_fn
 from ntk_evolution.scenarios import merge
-from ntk_evolution.settings import Attack, Config, Phase, Training
-from ntk_evolution.stages.evaluation import adversarial_key
-from ntk_evolution.stages.machines import feature_indices, headline_attacks
+from ntk_evolution.settings import Attack, Config, Phase, SingleAttack, Training
+from ntk_evolution.stages.evaluation import crafted_attacks
+from ntk_evolution.stages.machines import feature_indices
 from ntk_evolution.training import train
 
 TRAIN_IMAGES, TEST_IMAGES, SHAPE = 50000, 10000, (32, 32, 3)
@@ -106,9 +105,12 @@ class Counts:
         updates = 2 if phase.adversarial_mix == "benign_then_adversarial" else 1
         return phase.attack.steps * self.input_gradient + updates * self.step
 
-    def attack(self, attack: Attack) -> float:
-        """One PGD attack against this model."""
-        return attack.steps * self.input_gradient
+    def attack(self, attack: Attack | SingleAttack) -> float:
+        """One attack against this model: PGD's steps, or another attack's passes
+        (:attr:`ntk_evolution.settings.SquareAttack.passes`: forward passes counted as
+        gradients, an upper bound), each an input gradient."""
+        passes = attack.steps if isinstance(attack, Attack) else attack.passes - 1
+        return passes * self.input_gradient
 
 
 def seconds_of(fn: Callable[[], Any], timed: bool) -> float:
@@ -189,8 +191,7 @@ def evaluation_rows(config: Config, net: Any, variables: Any, n: int, timed: boo
     child's own images a second time in their place: the same shapes, the same work.
     """
     evaluation, phase2 = config.evaluation, config.phase2
-    grid = attack_grid(evaluation.attacks)
-    attacks = {adversarial_key(*cell): attack for cell, attack in grid.items()}
+    attacks = crafted_attacks(evaluation)
     runs = len(config.phase1.runs)
     test = images(n, 4)
     params, network = variables.params, net.evaluation(variables.state)
@@ -242,7 +243,12 @@ def machine_rows(config: Config, net: Any, variables: Any, n: int, timed: bool) 
     features = len(feature_indices(len(probes), machines.features.top, machines.features.bottom))
     rows = []
     for stage, attacks, count, judged in (
-        ("kernel machines", headline_attacks(config.evaluation), machines.test_images, 2),
+        (
+            "kernel machines",
+            crafted_attacks(machines.judged_by(config.evaluation), headline=True),
+            machines.test_images,
+            2,
+        ),
         ("eigen-features", {"robust": machines.features.attack}, machines.features.test_images, 1),
     ):
         operations = counts.forward * (1 + judged * len(attacks))

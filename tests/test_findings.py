@@ -261,3 +261,13 @@ def test_markdown_names_every_verdict():
     assert "**F3**, the adversarial kernel gives robustness: **not shown**" in page
     assert "**F1**, adversarial training leads to a different kernel: **shown**" in page
     assert "F1 is judged on the centered kernel distance." in page
+
+
+def test_the_overview_gives_each_findings_verdict_and_evidence_in_words():
+    result = table(cells=dict(SHOWN, CC=0.09), images=100)
+    overview = findings.overview(result)
+    assert list(overview.finding) == list(findings.CLAIMS)
+    assert dict(zip(overview.finding, overview.verdict, strict=True)) == findings.verdicts(result)
+    f3 = overview.set_index("finding").evidence["F3"]
+    assert "robust accuracy CC: 0.09 to 0.09 over 4 (threshold 0.1; 4 inconclusive)" in f3
+    assert "AC - CC robust accuracy" in f3 and "4 hold" in f3

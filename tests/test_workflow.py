@@ -459,9 +459,13 @@ def test_report(finished):
     assert len(html) > 100_000
     for name in FIGURES:
         assert f"{name}.png" in html
-    # The findings come first (categories are listed in alphabetical order), as a table.
-    assert "1. Findings" in html
-    assert "findings.csv" in html
+    # The landing page opens on the findings: each one's claim and verdict, no click needed.
+    assert (
+        "The paper&#x27;s findings on this run" in html
+        or "The paper's findings on this run" in html
+    )
+    assert "adversarial training leads to a different kernel" in html
+    assert "Findings" in html and "findings.csv" in html
     assert "Findings of this run" in html
 
 

@@ -316,6 +316,32 @@ def verdicts(table: pd.DataFrame) -> dict[str, str]:
     return result
 
 
+def _evidence(measure: str, rows: pd.DataFrame) -> str:
+    """One decisive measure in words: its value and interval, or its range over the subjects
+    and how many hold, are inconclusive or fail, against the threshold."""
+    threshold = f"threshold {rows.threshold.iloc[0]:.3g}"
+    if len(rows) == 1:
+        r = rows.iloc[0]
+        return f"{measure}: {_with_interval(r.value, r.low, r.high)} ({threshold}, {r.outcome})"
+    plural = {"holds": "hold", "fails": "fail", "inconclusive": "inconclusive"}
+    counts = ", ".join(f"{n} {plural[o]}" for o, n in rows.outcome.value_counts().items())
+    span = f"{rows.value.min():.3g} to {rows.value.max():.3g}"
+    return f"{measure}: {span} over {len(rows)} ({threshold}; {counts})"
+
+
+def overview(table: pd.DataFrame) -> pd.DataFrame:
+    """One row per finding: its claim, verdict and decisive measures in words (``evidence``)."""
+    result = verdicts(table)
+    rows = []
+    for finding, claim in CLAIMS.items():
+        decisive = table[(table.finding == finding) & table.decisive.astype(bool)]
+        measures = decisive.groupby("measure", sort=False)
+        evidence = "; ".join(_evidence(m, group) for m, group in measures)
+        rows.append({"finding": finding, "claim": claim, "verdict": result[finding]})
+        rows[-1]["evidence"] = evidence or "the run lacks the runs, seeds or children it needs"
+    return pd.DataFrame(rows)
+
+
 def _markdown_table(table: pd.DataFrame) -> list[str]:
     """``table`` as the lines of a Markdown table, numbers to 3 significant digits."""
 

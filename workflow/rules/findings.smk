@@ -11,11 +11,12 @@ rule findings:
         table=report(
             f"{SCENARIO}findings.csv",
             caption="../report/findings.rst",
-            category="1. Findings",
+            category="Findings",
             labels={"scenario": "{scenario}", "table": "findings"},
         ),
         markdown=f"{SCENARIO}findings.md",
         robustness=f"{SCENARIO}robustness.md",
+        verdicts=f"{SCENARIO}verdicts.csv",
     log:
         logs("findings", "{scenario}"),
     benchmark:

@@ -34,16 +34,17 @@ rule compare_scenarios:
         table=report(
             f"{COMPARISON}findings.csv",
             caption="../report/comparison.rst",
-            category="0. Comparison of scenarios",
+            category="Comparison of scenarios",
             labels={"table": "findings of every scenario"},
         ),
         markdown=f"{COMPARISON}findings.md",
         figure=report(
             f"{COMPARISON}findings.png",
             caption="../report/comparison.rst",
-            category="0. Comparison of scenarios",
+            category="Comparison of scenarios",
             labels={"table": "decisive figures"},
         ),
+        verdicts=f"{COMPARISON}verdicts.csv",
     log:
         logs("compare_scenarios"),
     benchmark:

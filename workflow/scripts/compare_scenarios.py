@@ -1,7 +1,8 @@
 """Every scenario's findings side by side.
 
 Writes ``results/comparison/findings.csv`` (scenario, then the columns of a scenario's
-findings.csv), ``findings.md`` and ``findings.png`` (the decisive figures across scenarios).
+findings.csv), ``findings.md``, ``findings.png`` (the decisive figures across scenarios) and
+``verdicts.csv`` (every scenario's verdict on every finding, which the report opens on).
 """
 
 from ntk_evolution.joblog import setup_logging
@@ -13,4 +14,5 @@ compare_scenarios(
     snakemake.output.table,
     snakemake.output.markdown,
     snakemake.output.figure,
+    snakemake.output.verdicts,
 )

@@ -2,7 +2,8 @@
 
 Writes ``findings.csv`` (finding, measure, subject, value, low, high, threshold, decisive, outcome) and
 ``findings.md`` (per finding: the claim, the verdict shown / not shown / inconclusive / not measured, its rows), and
-``robustness.md`` (every model's accuracy under each attack, with intervals).
+``robustness.md`` (every model's accuracy under each attack, with intervals) and
+``verdicts.csv`` (one row per finding: claim, verdict, evidence; the report opens on it).
 """
 
 from ntk_evolution.experiment import JobSubject
@@ -18,6 +19,7 @@ write_findings(
     snakemake.output.table,
     snakemake.output.markdown,
     snakemake.output.robustness,
+    snakemake.output.verdicts,
     runs=JobSubject(snakemake).runs,
     thresholds=FindingsSettings.model_validate(snakemake.params.thresholds),
     dataset=snakemake.params.dataset,

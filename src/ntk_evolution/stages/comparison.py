@@ -12,6 +12,7 @@ import pandas as pd
 from ntk_evolution import comparison
 from ntk_evolution.atomic import atomic_file, write_table
 from ntk_evolution.figures import comparison as comparison_figure
+from ntk_evolution.findings import overview as findings_overview
 from ntk_evolution.provenance import provenance
 
 log = logging.getLogger(__name__)
@@ -22,14 +23,24 @@ def compare_scenarios(
     table: str | Path,
     markdown: str | Path,
     figure: str | Path,
+    verdicts: str | Path,
 ) -> None:
-    """``table`` (CSV, :data:`ntk_evolution.comparison.COLUMNS`), ``markdown`` and ``figure``
-    (PNG) from ``findings``: scenario name -> its ``findings.csv``, in the order to show them."""
-    combined = comparison.comparison_table(
-        {scenario: pd.read_csv(path) for scenario, path in findings.items()}
-    )
+    """``table`` (CSV, :data:`ntk_evolution.comparison.COLUMNS`), ``markdown``, ``figure``
+    (PNG) and ``verdicts`` (CSV: per scenario and finding the claim, verdict and evidence of
+    :func:`ntk_evolution.findings.overview`, which the report opens on) from ``findings``:
+    scenario name -> its ``findings.csv``, in the order to show them."""
+    tables = {scenario: pd.read_csv(path) for scenario, path in findings.items()}
+    combined = comparison.comparison_table(tables)
     made_from = {"comparison": "findings", "findings": {s: str(p) for s, p in findings.items()}}
     write_table(combined.to_dict("records"), table, provenance=provenance(made_from))
+    overviews = [
+        findings_overview(t).assign(scenario=scenario)[
+            ["scenario", "finding", "verdict", "claim", "evidence"]
+        ]
+        for scenario, t in tables.items()
+    ]
+    rows = pd.concat(overviews, ignore_index=True).to_dict("records")
+    write_table(rows, verdicts, provenance=provenance(made_from))
     with atomic_file(markdown) as f:
         f.write(comparison.markdown(combined).encode())
     comparison_figure.plot(combined, figure)

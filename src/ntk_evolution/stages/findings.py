@@ -63,6 +63,7 @@ def write_findings(
     table_path: str | Path,
     markdown_path: str | Path,
     robustness_path: str | Path,
+    verdicts_path: str | Path,
     *,
     runs: Sequence[Run],
     thresholds: FindingsSettings,
@@ -73,7 +74,8 @@ def write_findings(
 ) -> None:
     """``findings.csv`` (:data:`ntk_evolution.findings.COLUMNS`) and ``findings.md``, judged
     with ``thresholds`` on the run of ``dataset``, ``model`` and ``phase1``, and
-    ``robustness.md`` (:func:`write_robustness`); ``attacks`` are the evaluation attacks, of
+    ``robustness.md`` (:func:`write_robustness`) and ``verdicts.csv``, one row per finding
+    (:func:`ntk_evolution.findings.overview`), which the report opens on; ``attacks`` are the evaluation attacks, of
     which ``thresholds`` names the ones the verdicts use."""
     pairs = storage.open_store(pairs_path, load=True) if pairs_path else None
     evolutions = {
@@ -98,6 +100,7 @@ def write_findings(
     }
     made = provenance(settings)
     write_table(table.to_dict("records"), table_path, provenance=made)
+    write_table(findings.overview(table).to_dict("records"), verdicts_path, provenance=made)
     context = _context(dataset, model, phase1, attacks, thresholds)
     page = findings.markdown(table, thresholds=thresholds, context=context)
     with atomic_file(markdown_path) as f:
