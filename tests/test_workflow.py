@@ -32,7 +32,26 @@ RUNS = [f"{regime}/seed{seed}" for regime in ("benign", "adversarial") for seed 
 EPOCHS = [0.0, 0.5, 2.0]  # epoch 0, the fractional 0.5 and the last epoch (every: 2)
 PROBES, CLASSES, TOP_K = 20, 10, 3
 CHILDREN = 4 * 3 * 2  # runs x dynamics x phase-2 regimes, one spawn epoch
-ATTACKS = [("pgd_linf", 0.05), ("pgd_linf", 0.1), ("pgd_l2", 0.5)]  # (attack, epsilon) measured
+CRAFTED = [  # (attack, epsilon): the attacks that craft images, as the tiny preset measures them
+    ("pgd_linf", 0.05),
+    ("pgd_linf", 0.1),
+    ("pgd_l2", 0.5),
+    ("apgd_ce_linf", 0.1),
+    ("apgd_dlr_linf", 0.1),
+    ("square_linf", 0.1),
+]
+ATTACKS = [*CRAFTED, ("ensemble_linf", 0.1)]  # every (attack, epsilon) measured
+MEMBERS = ["pgd_linf", "apgd_ce_linf", "apgd_dlr_linf", "square_linf"]  # the ensemble's
+# Each attack at its own epsilon (the kernel machines'), in the stores' order: clean first.
+HEADLINE = [
+    ("clean", 0.0),
+    ("apgd_ce_linf", 0.1),
+    ("apgd_dlr_linf", 0.1),
+    ("ensemble_linf", 0.1),
+    ("pgd_l2", 0.5),
+    ("pgd_linf", 0.1),
+    ("square_linf", 0.1),
+]
 FIGURES = [
     "accuracy_vs_spawn",
     "fixed_kernel",
@@ -233,11 +252,14 @@ def test_infinite_width_reference(finished):
     assert distance.shape == (len(EPOCHS),) and ((distance >= 0) & (distance <= 1)).all()
     machine = xr.open_zarr(finished / "results/tiny/machines/infinite.zarr").load()
     assert machine.accuracy.dims == ("attack", "epsilon")
-    assert list(machine.attack.values) == ["clean", "pgd_l2", "pgd_linf"]
+    assert list(machine.attack.values) == [attack for attack, _ in HEADLINE]
     np.testing.assert_array_equal(machine.epsilon.values, [0.0, 0.1, 0.5])
     clean = float(machine.accuracy.sel(attack="clean", epsilon=0.0))
     judged = machine.accuracy.to_series().dropna()
-    assert len(judged) == 3 and (judged <= clean).all()
+    assert judged.index.tolist() == HEADLINE and (judged <= clean).all()
+    bounded = machine.accuracy.notnull()
+    assert (machine.accuracy_low <= machine.accuracy).where(bounded, True).all()
+    assert (machine.accuracy_high >= machine.accuracy).where(bounded, True).all()
     assert clean > 0.1
 
 
@@ -284,7 +306,16 @@ def test_figures(finished, name):
 
 def test_evaluation_table(finished):
     table = pd.read_csv(finished / "results/tiny/evaluation/accuracy.csv")
-    assert list(table.columns) == [*MODEL_COLUMNS, "attack", "epsilon", "source", "accuracy"]
+    first = [f"broken_first_by_{member}" for member in MEMBERS]
+    columns = [*MODEL_COLUMNS, "attack", "epsilon", "source", "accuracy", "correct", "n"]
+    assert list(table.columns) == [*columns, *first]
+    # An ensemble row counts the test images each member broke first: those it gets wrong
+    # and its clean row gets right.
+    ensemble = table[table.attack == "ensemble_linf"].reset_index(drop=True)
+    clean = table[table.attack == "clean"].set_index(MODEL_COLUMNS).correct
+    right = clean.reindex(pd.MultiIndex.from_frame(ensemble[MODEL_COLUMNS])).to_numpy()
+    np.testing.assert_array_equal(ensemble[first].sum(axis=1), right - ensemble.correct)
+    assert table[table.attack != "ensemble_linf"][first].isna().all().all()
     parents = table[table.spawn_epoch.isna()]
     children = table[table.spawn_epoch.notna()]
     assert (table[table.attack == "clean"].epsilon == 0).all()
@@ -315,11 +346,8 @@ def test_parent_adversarial_images_are_stored_once_per_run(finished):
     test_images, _ = load_split(finished / "results/tiny/data/split.npz").test_set()
     attacks = EvaluationSettings.model_validate(TINY["evaluation"]).attacks
     grid = {
-        adversarial_key(name, epsilon): (attack.norm, epsilon)
-        for name, attack in attacks.items()
-        for epsilon in attack.radii
+        adversarial_key(name, epsilon): (attacks[name].norm, epsilon) for name, epsilon in CRAFTED
     }
-    assert len(grid) == len(ATTACKS)
     for run in ("benign/seed0", "adversarial/seed1"):
         stored = load_adversarial(
             finished / f"results/tiny/evaluation/{run}/phase1_adversarial.npz", list(grid)
@@ -338,7 +366,7 @@ def test_parent_adversarial_images_are_stored_once_per_run(finished):
 def test_evaluation_dataset(finished):
     ds = xr.open_zarr(finished / "results/tiny/evaluation/accuracy.zarr")
     assert ds.accuracy.dims == (*MODEL_COLUMNS, "attack", "epsilon", "source")
-    assert ds.accuracy.shape == (2, 2, 1, 3, 2, 3, 4, 2)  # epsilon: 0 (clean), 0.05, 0.1, 0.5
+    assert ds.accuracy.shape == (2, 2, 1, 3, 2, 7, 4, 2)  # epsilon: 0 (clean), 0.05, 0.1, 0.5
     np.testing.assert_array_equal(ds.epsilon.values, [0.0, 0.05, 0.1, 0.5])
     assert ds.parent_accuracy.dims == ("phase1_regime", "seed", "attack", "epsilon")
     assert ds.attrs["config"]["evaluation"]["attacks"]["pgd_l2"]["norm"] == "l2"
@@ -350,12 +378,9 @@ def test_fixed_kernel_table(finished):
     table = pd.read_csv(finished / "results/tiny/figures/fixed_kernel.csv")
     assert set(table.code) == {"CC", "CA", "AC", "AA"}
     assert set(table.dynamics) == {"linearized", "centered"}
-    assert set(table.measure) == {
-        "clean",
-        "robust pgd_linf",
-        "transfer pgd_linf",
-        "robust pgd_l2",
-        "transfer pgd_l2",
+    names = {attack for attack, _ in ATTACKS}
+    assert set(table.measure) == {"clean"} | {
+        f"{k} {a}" for a in names for k in ("robust", "transfer")
     }
     assert (table.seeds == 2).all()
     assert (table["min"] <= table["mean"]).all() and (table["mean"] <= table["max"]).all()
@@ -384,12 +409,12 @@ def test_machine_stores(finished, run):
     accuracy = machines.accuracy
     assert accuracy.dims == ("epoch", "attack", "epsilon", "source")
     np.testing.assert_array_equal(machines.epoch.values, EPOCHS)
-    assert list(machines.attack.values) == ["clean", "pgd_l2", "pgd_linf"]
+    assert list(machines.attack.values) == [attack for attack, _ in HEADLINE]
     np.testing.assert_array_equal(machines.epsilon.values, [0.0, 0.1, 0.5])
     assert list(machines.source.values) == ["self", "parent"]
     assert (((accuracy >= 0) & (accuracy <= 1)) | accuracy.isnull()).all()
     judged = accuracy.notnull().all(["epoch", "source"]).to_series()
-    assert judged[judged].index.tolist() == [("clean", 0.0), ("pgd_l2", 0.5), ("pgd_linf", 0.1)]
+    assert judged[judged].index.tolist() == HEADLINE
     clean = accuracy.sel(attack="clean", epsilon=0.0)
     np.testing.assert_array_equal(clean.sel(source="self"), clean.sel(source="parent"))
     assert ((accuracy <= clean + 1e-12) | accuracy.isnull()).all()

@@ -38,7 +38,7 @@ def plot(statistics: xr.Dataset, path: str | Path) -> None:
             hue_order=order,
             palette=style.palette(order),
             errorbar=style.SEED_BAND,
-            dodge=0.3,
+            dodge=style.dodge(0.3, order),
             linestyle="none",
             capsize=0.1,
             ax=ax,

@@ -115,7 +115,7 @@ def _points(ax: Axes, rows: pd.DataFrame, order: list[str]) -> None:
         hue_order=order,
         palette=style.palette(order),
         errorbar=style.SEED_BAND,
-        dodge=0.4,
+        dodge=style.dodge(0.4, order),
         linestyle="none",
         ax=ax,
     )

@@ -168,6 +168,12 @@ def _panel_legends(fig: Figure) -> tuple[list[Artist], list[str], str | None]:
     return list(entries.values()), list(entries), title
 
 
+def dodge(width: float, hues: Sequence[str]) -> float | bool:
+    """seaborn's ``dodge`` for points of ``hues`` side by side: ``width``, or none for a single
+    hue (seaborn divides the width by the number of hues less one)."""
+    return width if len(hues) > 1 else False
+
+
 def wrap(label: str, width: int = 34) -> str:
     """Each line of ``label`` on lines of at most ``width`` characters, so an axis label or a
     title fits its panel."""
