@@ -35,18 +35,18 @@ import jax
 import numpy as np
 import yaml
 
-from ntk_evolution.attacks import attack_grid
-from ntk_evolution.classifier import cross_entropy
-from ntk_evolution.dynamics import child_apply
-from ntk_evolution.evaluation import craft, evaluate
-from ntk_evolution.machines import machine_apply, machine_weights
-from ntk_evolution.networks import Modes, build_network
-from ntk_evolution.ntk import per_logit_ntk_fn
-from ntk_evolution.scenarios import merge
-from ntk_evolution.settings import Attack, Config, Phase, Training
+from ntk_evolution.attacks.evaluation import craft, evaluate
+from ntk_evolution.attacks.pgd import attack_grid
+from ntk_evolution.configuration.scenarios import merge
+from ntk_evolution.configuration.settings import Attack, Config, Phase, Training
+from ntk_evolution.kernels.machines import machine_apply, machine_weights
+from ntk_evolution.kernels.ntk import per_logit_ntk_fn
+from ntk_evolution.models.classifier import cross_entropy
+from ntk_evolution.models.dynamics import child_apply
+from ntk_evolution.models.networks import Modes, build_network
 from ntk_evolution.stages.evaluation import adversarial_key
 from ntk_evolution.stages.machines import feature_indices, headline_attacks
-from ntk_evolution.training import train
+from ntk_evolution.training.loop import train
 
 TRAIN_IMAGES, TEST_IMAGES, SHAPE = 50000, 10000, (32, 32, 3)
 DEFAULTS = Path(__file__).resolve().parents[1] / "workflow/config.default.yaml"

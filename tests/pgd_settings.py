@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ntk_evolution.settings import Attack
+from ntk_evolution.configuration.settings import Attack
 
 
 def pgd_attack(

@@ -13,11 +13,11 @@ import numpy as np
 import pytest
 from jax._src import source_info_util
 
-import ntk_evolution.compat as compat
-from ntk_evolution.models import ARCHITECTURES
-from ntk_evolution.networks import build_network
-from ntk_evolution.ntk import per_logit_ntk
-from ntk_evolution.settings import ModelSettings
+import ntk_evolution._infra.compat as compat
+from ntk_evolution.configuration.settings import ModelSettings
+from ntk_evolution.kernels.ntk import per_logit_ntk
+from ntk_evolution.models.networks import build_network
+from ntk_evolution.models.stax_models import ARCHITECTURES
 
 REFERENCES = ("jacobian_contraction", "ntk_vector_products")
 

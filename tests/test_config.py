@@ -8,9 +8,14 @@ import re
 import pytest
 from snakemake.utils import update_config
 
-from ntk_evolution import config as checks
-from ntk_evolution.config import DATASET_SIZES, ConfigError, replace_named_tables, split_sizes
-from ntk_evolution.settings import Config, PgdAttack
+from ntk_evolution.configuration import config as checks
+from ntk_evolution.configuration.config import (
+    DATASET_SIZES,
+    ConfigError,
+    replace_named_tables,
+    split_sizes,
+)
+from ntk_evolution.configuration.settings import Config, PgdAttack
 
 from snakemake_run import ROOT, TINY
 
@@ -212,7 +217,7 @@ def test_test_fraction_must_leave_every_class_an_image(fraction, sizes):
 def test_split_sizes_are_those_of_the_split(fraction):
     """split_sizes counts as the real split does, and the check refuses exactly the fractions
     the split refuses."""
-    from ntk_evolution.data import split_dataset
+    from ntk_evolution.datasets.data import split_dataset
 
     config = config_with("dataset", test_fraction=fraction)
     config["phase1"]["batch_size"] = config["phase2"]["batch_size"] = 1

@@ -10,20 +10,20 @@ import pandas as pd
 import pytest
 import xarray as xr
 
-from ntk_evolution.attacks import pgd
-from ntk_evolution.checkpoints import save_checkpoint
-from ntk_evolution.classifier import accuracy
-from ntk_evolution.data import Split, load_split, save_split
-from ntk_evolution.evaluation import craft, evaluate
-from ntk_evolution.experiment import Child, Run
-from ntk_evolution.figures import robustness_vs_epsilon
-from ntk_evolution.models import build_model
-from ntk_evolution.settings import (
+from ntk_evolution._infra.checkpoints import save_checkpoint
+from ntk_evolution.attacks.evaluation import craft, evaluate
+from ntk_evolution.attacks.pgd import pgd
+from ntk_evolution.configuration.experiment import Child, Run
+from ntk_evolution.configuration.settings import (
     EvaluationSettings,
     ModelSettings,
     Optimizer,
     Training,
 )
+from ntk_evolution.datasets.data import Split, load_split, save_split
+from ntk_evolution.figures import robustness_vs_epsilon
+from ntk_evolution.models.classifier import accuracy
+from ntk_evolution.models.stax_models import build_model
 from ntk_evolution.stages.evaluation import (
     MODEL_COLUMNS,
     adversarial_key,
@@ -34,7 +34,7 @@ from ntk_evolution.stages.evaluation import (
     save_adversarial,
 )
 from ntk_evolution.stages.gather import gather_evaluation
-from ntk_evolution.training import train
+from ntk_evolution.training.loop import train
 
 from pgd_settings import pgd_attack
 

@@ -14,16 +14,16 @@ import pytest
 from fake_cifar import expected_arrays, fake_members
 from jax.experimental import enable_x64
 
-from ntk_evolution.checkpoints import load_checkpoint, load_variables, save_checkpoint
-from ntk_evolution.config import ConfigError
-from ntk_evolution.config import _check_model as check_model
-from ntk_evolution.dynamics import child_apply
-from ntk_evolution.flax_models import FlaxModel, resnet
-from ntk_evolution.models import build_model
-from ntk_evolution.networks import Network, build_network
-from ntk_evolution.ntk import compile_tile_kernel, per_logit_ntk
-from ntk_evolution.settings import ModelSettings, Optimizer, Training
-from ntk_evolution.training import train
+from ntk_evolution._infra.checkpoints import load_checkpoint, load_variables, save_checkpoint
+from ntk_evolution.configuration.config import ConfigError
+from ntk_evolution.configuration.config import _check_model as check_model
+from ntk_evolution.configuration.settings import ModelSettings, Optimizer, Training
+from ntk_evolution.kernels.ntk import compile_tile_kernel, per_logit_ntk
+from ntk_evolution.models.dynamics import child_apply
+from ntk_evolution.models.flax_models import FlaxModel, resnet
+from ntk_evolution.models.networks import Network, build_network
+from ntk_evolution.models.stax_models import build_model
+from ntk_evolution.training.loop import train
 
 CIFAR = (32, 32, 3)
 CLASSES = 10

@@ -7,12 +7,12 @@ import jax
 import numpy as np
 import pytest
 
-from ntk_evolution.checkpoints import load_checkpoint
-from ntk_evolution.data import Split, save_split
-from ntk_evolution.experiment import Run
-from ntk_evolution.networks import build_network
-from ntk_evolution.ntk import per_logit_ntk_fn
-from ntk_evolution.settings import ModelSettings, Optimizer, Training
+from ntk_evolution._infra.checkpoints import load_checkpoint
+from ntk_evolution.configuration.experiment import Run
+from ntk_evolution.configuration.settings import ModelSettings, Optimizer, Training
+from ntk_evolution.datasets.data import Split, save_split
+from ntk_evolution.kernels.ntk import per_logit_ntk_fn
+from ntk_evolution.models.networks import build_network
 from ntk_evolution.stages.phase1 import train_phase1
 
 

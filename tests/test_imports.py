@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from ntk_evolution.imports import package_modules
+from ntk_evolution.pipeline.imports import package_modules
 
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPTS = ROOT / "workflow" / "scripts"
@@ -103,7 +103,8 @@ def test_a_job_that_computes_with_jax_imports_it():
 
 def test_recording_provenance_imports_no_jax():
     code = (
-        "from ntk_evolution.provenance import provenance\n"
+        "from ntk_evolution._infra.provenance import provenance\n"
         "assert provenance({})['device'].startswith('cpu:')"
     )
     assert jax_imported(code) == []
+

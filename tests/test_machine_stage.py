@@ -8,8 +8,8 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from ntk_evolution.evaluation import craft, evaluate, hits
-from ntk_evolution.settings import EvaluationSettings, MachinesSettings
+from ntk_evolution.attacks.evaluation import craft, evaluate, hits
+from ntk_evolution.configuration.settings import EvaluationSettings, MachinesSettings
 from ntk_evolution.stages.evaluation import adversarial_key, crafted_attacks
 from ntk_evolution.stages.machines import (
     MEASURES,

@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from ntk_evolution.config import ConfigError, read_config_file
+from ntk_evolution.configuration.config import ConfigError, read_config_file
 
 from snakemake_run import JAX_CACHE, TINY, make_checkout, planned_key, snakemake
 

@@ -1,7 +1,8 @@
 # The run's scenarios, the keys of the jobs they share and the helpers every rule module uses.
 #
 # Every job writes below results/shared/<key>/, in the layout of a single run, where the key is
-# a digest of the job's rule, its settings and the keys of its inputs (ntk_evolution.scenarios).
+# a digest of the job's rule, its settings and the keys of its inputs
+# (ntk_evolution.configuration.scenarios).
 # A module defines, next to each rule, the function that gives the rule's settings for a
 # scenario (and the job's wildcards) and the one that gives a job's key; the rule's params are
 # those settings, read from a scenario that asks for the key (owner). Two scenarios whose job
@@ -16,18 +17,23 @@ from pathlib import Path
 from snakemake.exceptions import WorkflowError
 from snakemake.logging import logger
 
-from ntk_evolution import experiment, recovery
-from ntk_evolution.cifar import FORMATS, DatasetMissing, locate
-from ntk_evolution.config import (
+from ntk_evolution._infra import recovery
+from ntk_evolution.configuration import experiment
+from ntk_evolution.configuration.config import (
     DATASET_SIZES,
     ConfigError,
     read_config_file,
     resolve_config,
 )
-from ntk_evolution.imports import package_modules
-from ntk_evolution.infinite_reach import reference_reason
-from ntk_evolution.scenarios import job_key, link_scenario, resolve_scenarios
-from ntk_evolution.time_limits import (
+from ntk_evolution.configuration.infinite_reach import reference_reason
+from ntk_evolution.configuration.scenarios import (
+    job_key,
+    link_scenario,
+    resolve_scenarios,
+)
+from ntk_evolution.datasets.cifar import FORMATS, DatasetMissing, locate
+from ntk_evolution.pipeline.imports import package_modules
+from ntk_evolution.pipeline.time_limits import (
     evaluation_minutes,
     machine_minutes,
     training_minutes,
@@ -134,8 +140,8 @@ def shared_pattern(layout):
 
 
 def code_of(script):
-    """The package modules ``workflow/scripts/<script>.py`` runs (ntk_evolution.imports): an
-    edited one reruns the rule's jobs. Relative: a moved checkout reruns nothing."""
+    """The package modules ``workflow/scripts/<script>.py`` runs
+    (ntk_evolution.pipeline.imports): an edited one reruns the rule's jobs. Relative: a moved checkout reruns nothing."""
     modules = package_modules(SCRIPTS / f"{script}.py", SOURCES)
     return [os.path.relpath(module) for module in modules]
 
@@ -167,7 +173,7 @@ def benchmarks(rule, *job):
 
 def job_resources(mem_mb, runtime, gpu=False):
     """A rule's ``resources``: memory in MB (sized for CIFAR-10 and ResNet-18), a time limit in
-    minutes (ntk_evolution.time_limits; a function of the job's owner scenario and wildcards
+    minutes (ntk_evolution.pipeline.time_limits; a function of the job's owner scenario and wildcards
     where it depends on the settings) and, for a job that can use one and with ``gpu: true``
     in the config, one GPU. Site-specific values belong in a profile."""
     if callable(runtime):

@@ -227,7 +227,7 @@ def children_key(s, regime):
 
 def each_child(pattern, kinds):
     """``pattern`` for every child of a spawn point, in the order a job's script reads the
-    children from these paths (ntk_evolution.experiment.JobSubject); other wildcards stay.
+    children from these paths (ntk_evolution.configuration.experiment.JobSubject); other wildcards stay.
     """
     dynamics, regimes = zip(*kinds)
     return expand(

@@ -6,9 +6,14 @@ attacked kernel, feature self-similarity per class) with an epoch dim; see
 ntk_evolution.stages.attacked.
 """
 
-from ntk_evolution.experiment import JobSubject
-from ntk_evolution.joblog import setup_logging
-from ntk_evolution.settings import AttackedSettings, EvaluationSettings, ModelSettings, NtkSettings
+from ntk_evolution.configuration.experiment import JobSubject
+from ntk_evolution.configuration.settings import (
+    AttackedSettings,
+    EvaluationSettings,
+    ModelSettings,
+    NtkSettings,
+)
+from ntk_evolution.pipeline.joblog import setup_logging
 from ntk_evolution.stages.attacked import extract_attacked_kernels
 
 setup_logging(snakemake.log[0])

@@ -4,7 +4,7 @@ Writes ``results/comparison/findings.csv`` (scenario, then the columns of a scen
 findings.csv), ``findings.md`` and ``findings.png`` (the decisive figures across scenarios).
 """
 
-from ntk_evolution.joblog import setup_logging
+from ntk_evolution.pipeline.joblog import setup_logging
 from ntk_evolution.stages.comparison import compare_scenarios
 
 setup_logging(snakemake.log[0])

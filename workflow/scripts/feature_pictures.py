@@ -5,9 +5,9 @@ Writes a zarr store with ``picture`` (regime, epoch, class, eigen, row, column, 
 ntk_evolution.stages.machines.draw_feature_pictures.
 """
 
-from ntk_evolution.experiment import JobSubject
-from ntk_evolution.joblog import setup_logging
-from ntk_evolution.settings import ModelSettings, PictureSettings
+from ntk_evolution.configuration.experiment import JobSubject
+from ntk_evolution.configuration.settings import ModelSettings, PictureSettings
+from ntk_evolution.pipeline.joblog import setup_logging
 from ntk_evolution.stages.machines import draw_feature_pictures
 
 setup_logging(snakemake.log[0])

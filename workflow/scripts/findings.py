@@ -5,9 +5,14 @@ Writes ``findings.csv`` (finding, measure, subject, value, low, high, threshold,
 ``robustness.md`` (every model's accuracy under each attack, with intervals).
 """
 
-from ntk_evolution.experiment import JobSubject
-from ntk_evolution.joblog import setup_logging
-from ntk_evolution.settings import FindingsSettings, ModelSettings, Phase1Settings, read_attack
+from ntk_evolution.configuration.experiment import JobSubject
+from ntk_evolution.configuration.settings import (
+    FindingsSettings,
+    ModelSettings,
+    Phase1Settings,
+    read_attack,
+)
+from ntk_evolution.pipeline.joblog import setup_logging
 from ntk_evolution.stages.findings import write_findings
 
 setup_logging(snakemake.log[0])

@@ -4,8 +4,8 @@ Writes a zarr store with ``accuracy`` (attack): "clean" and every evaluation att
 epsilon, crafted against the machine; see ntk_evolution.stages.infinite.
 """
 
-from ntk_evolution.joblog import setup_logging
-from ntk_evolution.settings import EvaluationSettings, MachinesSettings, ModelSettings
+from ntk_evolution.configuration.settings import EvaluationSettings, MachinesSettings, ModelSettings
+from ntk_evolution.pipeline.joblog import setup_logging
 from ntk_evolution.stages.infinite import judge_infinite_machine
 
 setup_logging(snakemake.log[0])

@@ -6,9 +6,9 @@ measure), ``eigenvalue`` (epoch, logit, eigen) and ``robust_share`` (epoch); see
 ntk_evolution.stages.machines.
 """
 
-from ntk_evolution.experiment import JobSubject
-from ntk_evolution.joblog import setup_logging
-from ntk_evolution.settings import EvaluationSettings, MachinesSettings, ModelSettings
+from ntk_evolution.configuration.experiment import JobSubject
+from ntk_evolution.configuration.settings import EvaluationSettings, MachinesSettings, ModelSettings
+from ntk_evolution.pipeline.joblog import setup_logging
 from ntk_evolution.stages.machines import judge_machines
 
 setup_logging(snakemake.log[0])

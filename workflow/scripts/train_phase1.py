@@ -6,9 +6,9 @@ has one row per epoch: regime, seed, epoch, adversarial, train_loss, train_accur
 test_accuracy, seconds.
 """
 
-from ntk_evolution.experiment import JobSubject
-from ntk_evolution.joblog import setup_logging
-from ntk_evolution.settings import ModelSettings, Training
+from ntk_evolution.configuration.experiment import JobSubject
+from ntk_evolution.configuration.settings import ModelSettings, Training
+from ntk_evolution.pipeline.joblog import setup_logging
 from ntk_evolution.stages.phase1 import train_phase1
 
 setup_logging(snakemake.log[0])

@@ -7,7 +7,7 @@ from pathlib import Path
 import seaborn as sns
 import xarray as xr
 
-from ntk_evolution.experiment import epoch_label
+from ntk_evolution.configuration.experiment import epoch_label
 from ntk_evolution.figures import style
 
 PANELS = {

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from ntk_evolution import comparison
-from ntk_evolution.atomic import atomic_file, write_table
+from ntk_evolution._infra.atomic import atomic_file, write_table
+from ntk_evolution._infra.provenance import provenance
+from ntk_evolution.analyses import comparison
 from ntk_evolution.figures import comparison as comparison_figure
-from ntk_evolution.provenance import provenance
 
 log = logging.getLogger(__name__)
 
@@ -23,7 +23,7 @@ def compare_scenarios(
     markdown: str | Path,
     figure: str | Path,
 ) -> None:
-    """``table`` (CSV, :data:`ntk_evolution.comparison.COLUMNS`), ``markdown`` and ``figure``
+    """``table`` (CSV, :data:`ntk_evolution.analyses.comparison.COLUMNS`), ``markdown`` and ``figure``
     (PNG) from ``findings``: scenario name -> its ``findings.csv``, in the order to show them."""
     combined = comparison.comparison_table(
         {scenario: pd.read_csv(path) for scenario, path in findings.items()}

@@ -1,6 +1,6 @@
 """Kernel-machine stages: the machines and eigen-features of a run's checkpoints, and the
-feature pictures of the first seed of every regime (:mod:`ntk_evolution.machines`,
-:mod:`ntk_evolution.pictures`).
+feature pictures of the first seed of every regime (:mod:`ntk_evolution.kernels.machines`,
+:mod:`ntk_evolution.kernels.pictures`).
 
 A run's machines go to one store, ``accuracy`` (epoch, attack, epsilon, source), encoded as the
 evaluation's store is (:func:`ntk_evolution.stages.gather.accuracy_array`): ``attack`` is "clean"
@@ -31,11 +31,22 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from ntk_evolution import data, storage
-from ntk_evolution.checkpoints import load_variables
-from ntk_evolution.evaluation import craft, hits, shares
-from ntk_evolution.experiment import CLEAN, SOURCES, Run
-from ntk_evolution.machines import (
+from ntk_evolution._infra import storage
+from ntk_evolution._infra.checkpoints import load_variables
+from ntk_evolution._infra.provenance import provenance
+from ntk_evolution._infra.seeding import evaluation_key
+from ntk_evolution._infra.type_aliases import ApplyFn, Params
+from ntk_evolution.attacks.evaluation import craft, hits, shares
+from ntk_evolution.configuration.experiment import CLEAN, SOURCES, Run
+from ntk_evolution.configuration.settings import (
+    Attack,
+    EvaluationSettings,
+    MachinesSettings,
+    ModelSettings,
+    PictureSettings,
+)
+from ntk_evolution.datasets import data
+from ntk_evolution.kernels.machines import (
     dual_coefficients,
     eigen,
     feature_coefficients,
@@ -44,16 +55,7 @@ from ntk_evolution.machines import (
     parameter_directions,
     targets,
 )
-from ntk_evolution.pictures import feature_pictures, oriented
-from ntk_evolution.provenance import provenance
-from ntk_evolution.seeding import evaluation_key
-from ntk_evolution.settings import (
-    Attack,
-    EvaluationSettings,
-    MachinesSettings,
-    ModelSettings,
-    PictureSettings,
-)
+from ntk_evolution.kernels.pictures import feature_pictures, oriented
 from ntk_evolution.stages.evaluation import (
     adversarial_key,
     crafted_attacks,
@@ -62,7 +64,6 @@ from ntk_evolution.stages.evaluation import (
 )
 from ntk_evolution.stages.gather import accuracy_array, with_intervals
 from ntk_evolution.stages.networks import configured_network
-from ntk_evolution.type_aliases import ApplyFn, Params
 
 log = logging.getLogger(__name__)
 
@@ -110,7 +111,7 @@ def _machine_accuracy(
     evaluation: EvaluationSettings,
 ) -> np.ndarray:
     """Accuracy (cell, source) of one machine, the cells of :func:`headline_cells`, the sources
-    of :data:`~ntk_evolution.experiment.SOURCES`."""
+    of :data:`~ntk_evolution.configuration.experiment.SOURCES`."""
     share = shares(judge(machine, weights, test, evaluation, transfer, headline=True).hits)
     rows = [[share[CLEAN]] * len(SOURCES)]
     for name, epsilon in headline_cells(evaluation)[1:]:
@@ -229,7 +230,7 @@ def judge_machine(
 ) -> np.ndarray:
     """Accuracy (cell, source) of the kernel machine of the checkpoint ``params`` at ``epoch``,
     with the ridge and targets of ``machines``: the cells of :func:`headline_cells`, the sources
-    of :data:`~ntk_evolution.experiment.SOURCES`."""
+    of :data:`~ntk_evolution.configuration.experiment.SOURCES`."""
     y = probes.targets(centered=machines.centered_targets)
     alpha = jnp.asarray(dual_coefficients(probes.at(epoch), y, machines.ridge), jnp.float32)
     weights = machine_weights(apply, params, probes.images, alpha)
@@ -297,7 +298,7 @@ def _pictures_of(
 ) -> tuple[np.ndarray, ...]:
     """Pictures (class, eigen, ...), their cosines at mid-grey and at the end (class, eigen)
     and the eigenvalues (class, eigen) of the top eigenvectors of the drawn classes' kernels
-    (orientation: centred targets, :func:`ntk_evolution.pictures.oriented`)."""
+    (orientation: centred targets, :func:`ntk_evolution.kernels.pictures.oriented`)."""
     classes, top = settings.classes, settings.top
     mu, u = eigen(kernels[classes])
     cotangents = np.zeros((len(classes), top, len(probes.labels), kernels.shape[0]))
