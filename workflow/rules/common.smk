@@ -13,6 +13,7 @@ import os
 import re
 import shlex
 from pathlib import Path
+from typing import get_args
 
 from snakemake.exceptions import WorkflowError
 from snakemake.logging import logger
@@ -31,6 +32,7 @@ from ntk_evolution.configuration.scenarios import (
     link_scenario,
     resolve_scenarios,
 )
+from ntk_evolution.configuration.settings import Dynamics, Phase2Regime, Regime
 from ntk_evolution.datasets.cifar import FORMATS, DatasetMissing, locate
 from ntk_evolution.pipeline.imports import package_modules
 from ntk_evolution.pipeline.time_limits import (
@@ -75,12 +77,17 @@ PER_RUN = "{regime}-seed{seed}"  # a job of one run, in log and benchmark paths
 RUN = "{regime}/seed{seed}/"  # a run's folder in a stage's layout
 
 
+def one_of(literal):
+    """A wildcard constraint matching exactly the values of a settings ``Literal``."""
+    return "|".join(map(re.escape, get_args(literal)))
+
+
 wildcard_constraints:
     key=r"[0-9a-f]{12}",
     scenario="|".join(map(re.escape, SCENARIOS)),
-    regime="benign|adversarial|flip",
-    phase2_regime="benign|adversarial",
-    dynamics="linearized|centered|standard",
+    regime=one_of(Regime),
+    phase2_regime=one_of(Phase2Regime),
+    dynamics=one_of(Dynamics),
     seed=r"\d+",
     spawn=r"\d+(\.\d+)?",
 

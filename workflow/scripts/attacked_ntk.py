@@ -14,6 +14,7 @@ from ntk_evolution.configuration.settings import (
     NtkSettings,
 )
 from ntk_evolution.pipeline.joblog import setup_logging
+from ntk_evolution.pipeline.params import typed_params
 from ntk_evolution.stages.attacked import extract_attacked_kernels
 
 setup_logging(snakemake.log[0])
@@ -25,8 +26,8 @@ extract_attacked_kernels(
     snakemake.output.statistics,
     run=JobSubject(snakemake).run,
     epochs=snakemake.params.epochs,
-    model=ModelSettings.model_validate(snakemake.params.model),
-    ntk=NtkSettings.model_validate(snakemake.params.ntk),
-    evaluation=EvaluationSettings.model_validate(snakemake.params.evaluation),
-    attacked=AttackedSettings.model_validate(snakemake.params.attacked),
+    model=typed_params(snakemake, "model", ModelSettings),
+    ntk=typed_params(snakemake, "ntk", NtkSettings),
+    evaluation=typed_params(snakemake, "evaluation", EvaluationSettings),
+    attacked=typed_params(snakemake, "attacked", AttackedSettings),
 )

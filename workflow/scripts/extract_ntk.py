@@ -9,6 +9,7 @@ its epoch, checkpoint metadata and compute seconds).
 from ntk_evolution.configuration.experiment import JobSubject
 from ntk_evolution.configuration.settings import ModelSettings, NtkSettings
 from ntk_evolution.pipeline.joblog import setup_logging
+from ntk_evolution.pipeline.params import typed_params
 from ntk_evolution.stages.kernels import extract_kernels
 
 setup_logging(snakemake.log[0])
@@ -19,6 +20,6 @@ extract_kernels(
     snakemake.output[0],
     run=JobSubject(snakemake).run,
     epochs=snakemake.params.epochs,
-    model=ModelSettings.model_validate(snakemake.params.model),
-    ntk=NtkSettings.model_validate(snakemake.params.ntk),
+    model=typed_params(snakemake, "model", ModelSettings),
+    ntk=typed_params(snakemake, "ntk", NtkSettings),
 )

@@ -13,6 +13,7 @@ from ntk_evolution.configuration.settings import (
     read_attack,
 )
 from ntk_evolution.pipeline.joblog import setup_logging
+from ntk_evolution.pipeline.params import typed_params
 from ntk_evolution.stages.findings import write_findings
 
 setup_logging(snakemake.log[0])
@@ -24,9 +25,9 @@ write_findings(
     snakemake.output.markdown,
     snakemake.output.robustness,
     runs=JobSubject(snakemake).runs,
-    thresholds=FindingsSettings.model_validate(snakemake.params.thresholds),
+    thresholds=typed_params(snakemake, "thresholds", FindingsSettings),
     dataset=snakemake.params.dataset,
-    model=ModelSettings.model_validate(snakemake.params.model),
-    phase1=Phase1Settings.model_validate(snakemake.params.phase1),
+    model=typed_params(snakemake, "model", ModelSettings),
+    phase1=typed_params(snakemake, "phase1", Phase1Settings),
     attacks={name: read_attack(a) for name, a in snakemake.params.attacks.items()},
 )

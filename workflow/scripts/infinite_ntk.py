@@ -6,6 +6,7 @@ indices and labels; see ntk_evolution.kernels.infinite.
 
 from ntk_evolution.configuration.settings import ModelSettings, NtkSettings
 from ntk_evolution.pipeline.joblog import setup_logging
+from ntk_evolution.pipeline.params import typed_params
 from ntk_evolution.stages.infinite import extract_infinite_kernel
 
 setup_logging(snakemake.log[0])
@@ -13,6 +14,6 @@ extract_infinite_kernel(
     snakemake.input.split,
     snakemake.input.probes,
     snakemake.output[0],
-    model=ModelSettings.model_validate(snakemake.params.model),
-    ntk=NtkSettings.model_validate(snakemake.params.ntk),
+    model=typed_params(snakemake, "model", ModelSettings),
+    ntk=typed_params(snakemake, "ntk", NtkSettings),
 )

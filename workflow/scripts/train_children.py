@@ -8,6 +8,7 @@ phase2_regime, epoch, adversarial, train_loss, train_accuracy, test_accuracy, se
 from ntk_evolution.configuration.experiment import JobSubject
 from ntk_evolution.configuration.settings import ModelSettings, Training
 from ntk_evolution.pipeline.joblog import setup_logging
+from ntk_evolution.pipeline.params import typed_params
 from ntk_evolution.stages.phase2 import train_children
 
 setup_logging(snakemake.log[0])
@@ -17,6 +18,6 @@ train_children(
     snakemake.output.children,
     snakemake.output.histories,
     children=JobSubject(snakemake).children,
-    model=ModelSettings.model_validate(snakemake.params.model),
-    training=Training.model_validate(snakemake.params.training),
+    model=typed_params(snakemake, "model", ModelSettings),
+    training=typed_params(snakemake, "training", Training),
 )

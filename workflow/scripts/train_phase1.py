@@ -9,6 +9,7 @@ test_accuracy, seconds.
 from ntk_evolution.configuration.experiment import JobSubject
 from ntk_evolution.configuration.settings import ModelSettings, Training
 from ntk_evolution.pipeline.joblog import setup_logging
+from ntk_evolution.pipeline.params import typed_params
 from ntk_evolution.stages.phase1 import train_phase1
 
 setup_logging(snakemake.log[0])
@@ -18,7 +19,7 @@ train_phase1(
     checkpoints,
     history,
     run=JobSubject(snakemake).run,
-    model=ModelSettings.model_validate(snakemake.params.model),
-    training=Training.model_validate(snakemake.params.training),
+    model=typed_params(snakemake, "model", ModelSettings),
+    training=typed_params(snakemake, "training", Training),
     checkpoint_epochs=snakemake.params.checkpoint_epochs,
 )
