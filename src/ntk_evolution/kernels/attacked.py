@@ -38,11 +38,8 @@ Statistics (:func:`attack_statistics`), all in float64:
   probes is NaN.
 
 Cost. The attacked kernel costs what the clean one does (same tiles, same compiled program);
-the attack and the cross diagonal come on top. For 200 probes of the default MLP (width 128,
-depth 2, 8x8x1 images, 10 classes) on 2 CPU cores, once compiled: clean kernel 41 ms (tiles of
-100); PGD-100 97 ms, attacked kernel 31 ms, cross diagonal 9 ms, i.e. about 3.3 times the clean
-kernel, most of it the attack; compiling adds 1.7 s (attack) and 1.8 s (cross diagonal) once
-per job to the tile kernel's 1.7 s.
+the attack and the cross diagonal come on top, the attack most of it, each compiled once per
+job (measured in docs/kernel-geometry.md).
 """
 
 from __future__ import annotations
@@ -183,9 +180,8 @@ def cross_kernel_diagonal(
     ``batch_size`` pairs at a time, so no n x n matrix is formed. STRUCTURED_DERIVATIVES is the
     cheapest correct form: it never materialises a P-dimensional gradient; for a dense layer
     the pair's term is (a(x_i) . a(x~_i)) (delta_c(x_i) . delta_c(x~_i)), from activations and
-    back-propagated signals. Measured on 200 pairs on CPU it takes 7 ms for the default MLP
-    (width 128) against 97 ms for a vmapped vjp + jvp per logit and 104 ms for per-example
-    Jacobians, and 190 ms against 262 ms and 377 ms for a small CNN. It is also the engine of
+    back-propagated signals, and is faster than a vmapped vjp + jvp per logit or per-example
+    Jacobians (docs/kernel-geometry.md has the measurements). It is also the engine of
     the clean kernel, so both agree to float32 rounding.
     """
     x, x_tilde = np.asarray(x, np.float32), np.asarray(x_tilde, np.float32)
