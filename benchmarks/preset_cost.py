@@ -231,7 +231,7 @@ def machine_rows(config: Config, net: Any, variables: Any, n: int, timed: bool) 
     epsilon, and the parent's images judged) and of each judged eigen-feature (the feature
     attack): both are the machine ``machine_apply`` with weights from the probes."""
     machines, runs = config.machines, len(config.phase1.runs)
-    epochs = len(machines.analysed(config.phase1.checkpoint_epochs))
+    epochs = len(machines.selected_epochs(config.phase1.checkpoint_epochs))
     classes = NUM_CLASSES[config.dataset.name]
     probes = images(config.dataset.probes_per_class * classes, 7)[0]
     coefficients = jax.random.normal(jax.random.PRNGKey(8), (classes, len(probes)))

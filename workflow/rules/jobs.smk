@@ -157,7 +157,7 @@ ATTACKED_STATISTICS = f"statistics/{RUN}attacked.zarr"
 
 
 def attacked_epochs(s):
-    return s.settings.attacked.chosen(s.checkpoint_epochs)
+    return s.settings.attacked.selected_epochs(s.checkpoint_epochs)
 
 
 def attacked_settings(s):
@@ -402,7 +402,7 @@ FEATURES = f"machines/{RUN}features.zarr"
 
 
 def machine_epochs(s):
-    return s.settings.machines.analysed(s.checkpoint_epochs)
+    return s.settings.machines.selected_epochs(s.checkpoint_epochs)
 
 
 def machine_evaluation(s):
@@ -447,7 +447,7 @@ def picture_runs(s):
 
 
 def picture_epochs(s):
-    return s.settings.pictures.drawn(s.checkpoint_epochs)
+    return s.settings.pictures.selected_epochs(s.checkpoint_epochs)
 
 
 def picture_inputs(s):

@@ -382,7 +382,7 @@ class PictureSettings(Section):
     steps: Count = Field(description="signed-gradient ascent steps from mid-grey")
     step_size: Positive = Field(description="size of each step (pixels lie in 0..1)")
 
-    def drawn(self, checkpoint_epochs: Sequence[float]) -> list[float]:
+    def selected_epochs(self, checkpoint_epochs: Sequence[float]) -> list[float]:
         """The epochs drawn: ``epochs``, or the first and last of ``checkpoint_epochs``."""
         return _epochs_or_ends(self.epochs, checkpoint_epochs)
 
@@ -414,7 +414,7 @@ class MachinesSettings(Section):
         attacks = {n: a for n, a in evaluation.attacks.items() if n in names}
         return evaluation.model_copy(update={"attacks": attacks})
 
-    def analysed(self, checkpoint_epochs: Sequence[float]) -> list[float]:
+    def selected_epochs(self, checkpoint_epochs: Sequence[float]) -> list[float]:
         """The epochs analysed: ``epochs``, or every one of ``checkpoint_epochs``."""
         return sorted(map(float, checkpoint_epochs if self.epochs is None else self.epochs))
 
@@ -443,7 +443,7 @@ class AttackedSettings(Section):
     )
     attack: str = Field(description="the evaluation attack crafting them, at its own epsilon")
 
-    def chosen(self, checkpoint_epochs: Sequence[float]) -> list[float]:
+    def selected_epochs(self, checkpoint_epochs: Sequence[float]) -> list[float]:
         """The epochs computed: ``epochs``, or the first and last of ``checkpoint_epochs``."""
         return _epochs_or_ends(self.epochs, checkpoint_epochs)
 
