@@ -124,7 +124,7 @@ def judge_infinite_machine(
     share = shares(judge(machine, weights, test, evaluation, headline=True).hits)
     cells = headline_cells(evaluation)
     accuracy = [share["clean"]] + [share[adversarial_key(*cell)] for cell in cells[1:]]
-    ds = with_intervals(_infinite_machine_dataset(accuracy, evaluation), len(test[0]))
+    ds = with_intervals(_infinite_machine_dataset(accuracy, evaluation), len(test.images))
     config = {"model": model.model_dump(), "machines": machines.model_dump()}
     made = provenance({**config, "evaluation": evaluation.model_dump()})
     storage.write_dataset(ds.assign_attrs(made), path)
