@@ -395,7 +395,12 @@ def check_config(config: Config) -> None:
     _check_attack("phase1.attack", phase1.attack)
     _check_attack("phase2.attack", config.phase2.attack)
     _check_evaluation_attacks(attacks)
-    _check_machines(config)
+    _check_selected_epochs(config)
+    _check_counts(config)
+    _check_picture_classes(config)
+    _check_attack("machines.features.attack", config.machines.features.attack)
+    _check_infinite_width(config)
+    _check_analysis_attacks(config)
 
 
 def _check_model(model: ModelSettings) -> None:
@@ -452,36 +457,43 @@ def _check_epochs(
         )
 
 
-def _check_machines(config: Config) -> None:
-    """The epochs of the kernel machines, pictures and attacked kernels must be checkpoints,
-    the eigenvectors asked for must exist (:func:`_check_counts`), the pictures' classes must be
-    the dataset's and the attacked kernels' attack an evaluation attack."""
-    machines, pictures = config.machines, config.pictures
+def _check_selected_epochs(config: Config) -> None:
+    """The epochs of the kernel machines, pictures and attacked kernels must be checkpoints."""
     for where, epochs in (
-        ("machines.epochs", machines.epochs),
-        ("pictures.epochs", pictures.epochs),
+        ("machines.epochs", config.machines.epochs),
+        ("pictures.epochs", config.pictures.epochs),
         ("attacked.epochs", config.attacked.epochs),
     ):
         _check_epochs(where, epochs or [], config.phase1, "set null")
-    _check_counts(config)
+
+
+def _check_picture_classes(config: Config) -> None:
+    """The pictures' classes must be the dataset's."""
     size = DATASET_SIZES[config.dataset.name]
-    foreign = [c for c in pictures.classes if c >= size.classes]
+    foreign = [c for c in config.pictures.classes if c >= size.classes]
     if foreign:
         raise ConfigError(
             f"pictures.classes {foreign} are not classes of {config.dataset.name} "
             f"(0..{size.classes - 1}); pick from these."
         )
-    _check_attack("machines.features.attack", machines.features.attack)
+
+
+def _check_infinite_width(config: Config) -> None:
+    """The infinite-width machine needs the infinite-width kernel."""
     if config.infinite_width.machine and not config.infinite_width.kernel:
         raise ConfigError(
             "infinite_width.machine needs the infinite-width kernel; set infinite_width.kernel: "
             "true or infinite_width.machine: false."
         )
-    _check_named_attack(
-        "attacked.attack", config.attacked.attack, config.evaluation.attacks, ensemble=False
-    )
-    for name in machines.attacks or []:
-        _check_named_attack("machines.attacks", name, config.evaluation.attacks, ensemble=True)
+
+
+def _check_analysis_attacks(config: Config) -> None:
+    """The attacked kernels' attack must be an evaluation attack other than an ensemble, the
+    machines' attacks evaluation attacks."""
+    attacks = config.evaluation.attacks
+    _check_named_attack("attacked.attack", config.attacked.attack, attacks, ensemble=False)
+    for name in config.machines.attacks or []:
+        _check_named_attack("machines.attacks", name, attacks, ensemble=True)
 
 
 def _check_named_attack(
