@@ -287,6 +287,17 @@ def _stack_runs(datasets: Mapping[Run, xr.Dataset]) -> xr.Dataset:
     return _concat(by_regime, "regime", regimes)
 
 
+def _scenario_names(results: Path, scenarios: Sequence[str] | None) -> list[str]:
+    """``scenarios`` (default: every scenario under ``results``), each checked to be one."""
+    names = list(scenarios) if scenarios is not None else _scenarios(results)
+    unknown = [name for name in names if not (results / name / SCENARIO_FILE).is_file()]
+    if unknown or not names:
+        raise FileNotFoundError(
+            f"no scenario {unknown or ''} under {results} (a folder with a {SCENARIO_FILE})"
+        )
+    return names
+
+
 def stack_results(
     results: str | Path = "results",
     store: str = "statistics/spectrum",
@@ -318,12 +329,7 @@ def stack_results(
 
     results = Path(results)
     store = store.removesuffix(STORE)
-    names = list(scenarios) if scenarios is not None else _scenarios(results)
-    unknown = [name for name in names if not (results / name / SCENARIO_FILE).is_file()]
-    if unknown or not names:
-        raise FileNotFoundError(
-            f"no scenario {unknown or ''} under {results} (a folder with a {SCENARIO_FILE})"
-        )
+    names = _scenario_names(results, scenarios)
     if not _per_run(results, names, store):
         paths = [results / scenario / f"{store}{STORE}" for scenario in names]
         _require(results, paths)

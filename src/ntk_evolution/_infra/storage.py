@@ -220,6 +220,28 @@ def open_store(
     if not isinstance(record, dict):
         problem = "is unfinished (it has no completion record)"
         raise damaged("store", path, problem, command=command)
+    _check_files(path, record, command)
+    missing = sorted(set(variables) - set(record))
+    if missing:
+        raise damaged("store", path, f"lacks the variable(s) {missing}", command=command)
+    try:  # each array from its own metadata, so a damaged one is noticed
+        ds = xr.open_zarr(path, consolidated=False)
+        unreadable = sorted(set(record) - set(ds.variables))
+        if unreadable:
+            raise ValueError(f"arrays {unreadable} are missing or unreadable")
+        if load:
+            ds = ds.load()
+    except Exception as err:
+        problem = f"is unreadable ({type(err).__name__}: {err})"
+        raise damaged("store", path, problem, command=command) from err
+    if verify_values:
+        _check_values(ds, path, record, command)
+    ds.attrs.pop(COMPLETE)
+    return _plain_strings(ds)
+
+
+def _check_files(path: Path, record: dict[str, Any], command: str | None) -> None:
+    """Every chunk file the completion record counts is there, and no other file."""
     files = {name: _array_files(path, name) for name in record}
     lost = {
         name: entry["chunks"] - len(files[name][0])
@@ -246,31 +268,19 @@ def open_store(
             fix="Its own files are all there: delete these, which leaves the store as written.",
             command=command,
         )
-    missing = sorted(set(variables) - set(record))
-    if missing:
-        raise damaged("store", path, f"lacks the variable(s) {missing}", command=command)
-    try:  # each array from its own metadata, so a damaged one is noticed
-        ds = xr.open_zarr(path, consolidated=False)
-        unreadable = sorted(set(record) - set(ds.variables))
-        if unreadable:
-            raise ValueError(f"arrays {unreadable} are missing or unreadable")
-        if load:
-            ds = ds.load()
+
+
+def _check_values(ds: xr.Dataset, path: Path, record: dict[str, Any], command: str | None) -> None:
+    """Every array decodes and holds the NaN count its completion record says."""
+    try:  # reads every chunk: one that cannot be decoded is damage too
+        nan = {name: int(ds[name].isnull().sum()) for name in record}
     except Exception as err:
         problem = f"is unreadable ({type(err).__name__}: {err})"
         raise damaged("store", path, problem, command=command) from err
-    if verify_values:
-        try:  # reads every chunk: one that cannot be decoded is damage too
-            nan = {name: int(ds[name].isnull().sum()) for name in record}
-        except Exception as err:
-            problem = f"is unreadable ({type(err).__name__}: {err})"
-            raise damaged("store", path, problem, command=command) from err
-        changed = {name: nan[name] for name in record if nan[name] != record[name]["nan"]}
-        if changed:
-            problem = f"is damaged (NaN values, by array: {changed})"
-            raise damaged("store", path, problem, command=command)
-    ds.attrs.pop(COMPLETE)
-    return _plain_strings(ds)
+    changed = {name: nan[name] for name in record if nan[name] != record[name]["nan"]}
+    if changed:
+        problem = f"is damaged (NaN values, by array: {changed})"
+        raise damaged("store", path, problem, command=command)
 
 
 def _plain_strings(ds: xr.Dataset) -> xr.Dataset:

@@ -30,15 +30,16 @@ quantity is per example, so examples of one batch do not interact.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ntk_evolution.attacks.pgd import ball
+from ntk_evolution.attacks.pgd import Ball, ball
 
 LogitsFn = Callable[[jax.Array], jax.Array]
 RHO = 0.75
@@ -98,6 +99,87 @@ def _per_example(shape: tuple[int, ...], values: jax.Array) -> jax.Array:
     return values.reshape((-1,) + (1,) * (len(shape) - 1))
 
 
+def _step(
+    k: jax.Array,
+    s: _State,
+    *,
+    around: Ball,
+    value_and_grad: Callable[[jax.Array], Any],
+    is_check: jax.Array,
+    window: jax.Array,
+) -> _State:
+    """Step ``k`` of APGD from state ``s``: a momentum step, the best point kept, the step size
+    halved at a checkpoint where the loss stalled."""
+    shape = s.x.shape
+    alpha = jnp.where(k == 0, 1.0, MOMENTUM)
+    z = around.project(s.x + _per_example(shape, s.eta) * around.direction(s.grad))
+    x = around.project(s.x + alpha * (z - s.x) + (1 - alpha) * (s.x - s.previous))
+    (_, (value, wrong)), grad = value_and_grad(x)
+    first = wrong & ~s.found
+    broken = jnp.where(_per_example(shape, first), x, s.broken)
+    better = value > s.best_loss
+    best = jnp.where(_per_example(shape, better), x, s.best)
+    best_grad = jnp.where(_per_example(shape, better), grad, s.best_grad)
+    best_loss = jnp.where(better, value, s.best_loss)
+    rises = s.rises + (value > s.loss)
+    halve = is_check[k] & (
+        (rises < RHO * window[k]) | (~s.halved_at_check & (s.best_at_check >= best_loss))
+    )
+    back = _per_example(shape, halve)
+    return _State(
+        x=jnp.where(back, best, x),
+        previous=s.x,
+        grad=jnp.where(back, best_grad, grad),
+        loss=value,
+        best=best,
+        best_grad=best_grad,
+        best_loss=best_loss,
+        found=s.found | wrong,
+        broken=broken,
+        eta=jnp.where(halve, s.eta / 2, s.eta),
+        rises=jnp.where(is_check[k], 0, rises),
+        best_at_check=jnp.where(is_check[k], best_loss, s.best_at_check),
+        halved_at_check=jnp.where(is_check[k], halve, s.halved_at_check),
+    )
+
+
+def _check_schedule(steps: int) -> tuple[jax.Array, jax.Array]:
+    """Per step, whether it ends a checkpoint window, and that window's length (else 0)."""
+    is_check = np.zeros(steps, bool)
+    window = np.zeros(steps, np.float32)
+    marks = checkpoints(steps)
+    for start, end in zip([0, *marks], marks, strict=False):
+        is_check[end - 1], window[end - 1] = True, end - start
+    return jnp.asarray(is_check), jnp.asarray(window)
+
+
+def _start_state(
+    start: jax.Array,
+    value: jax.Array,
+    wrong: jax.Array,
+    grad: jax.Array,
+    epsilon: float | jax.Array,
+) -> _State:
+    """The state at the random start ``start``, with its loss, misclassification and gradient."""
+    n = len(start)
+    state = _State(
+        x=start,
+        previous=start,
+        grad=grad,
+        loss=value,
+        best=start,
+        best_grad=grad,
+        best_loss=value,
+        found=wrong,
+        broken=start,
+        eta=jnp.full((n,), 2.0, start.dtype) * epsilon,
+        rises=jnp.zeros((n,), jnp.int32),
+        best_at_check=value,
+        halved_at_check=jnp.zeros((n,), bool),
+    )
+    return state
+
+
 def apgd(
     logits_fn: LogitsFn,
     images: jax.Array,
@@ -132,63 +214,13 @@ def apgd(
         return per_example.sum(), (per_example, jnp.argmax(logits, -1) != labels)
 
     value_and_grad = jax.value_and_grad(total, has_aux=True)
-    is_check = np.zeros(steps, bool)
-    window = np.zeros(steps, np.float32)
-    marks = checkpoints(steps)
-    for start, end in zip([0, *marks], marks, strict=False):
-        is_check[end - 1], window[end - 1] = True, end - start
-    is_check, window = jnp.asarray(is_check), jnp.asarray(window)
-
-    def step(k: jax.Array, s: _State) -> _State:
-        shape = s.x.shape
-        alpha = jnp.where(k == 0, 1.0, MOMENTUM)
-        z = around.project(s.x + _per_example(shape, s.eta) * around.direction(s.grad))
-        x = around.project(s.x + alpha * (z - s.x) + (1 - alpha) * (s.x - s.previous))
-        (_, (value, wrong)), grad = value_and_grad(x)
-        first = wrong & ~s.found
-        broken = jnp.where(_per_example(shape, first), x, s.broken)
-        better = value > s.best_loss
-        best = jnp.where(_per_example(shape, better), x, s.best)
-        best_grad = jnp.where(_per_example(shape, better), grad, s.best_grad)
-        best_loss = jnp.where(better, value, s.best_loss)
-        rises = s.rises + (value > s.loss)
-        halve = is_check[k] & (
-            (rises < RHO * window[k]) | (~s.halved_at_check & (s.best_at_check >= best_loss))
-        )
-        back = _per_example(shape, halve)
-        return _State(
-            x=jnp.where(back, best, x),
-            previous=s.x,
-            grad=jnp.where(back, best_grad, grad),
-            loss=value,
-            best=best,
-            best_grad=best_grad,
-            best_loss=best_loss,
-            found=s.found | wrong,
-            broken=broken,
-            eta=jnp.where(halve, s.eta / 2, s.eta),
-            rises=jnp.where(is_check[k], 0, rises),
-            best_at_check=jnp.where(is_check[k], best_loss, s.best_at_check),
-            halved_at_check=jnp.where(is_check[k], halve, s.halved_at_check),
-        )
+    is_check, window = _check_schedule(steps)
 
     start = around.project(images + around.random_offset(key))
     (_, (value, wrong)), grad = value_and_grad(start)
-    n = len(images)
-    state = _State(
-        x=start,
-        previous=start,
-        grad=grad,
-        loss=value,
-        best=start,
-        best_grad=grad,
-        best_loss=value,
-        found=wrong,
-        broken=start,
-        eta=jnp.full((n,), 2.0, images.dtype) * epsilon,
-        rises=jnp.zeros((n,), jnp.int32),
-        best_at_check=value,
-        halved_at_check=jnp.zeros((n,), bool),
+    state = _start_state(start, value, wrong, grad, epsilon)
+    step = functools.partial(
+        _step, around=around, value_and_grad=value_and_grad, is_check=is_check, window=window
     )
     state = jax.lax.fori_loop(0, steps, step, state)
     adversarial = jnp.where(_per_example(images.shape, state.found), state.broken, state.best)

@@ -100,6 +100,13 @@ def gather_evaluation(
             "long_name": f"{bound} end of the accuracy's 95 % Wilson interval over the test images",
             "units": "1",
         }
+    _describe(ds)
+    ds.attrs = made
+    storage.write_dataset(ds, store_path)
+
+
+def _describe(ds: xr.Dataset) -> None:
+    """The long names, units and descriptions of the gathered accuracies and their coords."""
     ds.accuracy.attrs = {
         "long_name": "test accuracy of the child",
         "units": "1",
@@ -117,5 +124,3 @@ def gather_evaluation(
         "units": "1",
         "description": "pixels lie in [0, 1]; 0 for attack 'clean'",
     }
-    ds.attrs = made
-    storage.write_dataset(ds, store_path)

@@ -235,25 +235,20 @@ def train(
         apply: the dynamics: a function ``apply(params, images) -> logits`` without state, or
             the :class:`~ntk_evolution.models.networks.Modes` of a network with state.
         params: initial parameters; saved as the epoch-0 checkpoint when 0 is scheduled.
-        train_set: ``(images, labels)`` with images in [0, 1].
-        test_set: ``(images, labels)`` for the per-epoch clean test accuracy.
-        settings: optimiser and attack settings.
-        regime: ``benign``, ``adversarial`` or ``flip`` (see the module docstring).
+        train_set, test_set: ``(images, labels)``, images in [0, 1]; test: each epoch's accuracy.
+        settings: optimiser and attack; regime: ``benign``, ``adversarial`` or ``flip`` (module doc).
         key: PRNG key for shuffling and PGD starts.
-        checkpoints: epochs (fractions allowed) at which to call
-            ``save(epoch, params, state, meta)``.
+        checkpoints: epochs (fractions allowed) at which ``save(epoch, params, state, meta)`` runs.
         save: receives parameters and state that are checked to be finite.
         name: run name used in log lines and errors.
         state: the network's initial state (with ``Modes``); None: no state (``{}``).
 
     Returns:
-        One dict per epoch with the keys ``epoch, adversarial, train_loss, train_accuracy,
-        test_accuracy, seconds``; train loss and accuracy are on the batches as trained
-        (adversarial ones when the epoch is adversarial), averaged over the epoch.
+        One dict per epoch (``epoch, adversarial, train_loss, train_accuracy, test_accuracy,
+        seconds``), the train loss and accuracy on the batches as trained, averaged over the epoch.
 
     Raises:
-        DivergedError: the loss or the parameters became non-finite; nothing is saved for that
-            state.
+        DivergedError: the loss or the parameters became non-finite (that state is not saved).
     """
     images, labels = (jnp.asarray(a) for a in train_set)
     steps_per_epoch = _steps_per_epoch(len(images), settings, regime, name)
