@@ -45,6 +45,9 @@ from ntk_evolution.pipeline.time_limits import (
 # a table of named entries (the evaluation attacks) is the last one given, whole.
 SCHEMA = Path(workflow.basedir) / "workflow/schemas/config.schema.yaml"
 DEFAULTS = Path(workflow.basedir) / "workflow/config.default.yaml"
+# Snakemake's internals, where it offers no public way: the --configfile paths (the files a
+# regenerating command must name again) and the --config values (applied after the files, as
+# Snakemake does) are not exposed otherwise; `config` holds only their merge.
 CONFIGFILES = [os.path.relpath(f) for f in workflow.overwrite_configfiles]
 try:
     given = [DEFAULTS, *(["config.yaml"] if Path("config.yaml").exists() else [])]

@@ -222,6 +222,13 @@ class Scenario:
     config: dict[str, Any]
     settings: Config
 
+    def plain(self, section: str) -> Any:
+        """Section ``section`` as the config gives it, for a job's params. A job's key digests
+        its params, so they are not the typed settings dumped: a default the typed model fills
+        in, or an epoch 8 read as 8.0, would change every key of a finished project. Everything
+        else the rules read from :attr:`settings`."""
+        return self.config[section]
+
     @property
     def runs(self) -> list[Run]:
         return self.settings.phase1.runs
