@@ -31,7 +31,6 @@ from ntk_evolution.configuration.experiment import MODEL_COLUMNS, SOURCES, Run, 
 from ntk_evolution.configuration.settings import (
     EvaluationSettings,
     MachinesSettings,
-    ModelSettings,
     NtkSettings,
 )
 from ntk_evolution.datasets import data
@@ -42,15 +41,10 @@ from ntk_evolution.stages.infinite import extract_infinite_kernel, judge_infinit
 from ntk_evolution.stages.kernels import extract_kernels
 from ntk_evolution.stages.machines import judge_machines
 
+from pgd_settings import model_settings, pgd_entry
+
 NUM_CLASSES = 3
-MODEL = ModelSettings(
-    architecture="mlp",
-    width=8,
-    depth=1,
-    parameterization="standard",
-    zero_readout=False,
-    options={},
-)
+MODEL = model_settings()
 # Listed out of alphabetical order, with an extra radius that the machines leave out.
 EVALUATION = EvaluationSettings.model_validate(
     {
@@ -58,23 +52,8 @@ EVALUATION = EvaluationSettings.model_validate(
         "seed": 0,
         "transfer": True,
         "attacks": {
-            "pgd_linf": {
-                "method": "pgd",
-                "norm": "linf",
-                "epsilon": 0.1,
-                "step_size": 0.1,
-                "steps": 1,
-                "random_start": False,
-                "epsilons": [0.05],
-            },
-            "pgd_l2": {
-                "method": "pgd",
-                "norm": "l2",
-                "epsilon": 0.5,
-                "step_size": 0.5,
-                "steps": 1,
-                "random_start": False,
-            },
+            "pgd_linf": pgd_entry("linf", 0.1, 0.1, 1, random_start=False, epsilons=[0.05]),
+            "pgd_l2": pgd_entry("l2", 0.5, 0.5, 1, random_start=False),
         },
     }
 )
@@ -84,6 +63,7 @@ MACHINES = MachinesSettings.model_validate(
         "centered_targets": True,
         "epochs": None,
         "test_images": 6,
+        "attacks": None,
         "features": {
             "top": 1,
             "bottom": 0,
