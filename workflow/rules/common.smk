@@ -151,7 +151,8 @@ def shared_pattern(layout):
 
 def code_of(script):
     """The package modules ``workflow/scripts/<script>.py`` runs
-    (ntk_evolution.pipeline.imports): an edited one reruns the rule's jobs. Relative: a moved checkout reruns nothing."""
+    (ntk_evolution.pipeline.imports): an edited one reruns the rule's jobs. Relative: a moved
+    checkout reruns nothing."""
     modules = package_modules(SCRIPTS / f"{script}.py", SOURCES)
     return [os.path.relpath(module) for module in modules]
 

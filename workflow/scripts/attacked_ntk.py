@@ -26,8 +26,11 @@ extract_attacked_kernels(
     snakemake.output.statistics,
     run=JobSubject(snakemake).run,
     epochs=snakemake.params.epochs,
-    model=typed_params(snakemake, "model", ModelSettings),
-    ntk=typed_params(snakemake, "ntk", NtkSettings),
-    evaluation=typed_params(snakemake, "evaluation", EvaluationSettings),
-    attacked=typed_params(snakemake, "attacked", AttackedSettings),
+    **typed_params(
+        snakemake,
+        model=ModelSettings,
+        ntk=NtkSettings,
+        evaluation=EvaluationSettings,
+        attacked=AttackedSettings,
+    ),
 )

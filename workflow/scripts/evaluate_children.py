@@ -18,6 +18,5 @@ evaluate_children(
     snakemake.input.split,
     snakemake.output[0],
     children=JobSubject(snakemake).children,
-    model=typed_params(snakemake, "model", ModelSettings),
-    evaluation=typed_params(snakemake, "evaluation", EvaluationSettings),
+    **typed_params(snakemake, model=ModelSettings, evaluation=EvaluationSettings),
 )

@@ -19,6 +19,5 @@ evaluate_phase1(
     snakemake.output.table,
     snakemake.output.adversarial,
     run=JobSubject(snakemake).run,
-    model=typed_params(snakemake, "model", ModelSettings),
-    evaluation=typed_params(snakemake, "evaluation", EvaluationSettings),
+    **typed_params(snakemake, model=ModelSettings, evaluation=EvaluationSettings),
 )

@@ -20,6 +20,5 @@ extract_kernels(
     snakemake.output[0],
     run=JobSubject(snakemake).run,
     epochs=snakemake.params.epochs,
-    model=typed_params(snakemake, "model", ModelSettings),
-    ntk=typed_params(snakemake, "ntk", NtkSettings),
+    **typed_params(snakemake, model=ModelSettings, ntk=NtkSettings),
 )

@@ -21,6 +21,5 @@ draw_feature_pictures(
     snakemake.input.split,
     snakemake.output[0],
     epochs=epochs,
-    model=typed_params(snakemake, "model", ModelSettings),
-    pictures=typed_params(snakemake, "pictures", PictureSettings),
+    **typed_params(snakemake, model=ModelSettings, pictures=PictureSettings),
 )

@@ -25,9 +25,9 @@ write_findings(
     snakemake.output.markdown,
     snakemake.output.robustness,
     runs=JobSubject(snakemake).runs,
-    thresholds=typed_params(snakemake, "thresholds", FindingsSettings),
     dataset=snakemake.params.dataset,
-    model=typed_params(snakemake, "model", ModelSettings),
-    phase1=typed_params(snakemake, "phase1", Phase1Settings),
+    **typed_params(
+        snakemake, thresholds=FindingsSettings, model=ModelSettings, phase1=Phase1Settings
+    ),
     attacks={name: read_attack(a) for name, a in snakemake.params.attacks.items()},
 )

@@ -14,7 +14,7 @@ judge_infinite_machine(
     snakemake.input.kernel,
     snakemake.input.split,
     snakemake.output[0],
-    model=typed_params(snakemake, "model", ModelSettings),
-    machines=typed_params(snakemake, "machines", MachinesSettings),
-    evaluation=typed_params(snakemake, "evaluation", EvaluationSettings),
+    **typed_params(
+        snakemake, model=ModelSettings, machines=MachinesSettings, evaluation=EvaluationSettings
+    ),
 )

@@ -14,6 +14,5 @@ extract_infinite_kernel(
     snakemake.input.split,
     snakemake.input.probes,
     snakemake.output[0],
-    model=typed_params(snakemake, "model", ModelSettings),
-    ntk=typed_params(snakemake, "ntk", NtkSettings),
+    **typed_params(snakemake, model=ModelSettings, ntk=NtkSettings),
 )

@@ -22,7 +22,7 @@ judge_machines(
     snakemake.output.features,
     run=JobSubject(snakemake).run,
     epochs=snakemake.params.epochs,
-    model=typed_params(snakemake, "model", ModelSettings),
-    machines=typed_params(snakemake, "machines", MachinesSettings),
-    evaluation=typed_params(snakemake, "evaluation", EvaluationSettings),
+    **typed_params(
+        snakemake, model=ModelSettings, machines=MachinesSettings, evaluation=EvaluationSettings
+    ),
 )

@@ -18,6 +18,5 @@ train_children(
     snakemake.output.children,
     snakemake.output.histories,
     children=JobSubject(snakemake).children,
-    model=typed_params(snakemake, "model", ModelSettings),
-    training=typed_params(snakemake, "training", Training),
+    **typed_params(snakemake, model=ModelSettings, training=Training),
 )

@@ -19,7 +19,6 @@ train_phase1(
     checkpoints,
     history,
     run=JobSubject(snakemake).run,
-    model=typed_params(snakemake, "model", ModelSettings),
-    training=typed_params(snakemake, "training", Training),
+    **typed_params(snakemake, model=ModelSettings, training=Training),
     checkpoint_epochs=snakemake.params.checkpoint_epochs,
 )

@@ -162,22 +162,18 @@ def _start_state(
 ) -> _State:
     """The state at the random start ``start``, with its loss, misclassification and gradient."""
     n = len(start)
-    state = _State(
-        x=start,
-        previous=start,
+    at_start = dict.fromkeys(("x", "previous", "best", "broken"), start)
+    at_value = dict.fromkeys(("loss", "best_loss", "best_at_check"), value)
+    return _State(
+        **at_start,
+        **at_value,
         grad=grad,
-        loss=value,
-        best=start,
         best_grad=grad,
-        best_loss=value,
         found=wrong,
-        broken=start,
         eta=jnp.full((n,), 2.0, start.dtype) * epsilon,
         rises=jnp.zeros((n,), jnp.int32),
-        best_at_check=value,
         halved_at_check=jnp.zeros((n,), bool),
     )
-    return state
 
 
 def apgd(

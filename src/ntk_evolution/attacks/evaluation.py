@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import Any
 
 import jax
 import numpy as np
@@ -94,29 +95,13 @@ def _compile(attack: Attack | SingleAttack) -> Callable[..., tuple[jax.Array, ja
         def logits(x):
             return model(params, x)
 
+        ball = {"norm": attack.norm, "epsilon": epsilon}
         if isinstance(attack, ApgdAttack):
-            return apgd(
-                logits,
-                images,
-                labels,
-                key,
-                norm=attack.norm,
-                epsilon=epsilon,
-                steps=attack.steps,
-                loss=attack.loss,
-                rank=rank,
-            )
+            steps = {"steps": attack.steps, "loss": attack.loss, "rank": rank}
+            return apgd(logits, images, labels, key, **ball, **steps)
         if isinstance(attack, SquareAttack):
-            return square(
-                logits,
-                images,
-                labels,
-                key,
-                norm=attack.norm,
-                epsilon=epsilon,
-                queries=attack.queries,
-                p_init=attack.p_init,
-            )
+            queries = {"queries": attack.queries, "p_init": attack.p_init}
+            return square(logits, images, labels, key=key, **ball, **queries)
         pgd_attack = Attack.model_construct(
             norm=attack.norm,
             epsilon=epsilon,
@@ -216,27 +201,11 @@ def craft(
 
 
 def evaluate(
-    apply: ApplyFn,
-    params: Params,
-    images: ArrayLike,
-    labels: ArrayLike,
-    *,
-    adversarial: Mapping[str, ArrayLike],
-    batch_size: int,
-    transfer: Mapping[str, ArrayLike] | None = None,
+    apply: ApplyFn, params: Params, images: ArrayLike, labels: ArrayLike, **options: Any
 ) -> dict[str, float]:
     """Clean, robust and transfer accuracy of ``apply(params, .)``: the share of the N examples
-    :func:`hits` counts as correct, under the same names."""
-    correct = hits(
-        apply,
-        params,
-        images,
-        labels,
-        adversarial=adversarial,
-        batch_size=batch_size,
-        transfer=transfer,
-    )
-    return shares(correct)
+    :func:`hits` (with its ``options``) counts as correct, under the same names."""
+    return shares(hits(apply, params, images, labels, **options))
 
 
 def worst_case(clean: np.ndarray, members: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:

@@ -55,14 +55,15 @@ def square(
     logits_fn: LogitsFn,
     images: jax.Array,
     labels: jax.Array,
-    key: jax.Array,
     *,
-    norm: str,
+    key: jax.Array,
     epsilon: float | jax.Array,
+    norm: str,
     queries: int,
     p_init: float,
 ) -> tuple[jax.Array, jax.Array]:
-    """The Square attack (module docstring) on ``logits_fn``, ``queries`` forward passes.
+    """The Square attack (module docstring) on ``logits_fn``, ``queries`` forward passes from
+    ``key``'s random start.
 
     Returns:
         The adversarial images and, per example, whether the model misclassifies them.

@@ -55,6 +55,13 @@ class Run:
     regime: str
     seed: int
 
+    @classmethod
+    def from_path(cls, path: str | PurePath) -> Run:
+        """The run a result belongs to, from its path (``.../<regime>/seed<n>/...``)."""
+        parts = PurePath(path).parts
+        at = _run_folder(parts)
+        return cls(parts[at - 1], int(SEED_FOLDER.fullmatch(parts[at]).group(1)))
+
     @property
     def name(self) -> str:
         """Label used in tables and figures, e.g. ``benign-s0``."""
@@ -64,13 +71,6 @@ class Run:
     def path(self) -> str:
         """Folders of this run's results below ``results/<stage>``, e.g. ``benign/seed0``."""
         return f"{self.regime}/seed{self.seed}"
-
-    @classmethod
-    def from_path(cls, path: str | PurePath) -> Run:
-        """The run a result belongs to, from its path (``.../<regime>/seed<n>/...``)."""
-        parts = PurePath(path).parts
-        at = _run_folder(parts)
-        return cls(parts[at - 1], int(SEED_FOLDER.fullmatch(parts[at]).group(1)))
 
 
 @dataclass(frozen=True, order=True)

@@ -73,6 +73,33 @@ def figure(**options: Any) -> Figure:
     return plt.figure(layout="constrained", **options)
 
 
+def over_seeds(
+    plot: Any,
+    ax: Axes,
+    table: pd.DataFrame,
+    x: str,
+    y: str,
+    *,
+    hue: str,
+    hue_order: Sequence[str],
+    **options: Any,
+) -> None:
+    """``plot``, a seaborn function (``sns.lineplot``, ``sns.pointplot``), of ``y`` against
+    ``x`` on ``ax``: a colour of :func:`palette` per ``hue`` value, the mean over the rows of
+    that value (the seeds) and their range (:data:`SEED_BAND`). ``options`` go to ``plot``."""
+    plot(
+        table,
+        x=x,
+        y=y,
+        hue=hue,
+        hue_order=hue_order,
+        palette=palette(hue_order),
+        errorbar=SEED_BAND,
+        ax=ax,
+        **options,
+    )
+
+
 def lines(
     ax: Axes,
     table: pd.DataFrame,
@@ -91,18 +118,13 @@ def lines(
     go to ``sns.lineplot``."""
     if dots:
         options = {"marker": "o", "markersize": 3, **options}
-    sns.lineplot(
-        table,
-        x=x,
-        y=y,
-        hue=hue,
-        hue_order=hue_order,
-        palette=palette(hue_order),
-        errorbar=SEED_BAND,
-        ax=ax,
-        **options,
-    )
+    over_seeds(sns.lineplot, ax, table, x, y, hue=hue, hue_order=hue_order, **options)
     ax.set_ylabel(wrap(ylabel))
+
+
+def points(ax: Axes, table: pd.DataFrame, x: str, y: str, **options: Any) -> None:
+    """Dodged points of :func:`over_seeds`, no line between them."""
+    over_seeds(sns.pointplot, ax, table, x, y, linestyle="none", **options)
 
 
 def line_grid(table: pd.DataFrame, *, hue_order: Sequence[str], **options: Any) -> sns.FacetGrid:

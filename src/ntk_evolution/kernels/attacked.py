@@ -212,8 +212,7 @@ def attacked_kernels(
     kernel: TileKernel,
     apply: ApplyFn,
     params: Params,
-    probes: ArrayLike,
-    labels: ArrayLike,
+    probe_set: tuple[ArrayLike, ArrayLike],
     attack: Attack,
     *,
     key: jax.Array,
@@ -224,8 +223,10 @@ def attacked_kernels(
 
     ``kernel`` is the tile kernel of ``apply``'s network (:func:`ntk_evolution.kernels.ntk.compile_tile_kernel`),
     compiled once per job; the cross diagonal uses its implementation (after any fallback).
-    ``clean`` is the stored clean kernel, computed here when not given.
+    ``probe_set`` is the probes and their labels; ``clean`` the stored clean kernel, computed
+    here when not given.
     """
+    probes, labels = probe_set
     probes = np.asarray(probes, np.float32)
     attacked = attacked_probes(
         apply, params, probes, labels, attack, key=key, batch_size=batch_size

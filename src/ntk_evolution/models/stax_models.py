@@ -23,6 +23,7 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
+from typing import Any
 
 import jax
 import jax.numpy as jnp
@@ -40,8 +41,8 @@ class Model:
     """A ``stax`` network: its initialisation, ``apply(params, images) -> logits`` and its
     ``stax`` kernel functions (whole network; every layer but the readout; the readout alone)."""
 
-    init_fn: Callable
-    apply_fn: Callable
+    init_fn: Callable[..., Any]
+    apply_fn: Callable[..., Any]
     zero_readout: bool
     kernel_fn: Callable | None = None
     features_kernel_fn: Callable | None = None

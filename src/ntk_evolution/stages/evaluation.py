@@ -30,7 +30,7 @@ import json
 import logging
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 
@@ -42,15 +42,13 @@ from ntk_evolution._infra.seeding import evaluation_key
 from ntk_evolution._infra.type_aliases import ApplyFn, Params
 from ntk_evolution.attacks.evaluation import craft, hits, worst_case
 from ntk_evolution.configuration.experiment import MODEL_COLUMNS, Child, Run
-from ntk_evolution.configuration.settings import (
-    EnsembleAttack,
-    EvaluationSettings,
-    ModelSettings,
-    SingleAttack,
-)
+from ntk_evolution.configuration.settings import EnsembleAttack, EvaluationSettings, ModelSettings
 from ntk_evolution.datasets import data
 from ntk_evolution.models.dynamics import child_apply
 from ntk_evolution.stages.networks import load_network
+
+if TYPE_CHECKING:  # annotations only
+    from ntk_evolution.configuration.settings import SingleAttack
 
 log = logging.getLogger(__name__)
 
