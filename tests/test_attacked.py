@@ -47,7 +47,7 @@ def mlp(model_and_params, images):
 def _attack(mlp, images, attack):
     apply, params, kernel, clean = mlp
     return attacked_kernels(
-        kernel, apply, params, images, LABELS, attack, key=KEY, batch_size=BATCH, clean=clean
+        kernel, apply, params, (images, LABELS), attack, key=KEY, batch_size=BATCH, clean=clean
     )
 
 

@@ -265,15 +265,8 @@ def test_crafted_images_stay_in_the_epsilon_ball(task, trained, batch_size):
     apply, params = trained
 
     def crafted(batch_size):
-        return craft(
-            apply,
-            params,
-            images,
-            labels,
-            attacks={"linf": LINF},
-            key=jax.random.PRNGKey(6),
-            batch_size=batch_size,
-        )["linf"]
+        options = {"key": jax.random.PRNGKey(6), "batch_size": batch_size}
+        return craft(apply, params, images, labels, attacks={"linf": LINF}, **options)["linf"]
 
     adversarial = crafted(batch_size)
     assert adversarial.shape == images.shape and adversarial.dtype == np.float32
