@@ -7,7 +7,7 @@
 from snakemake.exceptions import WorkflowError
 from snakemake.utils import min_version
 
-from ntk_evolution.config import ConfigError, read_config_file
+from ntk_evolution.configuration.config import ConfigError, read_config_file
 
 min_version("9.0")
 

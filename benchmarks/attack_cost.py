@@ -19,16 +19,16 @@ from pathlib import Path
 import jax.numpy as jnp
 import numpy as np
 
-from ntk_evolution import data
-from ntk_evolution.checkpoints import load_checkpoint
-from ntk_evolution.config import read_config_file, resolve_config
-from ntk_evolution.dynamics import child_apply
-from ntk_evolution.evaluation import craft, hits
-from ntk_evolution.machines import dual_coefficients, machine_apply, machine_weights
+from ntk_evolution._infra.checkpoints import load_checkpoint
+from ntk_evolution._infra.seeding import evaluation_key
+from ntk_evolution.attacks.evaluation import craft, hits
+from ntk_evolution.configuration.config import read_config_file, resolve_config
+from ntk_evolution.configuration.scenarios import merge
+from ntk_evolution.configuration.settings import Config, EnsembleAttack, PgdAttack
+from ntk_evolution.datasets import data
+from ntk_evolution.kernels.machines import dual_coefficients, machine_apply, machine_weights
+from ntk_evolution.models.dynamics import child_apply
 from ntk_evolution.results import open_results
-from ntk_evolution.scenarios import merge
-from ntk_evolution.seeding import evaluation_key
-from ntk_evolution.settings import Config, EnsembleAttack, PgdAttack
 from ntk_evolution.stages.machines import ProbeKernels, test_subset
 from ntk_evolution.stages.networks import load_network
 

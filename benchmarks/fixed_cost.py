@@ -5,7 +5,7 @@ top of config.yaml if one is given, and reports per rule: the number of jobs, th
 jobs' Snakemake benchmark files, or their logs' ``job time`` line where a rule keeps no
 benchmark), and how much of them was process start and imports, XLA compilation (how many
 programs, how many from JAX's persistent cache) and the rest, the work. The split comes from the
-``job time`` line every job logs at exit (:mod:`ntk_evolution.joblog`); a revision that predates
+``job time`` line every job logs at exit (:mod:`ntk_evolution.pipeline.joblog`); a revision that predates
 it reports job seconds only. It also times the whole run (wall clock) and a no-op rerun
 (``snakemake -n`` on the finished project).
 
@@ -28,7 +28,7 @@ import time
 from collections import defaultdict
 from pathlib import Path
 
-from ntk_evolution.joblog import read_job_time
+from ntk_evolution.pipeline.joblog import read_job_time
 
 ROOT = Path(__file__).resolve().parents[1]
 FIELDS = ("jobs", "seconds", "imports", "compile", "work", "programs", "cached")

@@ -21,10 +21,10 @@ from pathlib import Path
 import numpy as np
 import yaml
 
-from ntk_evolution import data
-from ntk_evolution.checkpoints import load_variables
-from ntk_evolution.experiment import epoch_label
-from ntk_evolution.settings import Attack, Config
+from ntk_evolution._infra.checkpoints import load_variables
+from ntk_evolution.configuration.experiment import epoch_label
+from ntk_evolution.configuration.settings import Attack, Config
+from ntk_evolution.datasets import data
 from ntk_evolution.stages import machines as stage
 from ntk_evolution.stages.evaluation import load_adversarial
 from ntk_evolution.stages.networks import configured_network

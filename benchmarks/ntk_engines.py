@@ -61,7 +61,7 @@ CIFAR_SHAPED = {"resnet": (32, 32, 3)}  # the batch-norm ResNet, on CIFAR-shaped
 
 def read_settings(path: str) -> dict[str, Any]:
     """The config the benchmark reads: workflow/config.default.yaml with ``path``'s changes."""
-    from ntk_evolution.scenarios import merge
+    from ntk_evolution.configuration.scenarios import merge
 
     defaults = yaml.safe_load((ROOT / "workflow/config.default.yaml").read_text())
     return merge(defaults, yaml.safe_load(Path(path).read_text()) or {})
@@ -79,10 +79,10 @@ def setup(settings: dict[str, Any], architecture: str, num_probes: int):
     on them)."""
     import jax
 
-    from ntk_evolution.config import DATASET_SIZES
-    from ntk_evolution.data import LOADERS, to_unit_interval
-    from ntk_evolution.networks import build_network
-    from ntk_evolution.settings import ModelSettings
+    from ntk_evolution.configuration.config import DATASET_SIZES
+    from ntk_evolution.configuration.settings import ModelSettings
+    from ntk_evolution.datasets.data import LOADERS, to_unit_interval
+    from ntk_evolution.models.networks import build_network
 
     dataset, model_settings = settings["dataset"], settings["model"]
     num_classes = DATASET_SIZES[dataset["name"]].classes
@@ -108,7 +108,7 @@ def run_recipe(apply, params, images, num_classes, budget: float, kernel_path: P
     """One logit at a time: jitted NTK-vector products over 4 x 4 blocks of the upper triangle."""
     import jax
 
-    from ntk_evolution.compat import nt
+    from ntk_evolution._infra.compat import nt
 
     n = len(images)
     if n % RECIPE_BLOCK:
@@ -171,7 +171,7 @@ def run_jacobian(apply, params, images, num_classes, repeats: int, kernel_path: 
     """JACOBIAN_CONTRACTION on the whole probe set in one call."""
     import jax
 
-    from ntk_evolution.ntk import per_logit_ntk_fn
+    from ntk_evolution.kernels.ntk import per_logit_ntk_fn
 
     fn = per_logit_ntk_fn(apply, "jacobian_contraction")
     started = time.perf_counter()
@@ -191,8 +191,8 @@ def run_engine(
     given, otherwise chunk by chunk into a zarr store, as the ``extract_ntk`` rule does."""
     import jax.numpy as jnp
 
-    from ntk_evolution.ntk import assemble, compile_tile_kernel, per_logit_ntk_tiles
-    from ntk_evolution.storage import Snapshot, write_kernels
+    from ntk_evolution._infra.storage import Snapshot, write_kernels
+    from ntk_evolution.kernels.ntk import assemble, compile_tile_kernel, per_logit_ntk_tiles
 
     started = time.perf_counter()
     kernel = compile_tile_kernel(

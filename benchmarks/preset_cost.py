@@ -35,17 +35,17 @@ import jax
 import numpy as np
 import yaml
 
-from ntk_evolution.classifier import cross_entropy
-from ntk_evolution.dynamics import child_apply
-from ntk_evolution.evaluation import craft, evaluate
-from ntk_evolution.machines import machine_apply, machine_weights
-from ntk_evolution.networks import Modes, build_network
-from ntk_evolution.ntk import per_logit_ntk_fn
-from ntk_evolution.scenarios import merge
-from ntk_evolution.settings import Attack, Config, Phase, SingleAttack, Training
+from ntk_evolution.attacks.evaluation import craft, evaluate
+from ntk_evolution.configuration.scenarios import merge
+from ntk_evolution.configuration.settings import Attack, Config, Phase, SingleAttack, Training
+from ntk_evolution.kernels.machines import machine_apply, machine_weights
+from ntk_evolution.kernels.ntk import per_logit_ntk_fn
+from ntk_evolution.models.classifier import cross_entropy
+from ntk_evolution.models.dynamics import child_apply
+from ntk_evolution.models.networks import Modes, build_network
 from ntk_evolution.stages.evaluation import crafted_attacks
 from ntk_evolution.stages.machines import feature_indices
-from ntk_evolution.training import train
+from ntk_evolution.training.loop import train
 
 TRAIN_IMAGES, TEST_IMAGES, SHAPE = 50000, 10000, (32, 32, 3)
 DEFAULTS = Path(__file__).resolve().parents[1] / "workflow/config.default.yaml"
@@ -107,7 +107,7 @@ class Counts:
 
     def attack(self, attack: Attack | SingleAttack) -> float:
         """One attack against this model: PGD's steps, or another attack's passes
-        (:attr:`ntk_evolution.settings.SquareAttack.passes`: forward passes counted as
+        (:attr:`ntk_evolution.configuration.settings.SquareAttack.passes`: forward passes counted as
         gradients, an upper bound), each an input gradient."""
         passes = attack.steps if isinstance(attack, Attack) else attack.passes - 1
         return passes * self.input_gradient
@@ -232,7 +232,7 @@ def machine_rows(config: Config, net: Any, variables: Any, n: int, timed: bool) 
     epsilon, and the parent's images judged) and of each judged eigen-feature (the feature
     attack): both are the machine ``machine_apply`` with weights from the probes."""
     machines, runs = config.machines, len(config.phase1.runs)
-    epochs = len(machines.analysed(config.phase1.checkpoint_epochs))
+    epochs = len(machines.selected_epochs(config.phase1.checkpoint_epochs))
     classes = NUM_CLASSES[config.dataset.name]
     probes = images(config.dataset.probes_per_class * classes, 7)[0]
     coefficients = jax.random.normal(jax.random.PRNGKey(8), (classes, len(probes)))

@@ -20,8 +20,8 @@ import jax
 import numpy as np
 import pytest
 
-from ntk_evolution.models import build_model
-from ntk_evolution.ntk import per_logit_ntk_fn
+from ntk_evolution.kernels.ntk import per_logit_ntk_fn
+from ntk_evolution.models.stax_models import build_model
 
 IMAGE_SHAPE = (8, 8, 1)
 NUM_CLASSES = 10

@@ -18,7 +18,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from ntk_evolution.cifar import FORMATS, CifarArrays
+from ntk_evolution.datasets.cifar import FORMATS, CifarArrays
 
 
 class _Python2Pickler(pickle._Pickler):

@@ -3,7 +3,7 @@
 import flax.linen as nn
 import jax.numpy as jnp
 
-from ntk_evolution.flax_models import FlaxModel
+from ntk_evolution.models.flax_models import FlaxModel
 
 
 class SmallCNN(nn.Module):

@@ -24,7 +24,7 @@ import numpy as np
 import xarray as xr
 import yaml
 
-from ntk_evolution.scenarios import merge
+from ntk_evolution.configuration.scenarios import merge
 
 ROOT = Path(__file__).resolve().parents[1]
 WORKFLOW_FILES = ("Snakefile", "workflow", "profiles", "envs", "src")

@@ -7,7 +7,8 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from ntk_evolution.attacked import (
+from ntk_evolution.configuration.settings import Attack
+from ntk_evolution.kernels.attacked import (
     _cross_fn,
     attack_statistics,
     attacked_kernel,
@@ -17,8 +18,7 @@ from ntk_evolution.attacked import (
     cross_kernel_diagonal,
     self_similarity,
 )
-from ntk_evolution.ntk import compile_tile_kernel, per_logit_ntk, per_logit_ntk_fn
-from ntk_evolution.settings import Attack
+from ntk_evolution.kernels.ntk import compile_tile_kernel, per_logit_ntk, per_logit_ntk_fn
 
 NUM_CLASSES = 10  # conftest.NUM_CLASSES
 TILE = 5  # 12 probes: tiles of 5, 5 and 2
@@ -47,7 +47,7 @@ def mlp(model_and_params, images):
 def _attack(mlp, images, attack):
     apply, params, kernel, clean = mlp
     return attacked_kernels(
-        kernel, apply, params, images, LABELS, attack, key=KEY, batch_size=BATCH, clean=clean
+        kernel, apply, params, (images, LABELS), attack, key=KEY, batch_size=BATCH, clean=clean
     )
 
 
@@ -132,7 +132,7 @@ def test_cross_diagonal_falls_back_where_structured_derivatives_fails(tol, caplo
         return jnp.linalg.solve(jnp.eye(3) + p["A"].T @ p["A"], hidden.T).T @ p["V"]
 
     x = jax.random.uniform(keys[3], (5, 3, 1, 1))
-    with caplog.at_level("WARNING", logger="ntk_evolution.attacked"):
+    with caplog.at_level("WARNING", logger="ntk_evolution.kernels.attacked"):
         cross = cross_kernel_diagonal(apply, params, x, x[::-1], batch_size=2)
     assert "falling back to JACOBIAN_CONTRACTION" in caplog.text
     explicit = per_logit_ntk_fn(apply, "jacobian_contraction")(x, x[::-1], params)

@@ -7,9 +7,9 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from ntk_evolution.attacks import pgd
-from ntk_evolution.classifier import cross_entropy
-from ntk_evolution.settings import Attack
+from ntk_evolution.attacks.pgd import pgd
+from ntk_evolution.configuration.settings import Attack
+from ntk_evolution.models.classifier import cross_entropy
 
 from pgd_settings import pgd_attack
 

@@ -9,9 +9,9 @@ import jax
 import numpy as np
 import pytest
 
-from ntk_evolution.checkpoints import load_checkpoint, save_checkpoint
-from ntk_evolution.models import build_model
-from ntk_evolution.recovery import DamagedInput
+from ntk_evolution._infra.checkpoints import load_checkpoint, save_checkpoint
+from ntk_evolution._infra.recovery import DamagedInput
+from ntk_evolution.models.stax_models import build_model
 
 METADATA = {"epoch": 0.25, "step": 3, "steps_per_epoch": 12, "run": "benign-s0", "tags": [1, 2]}
 

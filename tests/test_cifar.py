@@ -12,10 +12,10 @@ import numpy as np
 import pytest
 from fake_cifar import expected_arrays, fake_members, python2_pickle, write_archive, write_folder
 
-from ntk_evolution import cifar
-from ntk_evolution.data import split_dataset
-from ntk_evolution.fetch import FetchError, fetch
-from ntk_evolution.recovery import CONFIGFILES_VARIABLE
+from ntk_evolution._infra.recovery import CONFIGFILES_VARIABLE
+from ntk_evolution.datasets import cifar
+from ntk_evolution.datasets.data import split_dataset
+from ntk_evolution.datasets.fetch import FetchError, fetch
 
 NAMES = ["cifar10", "cifar100"]
 

@@ -20,12 +20,12 @@ import xarray as xr
 import yaml
 from fake_cifar import expected_arrays, fake_members, write_archive
 
-from ntk_evolution.cifar import FORMATS
-from ntk_evolution.data import load_split
-from ntk_evolution.experiment import run_pairs
+from ntk_evolution.configuration.experiment import run_pairs
+from ntk_evolution.configuration.scenarios import merge
+from ntk_evolution.configuration.settings import Config
+from ntk_evolution.datasets.cifar import FORMATS
+from ntk_evolution.datasets.data import load_split
 from ntk_evolution.figures import feature_pictures
-from ntk_evolution.scenarios import merge
-from ntk_evolution.settings import Config
 
 from snakemake_run import (
     DEFAULTS,

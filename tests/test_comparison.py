@@ -11,9 +11,9 @@ import pandas as pd
 import pytest
 from test_findings import SHOWN, pair_dataset, table
 
-from ntk_evolution import findings
-from ntk_evolution.atomic import provenance_path, write_table
-from ntk_evolution.comparison import COLUMNS
+from ntk_evolution._infra.atomic import provenance_path, write_table
+from ntk_evolution.analyses import findings
+from ntk_evolution.analyses.comparison import COLUMNS
 from ntk_evolution.stages.comparison import compare_scenarios
 
 ONE_SEED = pair_dataset(0.4, 0.1).pipe(lambda pairs: pairs.where(pairs.seeds == "same", drop=True))

@@ -13,11 +13,12 @@ import numpy as np
 import pytest
 from jax._src import source_info_util
 
-import ntk_evolution.compat as compat
-from ntk_evolution.models import ARCHITECTURES
-from ntk_evolution.networks import build_network
-from ntk_evolution.ntk import per_logit_ntk
-from ntk_evolution.settings import ModelSettings
+import ntk_evolution._infra.compat as compat
+from ntk_evolution.kernels.ntk import per_logit_ntk
+from ntk_evolution.models.networks import build_network
+from ntk_evolution.models.stax_models import ARCHITECTURES
+
+from pgd_settings import model_settings
 
 REFERENCES = ("jacobian_contraction", "ntk_vector_products")
 
@@ -101,14 +102,7 @@ def test_reimport_is_idempotent():
 def test_structured_derivatives_matches_on_the_batch_norm_resnet(images):
     """The Flax family: the batch-norm ResNet (one block per stage, random readout), in
     evaluation mode with running statistics moved away from their initial values."""
-    settings = ModelSettings(
-        architecture="resnet",
-        width=2,
-        depth=1,
-        parameterization="standard",
-        zero_readout=False,
-        options={},
-    )
+    settings = model_settings("resnet", width=2)
     net = build_network(settings, 10)
     params, state = net.init(jax.random.PRNGKey(0), images.shape[1:])
     _, state = net.model.apply_train(params, state, images)

@@ -9,14 +9,14 @@ import sys
 import zlib
 from pathlib import Path
 
-from ntk_evolution.joblog import heal_cache_entries, read_job_time
+from ntk_evolution.pipeline.joblog import heal_cache_entries, read_job_time
 
 # A job as the workflow's scripts run one: imports, then setup_logging, then the work.
 JOB = """
 import sys
 import jax
 import jax.numpy as jnp
-from ntk_evolution.joblog import setup_logging
+from ntk_evolution.pipeline.joblog import setup_logging
 setup_logging(sys.argv[1])
 print(float(jax.jit(lambda x: jnp.sin(x) * 2 + 1)(jnp.arange(3.0)).sum()))
 """

@@ -8,9 +8,14 @@ import re
 import pytest
 from snakemake.utils import update_config
 
-from ntk_evolution import config as checks
-from ntk_evolution.config import DATASET_SIZES, ConfigError, replace_named_tables, split_sizes
-from ntk_evolution.settings import Config, PgdAttack
+from ntk_evolution.configuration import config as checks
+from ntk_evolution.configuration.config import (
+    DATASET_SIZES,
+    ConfigError,
+    replace_named_tables,
+    split_sizes,
+)
+from ntk_evolution.configuration.settings import Config, PgdAttack
 
 from snakemake_run import ROOT, TINY
 
@@ -212,7 +217,7 @@ def test_test_fraction_must_leave_every_class_an_image(fraction, sizes):
 def test_split_sizes_are_those_of_the_split(fraction):
     """split_sizes counts as the real split does, and the check refuses exactly the fractions
     the split refuses."""
-    from ntk_evolution.data import split_dataset
+    from ntk_evolution.datasets.data import split_dataset
 
     config = config_with("dataset", test_fraction=fraction)
     config["phase1"]["batch_size"] = config["phase2"]["batch_size"] = 1
@@ -299,24 +304,22 @@ def test_inconsistent_analyses_name_the_key(section, changes, message):
         check_config(config_with(section, **changes))
 
 
-def test_an_ensemble_member_must_be_an_attack_that_crafts_images():
+@pytest.mark.parametrize(
+    ("members", "epsilons", "message"),
+    [
+        (["pgd_linf", "fgsm"], None, r"ensemble_linf\.members: 'fgsm' is not an evaluation"),
+        (["pgd_linf", "ensemble_linf"], None, r"'ensemble_linf' is not an evaluation attack that"),
+        (["pgd_linf", "pgd_l2"], None, r"'pgd_l2' is an l2 attack at radii \[0\.5\]"),
+        # pgd_linf has the radius 0.05, square_linf not
+        (["pgd_linf", "square_linf"], [0.05], r"'square_linf' is an linf attack at radii \[0\.1\]"),
+    ],
+)
+def test_an_ensemble_member_crafts_images_in_the_ensembles_ball(members, epsilons, message):
     attacks = copy.deepcopy(TINY["evaluation"]["attacks"])
-    attacks["ensemble_linf"]["members"] = ["pgd_linf", "fgsm"]
-    with pytest.raises(ConfigError, match=r"ensemble_linf\.members: 'fgsm' is not an evaluation"):
-        check_config(config_with("evaluation", attacks=attacks))
-    attacks["ensemble_linf"]["members"] = ["pgd_linf", "ensemble_linf"]
-    with pytest.raises(ConfigError, match=r"'ensemble_linf' is not an evaluation attack that"):
-        check_config(config_with("evaluation", attacks=attacks))
-
-
-def test_an_ensemble_member_must_share_its_norm_and_radii():
-    attacks = copy.deepcopy(TINY["evaluation"]["attacks"])
-    attacks["ensemble_linf"]["members"] = ["pgd_linf", "pgd_l2"]
-    with pytest.raises(ConfigError, match=r"'pgd_l2' is an l2 attack at radii \[0\.5\]"):
-        check_config(config_with("evaluation", attacks=attacks))
-    attacks["ensemble_linf"]["members"] = ["pgd_linf", "square_linf"]
-    attacks["ensemble_linf"]["epsilons"] = [0.05]  # pgd_linf has it, square_linf not
-    with pytest.raises(ConfigError, match=r"'square_linf' is an linf attack at radii \[0\.1\]"):
+    attacks["ensemble_linf"]["members"] = members
+    if epsilons is not None:
+        attacks["ensemble_linf"]["epsilons"] = epsilons
+    with pytest.raises(ConfigError, match=message):
         check_config(config_with("evaluation", attacks=attacks))
 
 

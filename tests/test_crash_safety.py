@@ -19,11 +19,11 @@ import pytest
 import xarray as xr
 import zarr
 
-from ntk_evolution.atomic import partials
-from ntk_evolution.checkpoints import load_checkpoint
-from ntk_evolution.networks import build_network
-from ntk_evolution.settings import ModelSettings
-from ntk_evolution.storage import open_store
+from ntk_evolution._infra.atomic import partials
+from ntk_evolution._infra.checkpoints import load_checkpoint
+from ntk_evolution._infra.storage import open_store
+from ntk_evolution.configuration.settings import ModelSettings
+from ntk_evolution.models.networks import build_network
 
 from snakemake_run import (
     JAX_CACHE,

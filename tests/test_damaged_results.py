@@ -12,9 +12,9 @@ import pytest
 import xarray as xr
 import yaml
 
-from ntk_evolution.recovery import DamagedInput
+from ntk_evolution._infra.recovery import DamagedInput
+from ntk_evolution._infra.storage import open_store, write_dataset
 from ntk_evolution.results import MissingResults, open_results, stack_results
-from ntk_evolution.storage import open_store, write_dataset
 
 from snakemake_run import (
     TINY,

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from sklearn.datasets import load_digits
 
-from ntk_evolution.data import (
+from ntk_evolution.datasets.data import (
     Split,
     load_probes,
     load_split,

@@ -9,12 +9,12 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from ntk_evolution.classifier import cross_entropy
-from ntk_evolution.dynamics import DYNAMICS, child_apply
-from ntk_evolution.models import build_model
-from ntk_evolution.ntk import per_logit_ntk
-from ntk_evolution.settings import Optimizer, Training
-from ntk_evolution.training import train
+from ntk_evolution.configuration.settings import Optimizer, Training
+from ntk_evolution.kernels.ntk import per_logit_ntk
+from ntk_evolution.models.classifier import cross_entropy
+from ntk_evolution.models.dynamics import DYNAMICS, child_apply
+from ntk_evolution.models.stax_models import build_model
+from ntk_evolution.training.loop import train
 
 from pgd_settings import pgd_attack
 

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from ntk_evolution.eigenspace import (
+from ntk_evolution.configuration.experiment import Run, RunPair
+from ntk_evolution.kernels.eigenspace import (
     eigenspace,
     overlap,
     pair_overlaps,
@@ -14,7 +15,6 @@ from ntk_evolution.eigenspace import (
     projected,
     top_eigenvectors,
 )
-from ntk_evolution.experiment import Run, RunPair
 
 
 def series(kernels: np.ndarray) -> xr.DataArray:

@@ -24,27 +24,27 @@ import zarr
 from numpy.dtypes import StringDType
 from zarr.errors import UnstableSpecificationWarning, ZarrUserWarning
 
-from ntk_evolution import data, storage
-from ntk_evolution.checkpoints import save_checkpoint
-from ntk_evolution.experiment import MODEL_COLUMNS, SOURCES, Run, attack_order
-from ntk_evolution.networks import build_network
-from ntk_evolution.provenance import device_description
-from ntk_evolution.settings import EvaluationSettings, MachinesSettings, ModelSettings, NtkSettings
+from ntk_evolution._infra import storage
+from ntk_evolution._infra.checkpoints import save_checkpoint
+from ntk_evolution._infra.provenance import device_description
+from ntk_evolution.configuration.experiment import MODEL_COLUMNS, SOURCES, Run, attack_order
+from ntk_evolution.configuration.settings import (
+    EvaluationSettings,
+    MachinesSettings,
+    NtkSettings,
+)
+from ntk_evolution.datasets import data
+from ntk_evolution.models.networks import build_network
 from ntk_evolution.stages.evaluation import crafted_attacks, save_adversarial
 from ntk_evolution.stages.gather import gather_evaluation
 from ntk_evolution.stages.infinite import extract_infinite_kernel, judge_infinite_machine
 from ntk_evolution.stages.kernels import extract_kernels
 from ntk_evolution.stages.machines import judge_machines
 
+from pgd_settings import model_settings, pgd_entry
+
 NUM_CLASSES = 3
-MODEL = ModelSettings(
-    architecture="mlp",
-    width=8,
-    depth=1,
-    parameterization="standard",
-    zero_readout=False,
-    options={},
-)
+MODEL = model_settings()
 # Listed out of alphabetical order, with an extra radius that the machines leave out.
 EVALUATION = EvaluationSettings.model_validate(
     {
@@ -52,23 +52,8 @@ EVALUATION = EvaluationSettings.model_validate(
         "seed": 0,
         "transfer": True,
         "attacks": {
-            "pgd_linf": {
-                "method": "pgd",
-                "norm": "linf",
-                "epsilon": 0.1,
-                "step_size": 0.1,
-                "steps": 1,
-                "random_start": False,
-                "epsilons": [0.05],
-            },
-            "pgd_l2": {
-                "method": "pgd",
-                "norm": "l2",
-                "epsilon": 0.5,
-                "step_size": 0.5,
-                "steps": 1,
-                "random_start": False,
-            },
+            "pgd_linf": pgd_entry("linf", 0.1, 0.1, 1, random_start=False, epsilons=[0.05]),
+            "pgd_l2": pgd_entry("l2", 0.5, 0.5, 1, random_start=False),
         },
     }
 )
@@ -101,7 +86,7 @@ RUN = Run("benign", 0)
 def write_quietly(write, *args, **kwargs):
     """Call ``write``, failing on any warning it raises but zarr's note that consolidated
     metadata is not yet in the v3 specification (the stores use it by design, see
-    :mod:`ntk_evolution.storage`)."""
+    :mod:`ntk_evolution._infra.storage`)."""
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         warnings.filterwarnings("ignore", "Consolidated metadata", ZarrUserWarning)
@@ -340,7 +325,7 @@ def test_attack_order_puts_clean_first():
 # --- the device ------------------------------------------------------------------------------
 
 WITHOUT_JAX = (
-    "import sys; from ntk_evolution.provenance import device_description; "
+    "import sys; from ntk_evolution._infra.provenance import device_description; "
     "assert 'jax' not in sys.modules; print(device_description())"
 )
 

@@ -10,20 +10,20 @@ import pandas as pd
 import pytest
 import xarray as xr
 
-from ntk_evolution.attacks import pgd
-from ntk_evolution.checkpoints import save_checkpoint
-from ntk_evolution.classifier import accuracy
-from ntk_evolution.data import Split, load_split, save_split
-from ntk_evolution.evaluation import craft, evaluate
-from ntk_evolution.experiment import Child, Run
-from ntk_evolution.figures import robustness_vs_epsilon
-from ntk_evolution.models import build_model
-from ntk_evolution.settings import (
+from ntk_evolution._infra.checkpoints import save_checkpoint
+from ntk_evolution.attacks.evaluation import craft, evaluate
+from ntk_evolution.attacks.pgd import pgd
+from ntk_evolution.configuration.experiment import Child, Run
+from ntk_evolution.configuration.settings import (
     EvaluationSettings,
     ModelSettings,
     Optimizer,
     Training,
 )
+from ntk_evolution.datasets.data import Split, load_split, save_split
+from ntk_evolution.figures import robustness_vs_epsilon
+from ntk_evolution.models.classifier import accuracy
+from ntk_evolution.models.stax_models import build_model
 from ntk_evolution.stages.evaluation import (
     MODEL_COLUMNS,
     adversarial_key,
@@ -34,7 +34,7 @@ from ntk_evolution.stages.evaluation import (
     save_adversarial,
 )
 from ntk_evolution.stages.gather import gather_evaluation
-from ntk_evolution.training import train
+from ntk_evolution.training.loop import train
 
 from pgd_settings import pgd_attack
 
@@ -265,15 +265,8 @@ def test_crafted_images_stay_in_the_epsilon_ball(task, trained, batch_size):
     apply, params = trained
 
     def crafted(batch_size):
-        return craft(
-            apply,
-            params,
-            images,
-            labels,
-            attacks={"linf": LINF},
-            key=jax.random.PRNGKey(6),
-            batch_size=batch_size,
-        )["linf"]
+        options = {"key": jax.random.PRNGKey(6), "batch_size": batch_size}
+        return craft(apply, params, images, labels, attacks={"linf": LINF}, **options)["linf"]
 
     adversarial = crafted(batch_size)
     assert adversarial.shape == images.shape and adversarial.dtype == np.float32

@@ -8,7 +8,7 @@ from types import SimpleNamespace
 import pytest
 from snakemake.iocontainers import Namedlist
 
-from ntk_evolution.experiment import (
+from ntk_evolution.configuration.experiment import (
     Child,
     JobSubject,
     Run,
@@ -16,7 +16,7 @@ from ntk_evolution.experiment import (
     epoch_label,
     run_pairs,
 )
-from ntk_evolution.settings import Phase1Settings, Phase2Settings
+from ntk_evolution.configuration.settings import Phase1Settings, Phase2Settings
 
 from snakemake_run import TINY
 

@@ -23,7 +23,7 @@ from matplotlib.figure import Figure
 from matplotlib.text import Text
 from matplotlib.transforms import Bbox
 
-from ntk_evolution.experiment import Run
+from ntk_evolution.configuration.experiment import Run
 from ntk_evolution.figures import style
 from ntk_evolution.stages.figures import draw_figures
 

@@ -7,9 +7,9 @@ import pandas as pd
 import pytest
 import xarray as xr
 
-from ntk_evolution import findings
-from ntk_evolution.experiment import Run, run_pairs
-from ntk_evolution.settings import FindingsSettings
+from ntk_evolution.analyses import findings
+from ntk_evolution.configuration.experiment import Run, run_pairs
+from ntk_evolution.configuration.settings import FindingsSettings
 
 THRESHOLDS = FindingsSettings(
     kernel_distance="centered",

@@ -14,16 +14,16 @@ import pytest
 from fake_cifar import expected_arrays, fake_members
 from jax.experimental import enable_x64
 
-from ntk_evolution.checkpoints import load_checkpoint, load_variables, save_checkpoint
-from ntk_evolution.config import ConfigError
-from ntk_evolution.config import _check_model as check_model
-from ntk_evolution.dynamics import child_apply
-from ntk_evolution.flax_models import FlaxModel, resnet
-from ntk_evolution.models import build_model
-from ntk_evolution.networks import Network, build_network
-from ntk_evolution.ntk import compile_tile_kernel, per_logit_ntk
-from ntk_evolution.settings import ModelSettings, Optimizer, Training
-from ntk_evolution.training import train
+from ntk_evolution._infra.checkpoints import load_checkpoint, load_variables, save_checkpoint
+from ntk_evolution.configuration.config import ConfigError
+from ntk_evolution.configuration.config import _check_model as check_model
+from ntk_evolution.configuration.settings import ModelSettings, Optimizer, Training
+from ntk_evolution.kernels.ntk import compile_tile_kernel, per_logit_ntk
+from ntk_evolution.models.dynamics import child_apply
+from ntk_evolution.models.flax_models import FlaxModel, resnet
+from ntk_evolution.models.networks import Network, build_network
+from ntk_evolution.models.stax_models import build_model
+from ntk_evolution.training.loop import train
 
 CIFAR = (32, 32, 3)
 CLASSES = 10
@@ -114,20 +114,37 @@ def test_the_modes_differ_and_training_mode_moves_the_running_statistics():
     np.testing.assert_allclose(one, net.model.apply_eval(params, moved, images)[:1], rtol=1e-5)
 
 
+def train_one_epoch(apply, params, data, *, key, save, checkpoints=(1.0,), **options):
+    """One benign epoch of SGD with momentum in batches of 10, tested on the first 10 images."""
+    images, labels = data
+    settings = Training(
+        epochs=1, batch_size=10, optimizer=Optimizer(learning_rate=0.1, momentum=0.9)
+    )
+    test = (images[:10], labels[:10])
+    checkpoints = list(checkpoints)
+    return train(
+        apply,
+        params,
+        data,
+        test,
+        settings=settings,
+        regime="benign",
+        key=key,
+        checkpoints=checkpoints,
+        save=save,
+        **options,
+    )
+
+
 def test_training_updates_the_running_statistics_and_checkpoints_keep_them(tmp_path):
     net = build_network(bn_resnet_settings(), CLASSES)
     params, state = net.init(jax.random.PRNGKey(0), CIFAR)
     images, labels = fake_cifar()
     saved = {}
-    train(
+    train_one_epoch(
         net.modes,
         params,
         (images, labels),
-        (images[:10], labels[:10]),
-        settings=Training(
-            epochs=1, batch_size=10, optimizer=Optimizer(learning_rate=0.1, momentum=0.9)
-        ),
-        regime="benign",
         key=jax.random.PRNGKey(1),
         checkpoints=[0.0, 1.0],
         save=lambda epoch, params, state, meta: saved.update({epoch: (params, state, meta)}),
@@ -202,19 +219,11 @@ def test_linearized_child_at_the_spawn_point_is_its_parent():
     )
     frozen = [np.array(leaf) for leaf in jax.tree_util.tree_leaves(child)]
     saved = {}
-    train(
-        child,
-        spawn,
-        (images, labels),
-        (images[:10], labels[:10]),
-        settings=Training(
-            epochs=1, batch_size=10, optimizer=Optimizer(learning_rate=0.1, momentum=0.9)
-        ),
-        regime="benign",
-        key=jax.random.PRNGKey(2),
-        checkpoints=[1.0],
-        save=lambda epoch, params, state, meta: saved.update(params=params, state=state),
-    )
+
+    def save(epoch, params, state, meta):
+        saved.update(params=params, state=state)
+
+    train_one_epoch(child, spawn, (images, labels), key=jax.random.PRNGKey(2), save=save)
     assert saved["state"] == {}  # a child carries no state of its own: the spawn state is fixed
     for before, after in zip(frozen, jax.tree_util.tree_leaves(child), strict=True):
         np.testing.assert_array_equal(np.asarray(after), before)

@@ -7,13 +7,15 @@ import jax
 import numpy as np
 import pytest
 
-from ntk_evolution.checkpoints import load_checkpoint
-from ntk_evolution.data import Split, save_split
-from ntk_evolution.experiment import Run
-from ntk_evolution.networks import build_network
-from ntk_evolution.ntk import per_logit_ntk_fn
-from ntk_evolution.settings import ModelSettings, Optimizer, Training
+from ntk_evolution._infra.checkpoints import load_checkpoint
+from ntk_evolution.configuration.experiment import Run
+from ntk_evolution.configuration.settings import Optimizer, Training
+from ntk_evolution.datasets.data import Split, save_split
+from ntk_evolution.kernels.ntk import per_logit_ntk_fn
+from ntk_evolution.models.networks import build_network
 from ntk_evolution.stages.phase1 import train_phase1
+
+from pgd_settings import model_settings
 
 
 def gpus() -> list[jax.Device]:
@@ -52,14 +54,7 @@ def test_training_runs_on_the_gpu_and_records_it(tmp_path):
         tmp_path / "split.npz",
         Split(pixels[:64], labels[:64], pixels[64:], labels[64:], classes, 255),
     )
-    model = ModelSettings(
-        architecture="mlp",
-        width=16,
-        depth=1,
-        parameterization="standard",
-        zero_readout=False,
-        options={},
-    )
+    model = model_settings(width=16)
     training = Training(
         epochs=1, batch_size=64, optimizer=Optimizer(learning_rate=0.01, momentum=0.9)
     )

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from ntk_evolution.imports import package_modules
+from ntk_evolution.pipeline.imports import package_modules
 
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPTS = ROOT / "workflow" / "scripts"
@@ -103,7 +103,94 @@ def test_a_job_that_computes_with_jax_imports_it():
 
 def test_recording_provenance_imports_no_jax():
     code = (
-        "from ntk_evolution.provenance import provenance\n"
+        "from ntk_evolution._infra.provenance import provenance\n"
         "assert provenance({})['device'].startswith('cpu:')"
     )
     assert jax_imported(code) == []
+
+
+# The package's layers (docs/architecture.md, "The package"): a module imports from its own
+# package and from packages of a lower layer only.
+PACKAGE = ROOT / "src" / "ntk_evolution"
+LAYERS = {
+    "_infra": 0,
+    "configuration": 1,
+    "datasets": 1,
+    "models": 2,
+    "attacks": 3,
+    "training": 4,
+    "kernels": 4,
+    "analyses": 5,
+    "figures": 6,
+    "stages": 7,
+    "pipeline": 7,
+    "results": 8,
+    "__init__": 8,
+}
+MOST_TOP_LEVEL_MODULES = 10
+
+
+def imported_modules(source: str, module: str) -> set[str]:
+    """The dotted names of package modules (or names in them) that ``source`` imports."""
+    names = set()
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            names |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                parent = module.split(".")[: -node.level]
+                base = ".".join([*parent, base] if base else parent)
+            names |= {f"{base}.{alias.name}" for alias in node.names}
+    return {name for name in names if name.startswith("ntk_evolution.")}
+
+
+def layer_violations(package: Path, layers: dict[str, int]) -> list[str]:
+    """Every import of a module of ``package`` from a package of its own layer or a higher one."""
+    violations = []
+    for path in sorted(package.rglob("*.py")):
+        parts = path.relative_to(package.parent).with_suffix("").parts
+        module = ".".join(parts)
+        own = parts[1]
+        for name in sorted(imported_modules(path.read_text(), module)):
+            other = name.split(".")[1]
+            if other != own and other in layers and layers[other] >= layers[own]:
+                violations.append(
+                    f"{module} (layer {layers[own]}) imports {name} (layer {layers[other]})"
+                )
+    return violations
+
+
+def test_every_package_has_a_layer():
+    packages = {
+        p.stem for p in PACKAGE.iterdir() if p.suffix == ".py" or (p / "__init__.py").exists()
+    }
+    assert packages == set(LAYERS)
+
+
+def test_no_module_imports_from_a_higher_layer():
+    assert layer_violations(PACKAGE, LAYERS) == []
+
+
+def test_an_import_from_a_higher_layer_is_found(tmp_path):
+    write(
+        tmp_path,
+        {
+            "ntk_evolution/__init__.py": "",
+            "ntk_evolution/low/__init__.py": "",
+            "ntk_evolution/low/a.py": "from ntk_evolution.high import b\n",
+            "ntk_evolution/high/__init__.py": "",
+            "ntk_evolution/high/b.py": "from ntk_evolution.low import a\nfrom ..low.a import x\n",
+            "ntk_evolution/peer/__init__.py": "from ntk_evolution.high.b import y\n",
+        },
+    )
+    layers = {"low": 0, "high": 1, "peer": 1, "__init__": 2}
+    assert layer_violations(tmp_path / "ntk_evolution", layers) == [
+        "ntk_evolution.low.a (layer 0) imports ntk_evolution.high.b (layer 1)",
+        "ntk_evolution.peer.__init__ (layer 1) imports ntk_evolution.high.b.y (layer 1)",
+    ]
+
+
+def test_few_modules_sit_directly_in_the_package():
+    top_level = sorted(path.name for path in PACKAGE.glob("*.py"))
+    assert len(top_level) <= MOST_TOP_LEVEL_MODULES, top_level

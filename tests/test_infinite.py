@@ -11,19 +11,19 @@ import jax
 import numpy as np
 import pytest
 
-from ntk_evolution.compat import nt
-from ntk_evolution.evaluation import craft, evaluate
-from ntk_evolution.infinite import (
+from ntk_evolution._infra.compat import nt
+from ntk_evolution.attacks.evaluation import craft, evaluate
+from ntk_evolution.configuration.infinite_reach import reference_reason
+from ntk_evolution.kernels.infinite import (
     analytic_ntk,
     infinite_coefficients,
     infinite_machine,
     per_logit_kernel,
     reference_kernel_fn,
 )
-from ntk_evolution.infinite_reach import reference_reason
-from ntk_evolution.machines import targets
-from ntk_evolution.models import Model, build_model
-from ntk_evolution.ntk import per_logit_ntk_fn
+from ntk_evolution.kernels.machines import targets
+from ntk_evolution.kernels.ntk import per_logit_ntk_fn
+from ntk_evolution.models.stax_models import Model, build_model
 
 from pgd_settings import pgd_attack
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from ntk_evolution.intervals import difference, verdict, wilson
+from ntk_evolution.analyses.intervals import difference, verdict, wilson
 
 
 @pytest.mark.parametrize(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ntk_evolution.joblog import JobTime, read_job_time
+from ntk_evolution.pipeline.joblog import JobTime, read_job_time
 
 from snakemake_run import SHARED, TINY, make_checkout, planned_key, snakemake, write_config
 

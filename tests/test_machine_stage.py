@@ -8,8 +8,8 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from ntk_evolution.evaluation import craft, evaluate, hits
-from ntk_evolution.settings import EvaluationSettings, MachinesSettings
+from ntk_evolution.attacks.evaluation import craft, evaluate, hits
+from ntk_evolution.configuration.settings import EvaluationSettings, MachinesSettings
 from ntk_evolution.stages.evaluation import adversarial_key, crafted_attacks
 from ntk_evolution.stages.machines import (
     MEASURES,
@@ -18,7 +18,7 @@ from ntk_evolution.stages.machines import (
     headline_cells,
 )
 
-from pgd_settings import pgd_attack
+from pgd_settings import pgd_attack, pgd_entry
 from snakemake_run import TINY
 
 # Like the evaluation section of presets/tiny.yaml, with a third attack whose epsilon is also
@@ -28,32 +28,9 @@ EVALUATION = {
     "seed": 0,
     "transfer": True,
     "attacks": {
-        "pgd_linf": {
-            "method": "pgd",
-            "norm": "linf",
-            "epsilon": 0.1,
-            "step_size": 0.05,
-            "steps": 3,
-            "random_start": True,
-            "epsilons": [0.05, 0.1],
-        },
-        "pgd_l2": {
-            "method": "pgd",
-            "norm": "l2",
-            "epsilon": 0.5,
-            "step_size": 0.25,
-            "steps": 3,
-            "random_start": True,
-        },
-        "pgd_small": {
-            "method": "pgd",
-            "norm": "linf",
-            "epsilon": 0.05,
-            "step_size": 0.01,
-            "steps": 2,
-            "random_start": False,
-            "epsilons": [0.2],
-        },
+        "pgd_linf": pgd_entry("linf", 0.1, 0.05, 3, random_start=True, epsilons=[0.05, 0.1]),
+        "pgd_l2": pgd_entry("l2", 0.5, 0.25, 3, random_start=True),
+        "pgd_small": pgd_entry("linf", 0.05, 0.01, 2, random_start=False, epsilons=[0.2]),
     },
 }
 

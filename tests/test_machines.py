@@ -7,7 +7,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from ntk_evolution.machines import (
+from ntk_evolution.kernels.machines import (
     dual_coefficients,
     feature_coefficients,
     machine_apply,
@@ -15,7 +15,7 @@ from ntk_evolution.machines import (
     regularizers,
     targets,
 )
-from ntk_evolution.ntk import per_logit_ntk_fn
+from ntk_evolution.kernels.ntk import per_logit_ntk_fn
 
 PROBES, TESTS = 8, 4  # 8 probe images, 4 other images (of the 12 the fixtures share)
 LABELS = np.array([0, 1, 2, 3, 0, 1, 2, 3])

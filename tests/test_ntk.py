@@ -7,8 +7,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from ntk_evolution.models import ARCHITECTURES
-from ntk_evolution.ntk import (
+from ntk_evolution.kernels.ntk import (
     FALLBACK,
     IMPLEMENTATIONS,
     compile_tile_kernel,
@@ -17,6 +16,7 @@ from ntk_evolution.ntk import (
     per_logit_ntk_tiles,
     tiles,
 )
+from ntk_evolution.models.stax_models import ARCHITECTURES
 
 NUM_CLASSES = 10  # conftest.NUM_CLASSES
 
@@ -215,7 +215,7 @@ def test_structured_derivatives_falls_back_with_a_warning(tol, caplog):
     with pytest.raises(TypeError):  # the network really defeats STRUCTURED_DERIVATIVES
         per_logit_ntk_fn(apply, "structured_derivatives")(x, x, params)
 
-    with caplog.at_level("WARNING", logger="ntk_evolution.ntk"):
+    with caplog.at_level("WARNING", logger="ntk_evolution.kernels.ntk"):
         kernel = compile_tile_kernel(
             apply, params, x.shape[1:], implementation="structured_derivatives", tile_size=4
         )
@@ -229,7 +229,7 @@ def test_structured_derivatives_falls_back_with_a_warning(tol, caplog):
 
 def test_no_fallback_when_structured_derivatives_works(model_and_params, images, caplog):
     model, params = model_and_params("mlp", False)
-    with caplog.at_level("WARNING", logger="ntk_evolution.ntk"):
+    with caplog.at_level("WARNING", logger="ntk_evolution.kernels.ntk"):
         kernel = compile_tile_kernel(
             model.apply,
             params,

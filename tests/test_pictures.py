@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 from jax.flatten_util import ravel_pytree
 
-from ntk_evolution.machines import eigen, parameter_directions, targets
-from ntk_evolution.ntk import per_logit_ntk_fn
-from ntk_evolution.pictures import MID_GREY, cosine, feature_pictures, oriented
+from ntk_evolution.kernels.machines import eigen, parameter_directions, targets
+from ntk_evolution.kernels.ntk import per_logit_ntk_fn
+from ntk_evolution.kernels.pictures import MID_GREY, cosine, feature_pictures, oriented
 
 PROBES = 8  # of the 12 images the fixtures share
 LABELS = np.array([0, 1, 2, 3, 0, 1, 2, 3])

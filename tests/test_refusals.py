@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from ntk_evolution.config import ConfigError, resolve_config
+from ntk_evolution.configuration.config import ConfigError, resolve_config
 
 from snakemake_run import TINY
 

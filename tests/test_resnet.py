@@ -8,8 +8,8 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from ntk_evolution.compat import stax
-from ntk_evolution.models import build_model, resnet_no_bn
+from ntk_evolution._infra.compat import stax
+from ntk_evolution.models.stax_models import build_model, resnet_no_bn
 
 CIFAR = (32, 32, 3)
 

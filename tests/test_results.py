@@ -16,11 +16,12 @@ import xarray as xr
 import yaml
 import zarr
 
-from ntk_evolution import open_results, stack_results, statistics
-from ntk_evolution.experiment import Run
-from ntk_evolution.recovery import DamagedInput
+from ntk_evolution import open_results, stack_results
+from ntk_evolution._infra.recovery import DamagedInput
+from ntk_evolution._infra.storage import open_store, write_dataset
+from ntk_evolution.configuration.experiment import Run
+from ntk_evolution.kernels import statistics
 from ntk_evolution.results import MissingResults
-from ntk_evolution.storage import open_store, write_dataset
 
 
 def node_path(results: Path, store: Path) -> str:

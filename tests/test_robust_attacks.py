@@ -10,9 +10,9 @@ import optax
 import pytest
 from sklearn.datasets import load_digits
 
-from ntk_evolution.apgd import checkpoints, target_classes
-from ntk_evolution.evaluation import craft, hits, worst_case
-from ntk_evolution.settings import (
+from ntk_evolution.attacks.apgd import checkpoints, target_classes
+from ntk_evolution.attacks.evaluation import craft, hits, worst_case
+from ntk_evolution.configuration.settings import (
     ApgdAttack,
     EvaluationSettings,
     PgdAttack,

@@ -12,8 +12,8 @@ import pytest
 import yaml
 
 from ntk_evolution import stack_results
-from ntk_evolution.config import ConfigError, resolve_config, validate_config
-from ntk_evolution.scenarios import (
+from ntk_evolution.configuration.config import ConfigError, resolve_config, validate_config
+from ntk_evolution.configuration.scenarios import (
     check_name,
     job_key,
     link_scenario,
@@ -284,7 +284,7 @@ def test_going_back_to_one_scenario_plans_only_its_folder(two_scenarios):
 
 
 def test_the_product_command_prints_a_scenarios_file(tmp_path, capsys):
-    from ntk_evolution.scenarios import main
+    from ntk_evolution.configuration.scenarios import main
 
     main(["phase1.attack.epsilon=0.1,0.2", "model.zero_readout=true,false"])
     path = tmp_path / "grid.yaml"

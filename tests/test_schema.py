@@ -10,9 +10,14 @@ from pathlib import Path
 import pytest
 import yaml
 
-from ntk_evolution.config import NAMED_TABLES, ConfigError, resolve_config, validate_config
-from ntk_evolution.scenarios import merge
-from ntk_evolution.settings import Config, schema_text
+from ntk_evolution.configuration.config import (
+    NAMED_TABLES,
+    ConfigError,
+    resolve_config,
+    validate_config,
+)
+from ntk_evolution.configuration.scenarios import merge
+from ntk_evolution.configuration.settings import Config, schema_text
 
 ROOT = Path(__file__).resolve().parents[1]
 SCHEMA = ROOT / "workflow/schemas/config.schema.yaml"
@@ -52,7 +57,7 @@ def test_schema_file_is_generated_from_the_typed_settings():
     """The schema users read and the workflow checks is the typed description's, verbatim."""
     assert SCHEMA.read_text() == schema_text(), (
         "workflow/schemas/config.schema.yaml is out of date: run "
-        "`uv run python -m ntk_evolution.settings`"
+        "`uv run python -m ntk_evolution.configuration.settings`"
     )
 
 

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from ntk_evolution.experiment import Run, run_pairs
-from ntk_evolution.statistics import (
+from ntk_evolution.configuration.experiment import Run, run_pairs
+from ntk_evolution.kernels.statistics import (
     KERNEL_DIMS,
     alignment,
     double_center,

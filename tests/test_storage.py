@@ -15,18 +15,18 @@ import pytest
 import xarray as xr
 import zarr
 
-from ntk_evolution.atomic import atomic_directory, atomic_file, partials
-from ntk_evolution.ntk import compile_tile_kernel, per_logit_ntk, per_logit_ntk_tiles, tiles
-from ntk_evolution.provenance import provenance
-from ntk_evolution.recovery import CONFIGFILES_VARIABLE, DamagedInput
-from ntk_evolution.statistics import evolution
-from ntk_evolution.storage import (
+from ntk_evolution._infra.atomic import atomic_directory, atomic_file, partials
+from ntk_evolution._infra.provenance import provenance
+from ntk_evolution._infra.recovery import CONFIGFILES_VARIABLE, DamagedInput
+from ntk_evolution._infra.storage import (
     KERNEL_DIMS,
     Snapshot,
     open_store,
     write_dataset,
     write_kernels,
 )
+from ntk_evolution.kernels.ntk import compile_tile_kernel, per_logit_ntk, per_logit_ntk_tiles, tiles
+from ntk_evolution.kernels.statistics import evolution
 
 N, TILE, C = 7, 3, 10  # the tile does not divide the probe count
 PROBES = np.array([4, 9, 15, 16, 23, 42, 108])
@@ -505,7 +505,9 @@ def test_snakemakes_folder_marker_does_not_warn(tmp_path):
     path = tmp_path / "k.zarr"
     write(path, symmetric(52))
     (path / ".snakemake_timestamp").touch()
-    code = f"from ntk_evolution.storage import open_store; open_store({str(path)!r}, load=True)"
+    code = (
+        f"from ntk_evolution._infra.storage import open_store; open_store({str(path)!r}, load=True)"
+    )
     result = subprocess.run(
         [sys.executable, "-W", "default", "-c", code], capture_output=True, text=True, check=True
     )

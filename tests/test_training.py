@@ -11,11 +11,11 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from ntk_evolution.classifier import cross_entropy
-from ntk_evolution.config import checkpoint_steps
-from ntk_evolution.models import build_model
-from ntk_evolution.settings import Optimizer, Phase1Settings, Training
-from ntk_evolution.training import DivergedError, train
+from ntk_evolution.configuration.config import checkpoint_steps
+from ntk_evolution.configuration.settings import Optimizer, Phase1Settings, Training
+from ntk_evolution.models.classifier import cross_entropy
+from ntk_evolution.models.stax_models import build_model
+from ntk_evolution.training.loop import DivergedError, train
 
 from pgd_settings import pgd_attack
 from snakemake_run import TINY

@@ -13,11 +13,11 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from ntk_evolution.config import ConfigError
-from ntk_evolution.config import _check_model as check_model
-from ntk_evolution.networks import build_network
-from ntk_evolution.ntk import compile_tile_kernel, per_logit_ntk
-from ntk_evolution.settings import ModelSettings
+from ntk_evolution.configuration.config import ConfigError
+from ntk_evolution.configuration.config import _check_model as check_model
+from ntk_evolution.configuration.settings import ModelSettings
+from ntk_evolution.kernels.ntk import compile_tile_kernel, per_logit_ntk
+from ntk_evolution.models.networks import build_network
 
 from snakemake_run import ROOT, TINY, make_checkout, planned_jobs, rules_of, snakemake
 

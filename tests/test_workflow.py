@@ -10,12 +10,12 @@ import pandas as pd
 import pytest
 import xarray as xr
 
-from ntk_evolution import findings
-from ntk_evolution.data import load_probes, load_split, to_unit_interval
-from ntk_evolution.experiment import MODEL_COLUMNS
-from ntk_evolution.provenance import describe
-from ntk_evolution.provenance import main as provenance_main
-from ntk_evolution.settings import EvaluationSettings
+from ntk_evolution._infra.provenance import describe
+from ntk_evolution._infra.provenance import main as provenance_main
+from ntk_evolution.analyses import findings
+from ntk_evolution.configuration.experiment import MODEL_COLUMNS
+from ntk_evolution.configuration.settings import EvaluationSettings
+from ntk_evolution.datasets.data import load_probes, load_split, to_unit_interval
 from ntk_evolution.stages.evaluation import adversarial_key, load_adversarial
 
 from snakemake_run import (

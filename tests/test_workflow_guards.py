@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from ntk_evolution.config import ConfigError, read_config_file
+from ntk_evolution.configuration.config import ConfigError, read_config_file
 
 from snakemake_run import JAX_CACHE, TINY, make_checkout, planned_key, snakemake
 
@@ -50,13 +50,18 @@ def checkout(tmp_path_factory):
     return make_checkout(tmp_path_factory.mktemp("guards"), TINY)
 
 
-def test_a_tab_indented_config_yaml_stops_the_run_by_name(checkout):
+def dry_run_with(checkout, text):
+    """A dry run of ``checkout`` with ``text`` as its config.yaml, which is put back after."""
     config = (checkout / "config.yaml").read_text()
     try:
-        (checkout / "config.yaml").write_text("model:\n\twidth: 16\n")
-        result = snakemake(checkout, "--dry-run", check=False)
+        (checkout / "config.yaml").write_text(text)
+        return snakemake(checkout, "--dry-run", check=False)
     finally:
         (checkout / "config.yaml").write_text(config)
+
+
+def test_a_tab_indented_config_yaml_stops_the_run_by_name(checkout):
+    result = dry_run_with(checkout, "model:\n\twidth: 16\n")
     assert result.returncode != 0
     out = result.stdout + result.stderr
     assert "invalid configuration: config file config.yaml is not valid YAML" in out
@@ -64,12 +69,7 @@ def test_a_tab_indented_config_yaml_stops_the_run_by_name(checkout):
 
 
 def test_an_empty_config_yaml_is_the_default_experiment(checkout):
-    config = (checkout / "config.yaml").read_text()
-    try:
-        (checkout / "config.yaml").write_text("# nothing changed\n")
-        result = snakemake(checkout, "--dry-run", check=False)
-    finally:
-        (checkout / "config.yaml").write_text(config)
+    result = dry_run_with(checkout, "# nothing changed\n")
     assert result.returncode == 0, result.stderr[-3000:]
     assert "results/default/scenario.yaml" in result.stdout
 

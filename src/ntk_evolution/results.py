@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
-from ntk_evolution.experiment import REGIME_ORDER, SEED_FOLDER, Run
+from ntk_evolution.configuration.experiment import REGIME_ORDER, SEED_FOLDER, Run
 
 if TYPE_CHECKING:  # imported where used: ``import ntk_evolution`` stays light
     import xarray as xr
@@ -76,7 +76,7 @@ def _phase1(folder: Path) -> dict[str, Any]:
 
 
 def _regime_order(regimes: Iterable[str]) -> list[str]:
-    """``regimes`` once each, in :data:`~ntk_evolution.experiment.REGIME_ORDER`, any other
+    """``regimes`` once each, in :data:`~ntk_evolution.configuration.experiment.REGIME_ORDER`, any other
     after them by name."""
     return sorted(
         set(regimes),
@@ -157,8 +157,8 @@ def open_results(results: str | Path = "results") -> xr.DataTree:
     A broken link, a link its scenario's ``scenario.yaml`` records but the folder lacks, or a
     run's store that another run of its scenario has, raises :class:`MissingResults` naming
     every one. Each store is opened by
-    :func:`~ntk_evolution.storage.open_store`: a store that is unfinished, lacks chunk files or
-    is unreadable raises :class:`~ntk_evolution.recovery.DamagedInput` naming it and the command
+    :func:`~ntk_evolution._infra.storage.open_store`: a store that is unfinished, lacks chunk files or
+    is unreadable raises :class:`~ntk_evolution._infra.recovery.DamagedInput` naming it and the command
     that regenerates it in this project: the shared store forced, with the config files of the
     scenario's ``scenario.yaml``. Its NaN counts are not checked, as that would read every value: only the
     metadata and the index coordinates are read, the rest stays on disk until asked
@@ -205,7 +205,7 @@ def _with_cells(ds: xr.Dataset) -> xr.Dataset:
     any other regime its initial (F flip)."""
     import numpy as np
 
-    from ntk_evolution.findings import LETTER
+    from ntk_evolution.analyses.findings import LETTER
 
     if not set(CHILD_DIMS) <= set(ds.dims):
         return ds
@@ -238,7 +238,7 @@ def _rebuild_command(results: Path, path: Path) -> str:
     """The command that regenerates the store at ``path`` below ``results`` (and everything
     computed from it), to run in the project that holds ``results``: ``--forcerun`` the store
     a scenario's link points to, with the config files its ``scenario.yaml`` records."""
-    from ntk_evolution.recovery import regenerate_command
+    from ntk_evolution._infra.recovery import regenerate_command
 
     real, root = path.resolve(), results.resolve()
     target = (
@@ -255,10 +255,10 @@ def _rebuild_command(results: Path, path: Path) -> str:
 
 def _open(results: Path, path: Path) -> xr.Dataset:
     """The store at ``path`` below ``results``, checked (lazily) by
-    :func:`~ntk_evolution.storage.open_store`; damage names the command that regenerates it
+    :func:`~ntk_evolution._infra.storage.open_store`; damage names the command that regenerates it
     in this project (:func:`_rebuild_command`)."""
-    from ntk_evolution.recovery import DamagedInput
-    from ntk_evolution.storage import open_store
+    from ntk_evolution._infra.recovery import DamagedInput
+    from ntk_evolution._infra.storage import open_store
 
     try:
         return open_store(path, verify_values=False)
@@ -287,6 +287,17 @@ def _stack_runs(datasets: Mapping[Run, xr.Dataset]) -> xr.Dataset:
     return _concat(by_regime, "regime", regimes)
 
 
+def _scenario_names(results: Path, scenarios: Sequence[str] | None) -> list[str]:
+    """``scenarios`` (default: every scenario under ``results``), each checked to be one."""
+    names = list(scenarios) if scenarios is not None else _scenarios(results)
+    unknown = [name for name in names if not (results / name / SCENARIO_FILE).is_file()]
+    if unknown or not names:
+        raise FileNotFoundError(
+            f"no scenario {unknown or ''} under {results} (a folder with a {SCENARIO_FILE})"
+        )
+    return names
+
+
 def stack_results(
     results: str | Path = "results",
     store: str = "statistics/spectrum",
@@ -312,18 +323,13 @@ def stack_results(
     Attributes are those every scenario's store shares; :func:`open_results` gives each store's
     own. A scenario or run that lacks the store (or a broken link on its way) raises
     :class:`MissingResults` naming every one; a damaged store raises
-    :class:`~ntk_evolution.recovery.DamagedInput`, as in :func:`open_results`.
+    :class:`~ntk_evolution._infra.recovery.DamagedInput`, as in :func:`open_results`.
     """
     import numpy as np
 
     results = Path(results)
     store = store.removesuffix(STORE)
-    names = list(scenarios) if scenarios is not None else _scenarios(results)
-    unknown = [name for name in names if not (results / name / SCENARIO_FILE).is_file()]
-    if unknown or not names:
-        raise FileNotFoundError(
-            f"no scenario {unknown or ''} under {results} (a folder with a {SCENARIO_FILE})"
-        )
+    names = _scenario_names(results, scenarios)
     if not _per_run(results, names, store):
         paths = [results / scenario / f"{store}{STORE}" for scenario in names]
         _require(results, paths)

@@ -1,7 +1,8 @@
 # The run's scenarios, the keys of the jobs they share and the helpers every rule module uses.
 #
 # Every job writes below results/shared/<key>/, in the layout of a single run, where the key is
-# a digest of the job's rule, its settings and the keys of its inputs (ntk_evolution.scenarios).
+# a digest of the job's rule, its settings and the keys of its inputs
+# (ntk_evolution.configuration.scenarios).
 # A module defines, next to each rule, the function that gives the rule's settings for a
 # scenario (and the job's wildcards) and the one that gives a job's key; the rule's params are
 # those settings, read from a scenario that asks for the key (owner). Two scenarios whose job
@@ -12,22 +13,29 @@ import os
 import re
 import shlex
 from pathlib import Path
+from typing import get_args
 
 from snakemake.exceptions import WorkflowError
 from snakemake.logging import logger
 
-from ntk_evolution import experiment, recovery
-from ntk_evolution.cifar import FORMATS, DatasetMissing, locate
-from ntk_evolution.config import (
+from ntk_evolution._infra import recovery
+from ntk_evolution.configuration import experiment
+from ntk_evolution.configuration.config import (
     DATASET_SIZES,
     ConfigError,
     read_config_file,
     resolve_config,
 )
-from ntk_evolution.imports import package_modules
-from ntk_evolution.infinite_reach import reference_reason
-from ntk_evolution.scenarios import job_key, link_scenario, resolve_scenarios
-from ntk_evolution.time_limits import (
+from ntk_evolution.configuration.infinite_reach import reference_reason
+from ntk_evolution.configuration.scenarios import (
+    job_key,
+    link_scenario,
+    resolve_scenarios,
+)
+from ntk_evolution.configuration.settings import Dynamics, Phase2Regime, Regime
+from ntk_evolution.datasets.cifar import FORMATS, DatasetMissing, locate
+from ntk_evolution.pipeline.imports import package_modules
+from ntk_evolution.pipeline.time_limits import (
     evaluation_minutes,
     machine_minutes,
     training_minutes,
@@ -37,6 +45,9 @@ from ntk_evolution.time_limits import (
 # a table of named entries (the evaluation attacks) is the last one given, whole.
 SCHEMA = Path(workflow.basedir) / "workflow/schemas/config.schema.yaml"
 DEFAULTS = Path(workflow.basedir) / "workflow/config.default.yaml"
+# Snakemake's internals, where it offers no public way: the --configfile paths (the files a
+# regenerating command must name again) and the --config values (applied after the files, as
+# Snakemake does) are not exposed otherwise; `config` holds only their merge.
 CONFIGFILES = [os.path.relpath(f) for f in workflow.overwrite_configfiles]
 try:
     given = [DEFAULTS, *(["config.yaml"] if Path("config.yaml").exists() else [])]
@@ -69,12 +80,17 @@ PER_RUN = "{regime}-seed{seed}"  # a job of one run, in log and benchmark paths
 RUN = "{regime}/seed{seed}/"  # a run's folder in a stage's layout
 
 
+def one_of(literal):
+    """A wildcard constraint matching exactly the values of a settings ``Literal``."""
+    return "|".join(map(re.escape, get_args(literal)))
+
+
 wildcard_constraints:
     key=r"[0-9a-f]{12}",
     scenario="|".join(map(re.escape, SCENARIOS)),
-    regime="benign|adversarial|flip",
-    phase2_regime="benign|adversarial",
-    dynamics="linearized|centered|standard",
+    regime=one_of(Regime),
+    phase2_regime=one_of(Phase2Regime),
+    dynamics=one_of(Dynamics),
     seed=r"\d+",
     spawn=r"\d+(\.\d+)?",
 
@@ -134,8 +150,9 @@ def shared_pattern(layout):
 
 
 def code_of(script):
-    """The package modules ``workflow/scripts/<script>.py`` runs (ntk_evolution.imports): an
-    edited one reruns the rule's jobs. Relative: a moved checkout reruns nothing."""
+    """The package modules ``workflow/scripts/<script>.py`` runs
+    (ntk_evolution.pipeline.imports): an edited one reruns the rule's jobs. Relative: a moved
+    checkout reruns nothing."""
     modules = package_modules(SCRIPTS / f"{script}.py", SOURCES)
     return [os.path.relpath(module) for module in modules]
 
@@ -167,7 +184,7 @@ def benchmarks(rule, *job):
 
 def job_resources(mem_mb, runtime, gpu=False):
     """A rule's ``resources``: memory in MB (sized for CIFAR-10 and ResNet-18), a time limit in
-    minutes (ntk_evolution.time_limits; a function of the job's owner scenario and wildcards
+    minutes (ntk_evolution.pipeline.time_limits; a function of the job's owner scenario and wildcards
     where it depends on the settings) and, for a job that can use one and with ``gpu: true``
     in the config, one GPU. Site-specific values belong in a profile."""
     if callable(runtime):

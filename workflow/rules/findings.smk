@@ -26,10 +26,10 @@ rule findings:
     resources:
         **job_resources(mem_mb=2000, runtime=10),
     params:
-        thresholds=findings_param(lambda c: c["findings"]),
-        dataset=findings_param(lambda c: c["dataset"]["name"]),
-        model=findings_param(lambda c: c["model"]),
-        phase1=findings_param(lambda c: c["phase1"]),
-        attacks=findings_param(lambda c: c["evaluation"]["attacks"]),
+        thresholds=findings_param(lambda s: s.plain("findings")),
+        dataset=findings_param(lambda s: s.settings.dataset.name),
+        model=findings_param(lambda s: s.plain("model")),
+        phase1=findings_param(lambda s: s.plain("phase1")),
+        attacks=findings_param(lambda s: s.plain("evaluation")["attacks"]),
     script:
         "../scripts/findings.py"

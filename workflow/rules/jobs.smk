@@ -13,7 +13,7 @@ SPLIT_SETTINGS = ("name", "root", "test_fraction", "seed")  # what the split dep
 
 
 def split_settings(s):
-    return {"dataset": {key: s.config["dataset"][key] for key in SPLIT_SETTINGS}}
+    return {"dataset": {key: s.plain("dataset")[key] for key in SPLIT_SETTINGS}}
 
 
 def split_key(s):
@@ -28,7 +28,7 @@ PROBES = "data/probes.npz"
 
 
 def probes_settings(s):
-    dataset = s.config["dataset"]
+    dataset = s.plain("dataset")
     return {"per_class": dataset["probes_per_class"], "seed": dataset["seed"]}
 
 
@@ -52,7 +52,7 @@ PHASE1_RUN = f"phase1/{RUN}"
 def phase1_settings(s, regime):
     """What a run of ``regime`` depends on: a benign run never reruns for the attack."""
     return {
-        "model": s.config["model"],
+        "model": s.plain("model"),
         "training": s.settings.phase1.training([regime]).model_dump(exclude_none=True),
         "checkpoint_epochs": s.checkpoint_epochs,
     }
@@ -88,8 +88,8 @@ KERNELS = f"kernels/{RUN}ntk.zarr"
 
 def kernel_settings(s):
     return {
-        "model": s.config["model"],
-        "ntk": s.config["ntk"],
+        "model": s.plain("model"),
+        "ntk": s.plain("ntk"),
         "epochs": s.checkpoint_epochs,
     }
 
@@ -133,7 +133,7 @@ for s in SCENARIOS.values():
 
 
 def infinite_settings(s):
-    return {"model": s.config["model"], "ntk": s.config["ntk"]}
+    return {"model": s.plain("model"), "ntk": s.plain("ntk")}
 
 
 def infinite_key(s):
@@ -157,7 +157,7 @@ ATTACKED_STATISTICS = f"statistics/{RUN}attacked.zarr"
 
 
 def attacked_epochs(s):
-    return s.settings.attacked.chosen(s.checkpoint_epochs)
+    return s.settings.attacked.selected_epochs(s.checkpoint_epochs)
 
 
 def attacked_settings(s):
@@ -169,12 +169,12 @@ def attacked_settings(s):
         update={"attacks": {name: attacks[name]}}
     )
     return {
-        "model": s.config["model"],
-        "ntk": s.config["ntk"],
+        "model": s.plain("model"),
+        "ntk": s.plain("ntk"),
         "evaluation": evaluation.model_dump(
             exclude={"attacks": {"__all__": {"epsilons"}}}
         ),
-        "attacked": s.config["attacked"],
+        "attacked": s.plain("attacked"),
         "epochs": attacked_epochs(s),
     }
 
@@ -214,7 +214,7 @@ def children_settings(s):
     phase2 = s.settings.phase2
     training = phase2.training(phase2.regimes)
     return {
-        "model": s.config["model"],
+        "model": s.plain("model"),
         "training": training.model_dump(exclude_none=True),
     }
 
@@ -227,7 +227,7 @@ def children_key(s, regime):
 
 def each_child(pattern, kinds):
     """``pattern`` for every child of a spawn point, in the order a job's script reads the
-    children from these paths (ntk_evolution.experiment.JobSubject); other wildcards stay.
+    children from these paths (ntk_evolution.configuration.experiment.JobSubject); other wildcards stay.
     """
     dynamics, regimes = zip(*kinds)
     return expand(
@@ -265,7 +265,7 @@ EVALUATION = f"evaluation/{RUN}"
 
 
 def evaluation_settings(s):
-    return {"model": s.config["model"], "evaluation": s.config["evaluation"]}
+    return {"model": s.plain("model"), "evaluation": s.plain("evaluation")}
 
 
 def evaluation_minutes_of(models):
@@ -311,7 +311,7 @@ def gather_inputs(s):
 
 
 def gather_settings(s):
-    return {"config": {key: s.config[key] for key in ("phase2", "evaluation")}}
+    return {"config": {key: s.plain(key) for key in ("phase2", "evaluation")}}
 
 
 def gather_key(s):
@@ -402,7 +402,7 @@ FEATURES = f"machines/{RUN}features.zarr"
 
 
 def machine_epochs(s):
-    return s.settings.machines.analysed(s.checkpoint_epochs)
+    return s.settings.machines.selected_epochs(s.checkpoint_epochs)
 
 
 def machine_evaluation(s):
@@ -414,8 +414,8 @@ def machine_evaluation(s):
 
 def machine_settings(s):
     return {
-        "model": s.config["model"],
-        "machines": s.config["machines"],
+        "model": s.plain("model"),
+        "machines": s.plain("machines"),
         "evaluation": machine_evaluation(s),
         "epochs": machine_epochs(s),
     }
@@ -447,7 +447,7 @@ def picture_runs(s):
 
 
 def picture_epochs(s):
-    return s.settings.pictures.drawn(s.checkpoint_epochs)
+    return s.settings.pictures.selected_epochs(s.checkpoint_epochs)
 
 
 def picture_inputs(s):
@@ -465,8 +465,8 @@ def picture_inputs(s):
 
 def picture_settings(s):
     return {
-        "model": s.config["model"],
-        "pictures": s.config["pictures"],
+        "model": s.plain("model"),
+        "pictures": s.plain("pictures"),
         "epochs": picture_epochs(s),
     }
 
@@ -486,8 +486,8 @@ INFINITE_MACHINE = "machines/infinite.zarr"
 
 def infinite_machine_settings(s):
     return {
-        "model": s.config["model"],
-        "machines": s.config["machines"],
+        "model": s.plain("model"),
+        "machines": s.plain("machines"),
         "evaluation": machine_evaluation(s),
     }
 
@@ -566,8 +566,8 @@ def findings_inputs(s):
 
 
 def findings_param(read):
-    """A findings param: ``read(scenario config)``."""
-    return lambda w: read(SCENARIOS[w.scenario].config)
+    """A findings param: ``read(scenario)``."""
+    return lambda w: read(SCENARIOS[w.scenario])
 
 
 # --- Everything a scenario keeps.

@@ -6,9 +6,15 @@ attacked kernel, feature self-similarity per class) with an epoch dim; see
 ntk_evolution.stages.attacked.
 """
 
-from ntk_evolution.experiment import JobSubject
-from ntk_evolution.joblog import setup_logging
-from ntk_evolution.settings import AttackedSettings, EvaluationSettings, ModelSettings, NtkSettings
+from ntk_evolution.configuration.experiment import JobSubject
+from ntk_evolution.configuration.settings import (
+    AttackedSettings,
+    EvaluationSettings,
+    ModelSettings,
+    NtkSettings,
+)
+from ntk_evolution.pipeline.joblog import setup_logging
+from ntk_evolution.pipeline.params import typed_params
 from ntk_evolution.stages.attacked import extract_attacked_kernels
 
 setup_logging(snakemake.log[0])
@@ -20,8 +26,11 @@ extract_attacked_kernels(
     snakemake.output.statistics,
     run=JobSubject(snakemake).run,
     epochs=snakemake.params.epochs,
-    model=ModelSettings.model_validate(snakemake.params.model),
-    ntk=NtkSettings.model_validate(snakemake.params.ntk),
-    evaluation=EvaluationSettings.model_validate(snakemake.params.evaluation),
-    attacked=AttackedSettings.model_validate(snakemake.params.attacked),
+    **typed_params(
+        snakemake,
+        model=ModelSettings,
+        ntk=NtkSettings,
+        evaluation=EvaluationSettings,
+        attacked=AttackedSettings,
+    ),
 )

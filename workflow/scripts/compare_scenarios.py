@@ -5,7 +5,7 @@ findings.csv), ``findings.md``, ``findings.png`` (the decisive figures across sc
 ``verdicts.csv`` (every scenario's verdict on every finding, which the report opens on).
 """
 
-from ntk_evolution.joblog import setup_logging
+from ntk_evolution.pipeline.joblog import setup_logging
 from ntk_evolution.stages.comparison import compare_scenarios
 
 setup_logging(snakemake.log[0])

@@ -4,8 +4,8 @@ Writes the archive at the output path only when it arrived whole with the publis
 otherwise the job fails with the reason and leaves no file behind.
 """
 
-from ntk_evolution.fetch import fetch
-from ntk_evolution.joblog import setup_logging
+from ntk_evolution.datasets.fetch import fetch
+from ntk_evolution.pipeline.joblog import setup_logging
 
 setup_logging(snakemake.log[0])
 fetch(snakemake.params.url, snakemake.output[0], snakemake.params.md5)

@@ -4,9 +4,10 @@ Writes a CSV with one row per (child, attack, epsilon, source): phase1_regime, s
 dynamics, phase2_regime, attack, epsilon (0 for "clean"), source ("self" or "parent"), accuracy.
 """
 
-from ntk_evolution.experiment import JobSubject
-from ntk_evolution.joblog import setup_logging
-from ntk_evolution.settings import EvaluationSettings, ModelSettings
+from ntk_evolution.configuration.experiment import JobSubject
+from ntk_evolution.configuration.settings import EvaluationSettings, ModelSettings
+from ntk_evolution.pipeline.joblog import setup_logging
+from ntk_evolution.pipeline.params import typed_params
 from ntk_evolution.stages.evaluation import evaluate_children
 
 setup_logging(snakemake.log[0])
@@ -17,6 +18,5 @@ evaluate_children(
     snakemake.input.split,
     snakemake.output[0],
     children=JobSubject(snakemake).children,
-    model=ModelSettings.model_validate(snakemake.params.model),
-    evaluation=EvaluationSettings.model_validate(snakemake.params.evaluation),
+    **typed_params(snakemake, model=ModelSettings, evaluation=EvaluationSettings),
 )

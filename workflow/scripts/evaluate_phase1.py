@@ -6,9 +6,10 @@ and the network's adversarial test images, one array per attack and epsilon (``p
 the transfer attack on the run's children.
 """
 
-from ntk_evolution.experiment import JobSubject
-from ntk_evolution.joblog import setup_logging
-from ntk_evolution.settings import EvaluationSettings, ModelSettings
+from ntk_evolution.configuration.experiment import JobSubject
+from ntk_evolution.configuration.settings import EvaluationSettings, ModelSettings
+from ntk_evolution.pipeline.joblog import setup_logging
+from ntk_evolution.pipeline.params import typed_params
 from ntk_evolution.stages.evaluation import evaluate_phase1
 
 setup_logging(snakemake.log[0])
@@ -18,6 +19,5 @@ evaluate_phase1(
     snakemake.output.table,
     snakemake.output.adversarial,
     run=JobSubject(snakemake).run,
-    model=ModelSettings.model_validate(snakemake.params.model),
-    evaluation=EvaluationSettings.model_validate(snakemake.params.evaluation),
+    **typed_params(snakemake, model=ModelSettings, evaluation=EvaluationSettings),
 )

@@ -6,9 +6,10 @@ versions, device, the implementation used, compile seconds; per checkpoint under
 its epoch, checkpoint metadata and compute seconds).
 """
 
-from ntk_evolution.experiment import JobSubject
-from ntk_evolution.joblog import setup_logging
-from ntk_evolution.settings import ModelSettings, NtkSettings
+from ntk_evolution.configuration.experiment import JobSubject
+from ntk_evolution.configuration.settings import ModelSettings, NtkSettings
+from ntk_evolution.pipeline.joblog import setup_logging
+from ntk_evolution.pipeline.params import typed_params
 from ntk_evolution.stages.kernels import extract_kernels
 
 setup_logging(snakemake.log[0])
@@ -19,6 +20,5 @@ extract_kernels(
     snakemake.output[0],
     run=JobSubject(snakemake).run,
     epochs=snakemake.params.epochs,
-    model=ModelSettings.model_validate(snakemake.params.model),
-    ntk=NtkSettings.model_validate(snakemake.params.ntk),
+    **typed_params(snakemake, model=ModelSettings, ntk=NtkSettings),
 )

@@ -5,9 +5,10 @@ Writes a zarr store with ``picture`` (regime, epoch, class, eigen, row, column, 
 ntk_evolution.stages.machines.draw_feature_pictures.
 """
 
-from ntk_evolution.experiment import JobSubject
-from ntk_evolution.joblog import setup_logging
-from ntk_evolution.settings import ModelSettings, PictureSettings
+from ntk_evolution.configuration.experiment import JobSubject
+from ntk_evolution.configuration.settings import ModelSettings, PictureSettings
+from ntk_evolution.pipeline.joblog import setup_logging
+from ntk_evolution.pipeline.params import typed_params
 from ntk_evolution.stages.machines import draw_feature_pictures
 
 setup_logging(snakemake.log[0])
@@ -20,6 +21,5 @@ draw_feature_pictures(
     snakemake.input.split,
     snakemake.output[0],
     epochs=epochs,
-    model=ModelSettings.model_validate(snakemake.params.model),
-    pictures=PictureSettings.model_validate(snakemake.params.pictures),
+    **typed_params(snakemake, model=ModelSettings, pictures=PictureSettings),
 )

@@ -4,8 +4,8 @@ Writes ``results/figures/*.png`` and the tables ``fixed_kernel.csv`` and
 ``robustness_vs_epsilon.csv`` (each with its provenance beside it).
 """
 
-from ntk_evolution.experiment import Run
-from ntk_evolution.joblog import setup_logging
+from ntk_evolution.configuration.experiment import Run
+from ntk_evolution.pipeline.joblog import setup_logging
 from ntk_evolution.stages.figures import draw_figures
 
 setup_logging(snakemake.log[0])

@@ -6,9 +6,15 @@ Writes ``findings.csv`` (finding, measure, subject, value, low, high, threshold,
 ``verdicts.csv`` (one row per finding: claim, verdict, evidence; the report opens on it).
 """
 
-from ntk_evolution.experiment import JobSubject
-from ntk_evolution.joblog import setup_logging
-from ntk_evolution.settings import FindingsSettings, ModelSettings, Phase1Settings, read_attack
+from ntk_evolution.configuration.experiment import JobSubject
+from ntk_evolution.configuration.settings import (
+    FindingsSettings,
+    ModelSettings,
+    Phase1Settings,
+    read_attack,
+)
+from ntk_evolution.pipeline.joblog import setup_logging
+from ntk_evolution.pipeline.params import typed_params
 from ntk_evolution.stages.findings import write_findings
 
 setup_logging(snakemake.log[0])
@@ -21,9 +27,9 @@ write_findings(
     snakemake.output.robustness,
     snakemake.output.verdicts,
     runs=JobSubject(snakemake).runs,
-    thresholds=FindingsSettings.model_validate(snakemake.params.thresholds),
     dataset=snakemake.params.dataset,
-    model=ModelSettings.model_validate(snakemake.params.model),
-    phase1=Phase1Settings.model_validate(snakemake.params.phase1),
+    **typed_params(
+        snakemake, thresholds=FindingsSettings, model=ModelSettings, phase1=Phase1Settings
+    ),
     attacks={name: read_attack(a) for name, a in snakemake.params.attacks.items()},
 )

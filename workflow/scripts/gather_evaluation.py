@@ -6,7 +6,7 @@ spawn_epoch, dynamics, phase2_regime, attack, epsilon, source) and ``parent_accu
 (phase1_regime, seed, attack, epsilon).
 """
 
-from ntk_evolution.joblog import setup_logging
+from ntk_evolution.pipeline.joblog import setup_logging
 from ntk_evolution.stages.gather import gather_evaluation
 
 setup_logging(snakemake.log[0])

@@ -4,8 +4,9 @@ Writes a zarr store with ``accuracy`` (attack): "clean" and every evaluation att
 epsilon, crafted against the machine; see ntk_evolution.stages.infinite.
 """
 
-from ntk_evolution.joblog import setup_logging
-from ntk_evolution.settings import EvaluationSettings, MachinesSettings, ModelSettings
+from ntk_evolution.configuration.settings import EvaluationSettings, MachinesSettings, ModelSettings
+from ntk_evolution.pipeline.joblog import setup_logging
+from ntk_evolution.pipeline.params import typed_params
 from ntk_evolution.stages.infinite import judge_infinite_machine
 
 setup_logging(snakemake.log[0])
@@ -13,7 +14,7 @@ judge_infinite_machine(
     snakemake.input.kernel,
     snakemake.input.split,
     snakemake.output[0],
-    model=ModelSettings.model_validate(snakemake.params.model),
-    machines=MachinesSettings.model_validate(snakemake.params.machines),
-    evaluation=EvaluationSettings.model_validate(snakemake.params.evaluation),
+    **typed_params(
+        snakemake, model=ModelSettings, machines=MachinesSettings, evaluation=EvaluationSettings
+    ),
 )

@@ -3,8 +3,8 @@
 Writes a zarr store with ``alignment`` (epoch, logit) and ``mean_alignment`` (epoch).
 """
 
-from ntk_evolution.experiment import JobSubject
-from ntk_evolution.joblog import setup_logging
+from ntk_evolution.configuration.experiment import JobSubject
+from ntk_evolution.pipeline.joblog import setup_logging
 from ntk_evolution.stages.statistics import kernel_alignment
 
 setup_logging(snakemake.log[0])

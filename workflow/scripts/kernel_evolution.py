@@ -6,8 +6,8 @@ asks for it and it is within reach), ``distance_to_infinite`` and
 ``centered_distance_to_infinite`` (epoch).
 """
 
-from ntk_evolution.experiment import JobSubject
-from ntk_evolution.joblog import setup_logging
+from ntk_evolution.configuration.experiment import JobSubject
+from ntk_evolution.pipeline.joblog import setup_logging
 from ntk_evolution.stages.statistics import kernel_evolution
 
 setup_logging(snakemake.log[0])

@@ -6,9 +6,10 @@ measure), ``eigenvalue`` (epoch, logit, eigen) and ``robust_share`` (epoch); see
 ntk_evolution.stages.machines.
 """
 
-from ntk_evolution.experiment import JobSubject
-from ntk_evolution.joblog import setup_logging
-from ntk_evolution.settings import EvaluationSettings, MachinesSettings, ModelSettings
+from ntk_evolution.configuration.experiment import JobSubject
+from ntk_evolution.configuration.settings import EvaluationSettings, MachinesSettings, ModelSettings
+from ntk_evolution.pipeline.joblog import setup_logging
+from ntk_evolution.pipeline.params import typed_params
 from ntk_evolution.stages.machines import judge_machines
 
 setup_logging(snakemake.log[0])
@@ -21,7 +22,7 @@ judge_machines(
     snakemake.output.features,
     run=JobSubject(snakemake).run,
     epochs=snakemake.params.epochs,
-    model=ModelSettings.model_validate(snakemake.params.model),
-    machines=MachinesSettings.model_validate(snakemake.params.machines),
-    evaluation=EvaluationSettings.model_validate(snakemake.params.evaluation),
+    **typed_params(
+        snakemake, model=ModelSettings, machines=MachinesSettings, evaluation=EvaluationSettings
+    ),
 )

@@ -5,8 +5,8 @@ kind, comparison, seeds, run_a, run_b on pair: every two runs of different regim
 across seeds) and every two seeds of one regime (the yardsticks).
 """
 
-from ntk_evolution.experiment import JobSubject, run_pairs
-from ntk_evolution.joblog import setup_logging
+from ntk_evolution.configuration.experiment import JobSubject, run_pairs
+from ntk_evolution.pipeline.joblog import setup_logging
 from ntk_evolution.stages.statistics import kernel_pair_distances
 
 setup_logging(snakemake.log[0])

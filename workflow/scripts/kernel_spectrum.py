@@ -4,8 +4,8 @@ Writes a zarr store with ``eigenvalues`` (epoch, logit, rank), ``effective_rank`
 ``top_k_share`` and ``trace`` (epoch, logit).
 """
 
-from ntk_evolution.experiment import JobSubject
-from ntk_evolution.joblog import setup_logging
+from ntk_evolution.configuration.experiment import JobSubject
+from ntk_evolution.pipeline.joblog import setup_logging
 from ntk_evolution.stages.statistics import kernel_spectrum
 
 setup_logging(snakemake.log[0])

@@ -5,8 +5,8 @@ files) and a relative link ``results/<scenario>/<layout>`` to each
 ``results/shared/<key>/<layout>`` it uses.
 """
 
-from ntk_evolution.joblog import setup_logging
-from ntk_evolution.recovery import run_configfiles
+from ntk_evolution._infra.recovery import run_configfiles
+from ntk_evolution.pipeline.joblog import setup_logging
 from ntk_evolution.stages.scenarios import record_scenario
 
 setup_logging(snakemake.log[0])

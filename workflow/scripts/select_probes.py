@@ -4,7 +4,7 @@ Writes ``results/data/probes.npz``: ``indices`` (probe,) into the training set, 
 and their ``labels`` (probe,).
 """
 
-from ntk_evolution.joblog import setup_logging
+from ntk_evolution.pipeline.joblog import setup_logging
 from ntk_evolution.stages.data import prepare_probes
 
 setup_logging(snakemake.log[0])

@@ -5,7 +5,7 @@ Writes ``results/data/split.npz``: ``train_images``/``test_images`` (n, height, 
 integer pixels, ``train_labels``/``test_labels`` (n,), ``classes`` and ``pixel_max``.
 """
 
-from ntk_evolution.joblog import setup_logging
+from ntk_evolution.pipeline.joblog import setup_logging
 from ntk_evolution.stages.data import prepare_split
 
 setup_logging(snakemake.log[0])

@@ -5,9 +5,10 @@ Writes, per child, ``params.npz`` (final parameters, pickle-free, same tree as t
 phase2_regime, epoch, adversarial, train_loss, train_accuracy, test_accuracy, seconds.
 """
 
-from ntk_evolution.experiment import JobSubject
-from ntk_evolution.joblog import setup_logging
-from ntk_evolution.settings import ModelSettings, Training
+from ntk_evolution.configuration.experiment import JobSubject
+from ntk_evolution.configuration.settings import ModelSettings, Training
+from ntk_evolution.pipeline.joblog import setup_logging
+from ntk_evolution.pipeline.params import typed_params
 from ntk_evolution.stages.phase2 import train_children
 
 setup_logging(snakemake.log[0])
@@ -17,6 +18,5 @@ train_children(
     snakemake.output.children,
     snakemake.output.histories,
     children=JobSubject(snakemake).children,
-    model=ModelSettings.model_validate(snakemake.params.model),
-    training=Training.model_validate(snakemake.params.training),
+    **typed_params(snakemake, model=ModelSettings, training=Training),
 )

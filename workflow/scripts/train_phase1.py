@@ -6,9 +6,10 @@ has one row per epoch: regime, seed, epoch, adversarial, train_loss, train_accur
 test_accuracy, seconds.
 """
 
-from ntk_evolution.experiment import JobSubject
-from ntk_evolution.joblog import setup_logging
-from ntk_evolution.settings import ModelSettings, Training
+from ntk_evolution.configuration.experiment import JobSubject
+from ntk_evolution.configuration.settings import ModelSettings, Training
+from ntk_evolution.pipeline.joblog import setup_logging
+from ntk_evolution.pipeline.params import typed_params
 from ntk_evolution.stages.phase1 import train_phase1
 
 setup_logging(snakemake.log[0])
@@ -18,7 +19,6 @@ train_phase1(
     checkpoints,
     history,
     run=JobSubject(snakemake).run,
-    model=ModelSettings.model_validate(snakemake.params.model),
-    training=Training.model_validate(snakemake.params.training),
+    **typed_params(snakemake, model=ModelSettings, training=Training),
     checkpoint_epochs=snakemake.params.checkpoint_epochs,
 )

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import seaborn as sns
 import xarray as xr
 
-from ntk_evolution.experiment import epoch_label
+from ntk_evolution.configuration.experiment import epoch_label
 from ntk_evolution.figures import style
 
 PANELS = {
@@ -29,20 +28,8 @@ def plot(statistics: xr.Dataset, path: str | Path) -> None:
     order = style.regimes_present(table.regime)
     fig, axes = style.subplots(1, len(PANELS), figsize=(11, 3.4))
     for ax, (name, (title, ylabel)) in zip(axes, PANELS.items(), strict=True):
-        sns.pointplot(
-            table,
-            x="epoch",
-            y=name,
-            order=epochs,
-            hue="regime",
-            hue_order=order,
-            palette=style.palette(order),
-            errorbar=style.SEED_BAND,
-            dodge=style.dodge(0.3, order),
-            linestyle="none",
-            capsize=0.1,
-            ax=ax,
-        )
+        dodged = {"order": epochs, "dodge": 0.3, "capsize": 0.1}
+        style.points(ax, table, "epoch", name, hue="regime", hue_order=order, **dodged)
         ax.set_title(title)
         ax.set_xlabel("checkpoint epoch")
         ax.set_ylabel(ylabel)

@@ -128,7 +128,7 @@ def _draw(ax: Axes, panel: Panel, table: pd.DataFrame, scenarios: list[str]) -> 
 
 
 def plot(table: pd.DataFrame, path: str | Path) -> None:
-    """``table``: :func:`ntk_evolution.comparison.comparison_table`; the scenarios in its
+    """``table``: :func:`ntk_evolution.analyses.comparison.comparison_table`; the scenarios in its
     order, top to bottom, one panel per entry of :data:`PANELS`."""
     style.setup()
     scenarios = list(dict.fromkeys(table.scenario))

@@ -11,7 +11,7 @@ import xarray as xr
 from matplotlib.cm import ScalarMappable
 from matplotlib.colors import Normalize
 
-from ntk_evolution.experiment import Run, epoch_label
+from ntk_evolution.configuration.experiment import Run, epoch_label
 from ntk_evolution.figures import style
 
 CMAP = "viridis"

@@ -13,7 +13,7 @@ PANELS = {"distance": "raw kernels", "centered_distance": "double-centred kernel
 
 
 def plot(pairs: xr.Dataset | None, path: str | Path) -> None:
-    """``pairs``: the dataset of :func:`ntk_evolution.statistics.pair_distances`; None for a
+    """``pairs``: the dataset of :func:`ntk_evolution.kernels.statistics.pair_distances`; None for a
     single run, which has no pair: the figure says so.
 
     One panel per distance; colour is the comparison, dashed lines are the yardsticks, solid

@@ -12,7 +12,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pandas as pd
-import seaborn as sns
 from matplotlib.axes import Axes
 
 from ntk_evolution.figures import style
@@ -106,19 +105,9 @@ def _curves(ax: Axes, rows: pd.DataFrame, order: list[str]) -> None:
 
 def _points(ax: Axes, rows: pd.DataFrame, order: list[str]) -> None:
     """Accuracy of each measure of :func:`_single_radius`, dodged points per code."""
-    sns.pointplot(
-        rows,
-        x="measure",
-        y="accuracy",
-        order=list(dict.fromkeys(rows.measure)),
-        hue="code",
-        hue_order=order,
-        palette=style.palette(order),
-        errorbar=style.SEED_BAND,
-        dodge=style.dodge(0.4, order),
-        linestyle="none",
-        ax=ax,
-    )
+    measures = list(dict.fromkeys(rows.measure))
+    dodged = {"order": measures, "dodge": 0.4}
+    style.points(ax, rows, "measure", "accuracy", hue="code", hue_order=order, **dodged)
     ax.set_xlabel("")
     for label in ax.get_xticklabels():
         label.set(rotation=90)

@@ -73,6 +73,33 @@ def figure(**options: Any) -> Figure:
     return plt.figure(layout="constrained", **options)
 
 
+def over_seeds(
+    plot: Any,
+    ax: Axes,
+    table: pd.DataFrame,
+    x: str,
+    y: str,
+    *,
+    hue: str,
+    hue_order: Sequence[str],
+    **options: Any,
+) -> None:
+    """``plot``, a seaborn function (``sns.lineplot``, ``sns.pointplot``), of ``y`` against
+    ``x`` on ``ax``: a colour of :func:`palette` per ``hue`` value, the mean over the rows of
+    that value (the seeds) and their range (:data:`SEED_BAND`). ``options`` go to ``plot``."""
+    plot(
+        table,
+        x=x,
+        y=y,
+        hue=hue,
+        hue_order=hue_order,
+        palette=palette(hue_order),
+        errorbar=SEED_BAND,
+        ax=ax,
+        **options,
+    )
+
+
 def lines(
     ax: Axes,
     table: pd.DataFrame,
@@ -91,18 +118,15 @@ def lines(
     go to ``sns.lineplot``."""
     if dots:
         options = {"marker": "o", "markersize": 3, **options}
-    sns.lineplot(
-        table,
-        x=x,
-        y=y,
-        hue=hue,
-        hue_order=hue_order,
-        palette=palette(hue_order),
-        errorbar=SEED_BAND,
-        ax=ax,
-        **options,
-    )
+    over_seeds(sns.lineplot, ax, table, x, y, hue=hue, hue_order=hue_order, **options)
     ax.set_ylabel(wrap(ylabel))
+
+
+def points(ax: Axes, table: pd.DataFrame, x: str, y: str, *, dodge: float, **options: Any) -> None:
+    """Points of :func:`over_seeds`, no line between them, the hues ``dodge`` apart (not for a
+    single hue: seaborn divides the width by the number of hues less one)."""
+    dodged = dodge if len(options["hue_order"]) > 1 else False
+    over_seeds(sns.pointplot, ax, table, x, y, linestyle="none", dodge=dodged, **options)
 
 
 def line_grid(table: pd.DataFrame, *, hue_order: Sequence[str], **options: Any) -> sns.FacetGrid:
@@ -166,12 +190,6 @@ def _panel_legends(fig: Figure) -> tuple[list[Artist], list[str], str | None]:
         for handle, label in zip(*ax.get_legend_handles_labels(), strict=True):
             entries.setdefault(label, handle)
     return list(entries.values()), list(entries), title
-
-
-def dodge(width: float, hues: Sequence[str]) -> float | bool:
-    """seaborn's ``dodge`` for points of ``hues`` side by side: ``width``, or none for a single
-    hue (seaborn divides the width by the number of hues less one)."""
-    return width if len(hues) > 1 else False
 
 
 def wrap(label: str, width: int = 34) -> str:

@@ -1,7 +1,7 @@
 """One function per workflow stage, from input files to output files.
 
 The scripts in ``workflow/scripts`` only unpack Snakemake's ``input``/``params``/``output``, point
-logging at the job's log (:func:`ntk_evolution.joblog.setup_logging`) and call one function from
+logging at the job's log (:func:`ntk_evolution.pipeline.joblog.setup_logging`) and call one function from
 these modules. Every setting arrives as an argument (the rule's ``params``), never from
 config.yaml directly, so Snakemake reruns exactly the jobs whose settings changed; the same
 settings are recorded as provenance in what each stage writes. The stages live in separate

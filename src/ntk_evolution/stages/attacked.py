@@ -1,11 +1,11 @@
 """Kernels on attacked inputs: the probes' adversarial versions at chosen checkpoints of a run,
 their per-logit kernel and the cross kernel with the clean probes, and how far the attack moves
-them (:mod:`ntk_evolution.attacked`).
+them (:mod:`ntk_evolution.kernels.attacked`).
 
 Two stores per run: the kernels, ``attacked_ntk`` (epoch, logit, probe_i, probe_j) chunked by
 tiles as the clean kernels are, ``cross`` (epoch, logit, probe) and the attacked probe images
 ``attacked_probes`` (epoch, probe, row, column, channel); and the statistics of
-:func:`ntk_evolution.attacked.attack_statistics` with an ``epoch`` dim.
+:func:`ntk_evolution.kernels.attacked.attack_statistics` with an ``epoch`` dim.
 """
 
 from __future__ import annotations
@@ -17,20 +17,21 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
-from ntk_evolution import attacked as science
-from ntk_evolution import data, storage
-from ntk_evolution.checkpoints import load_variables
-from ntk_evolution.experiment import Run
-from ntk_evolution.ntk import compile_tile_kernel
-from ntk_evolution.provenance import provenance
-from ntk_evolution.seeding import evaluation_key
-from ntk_evolution.settings import (
+from ntk_evolution._infra import storage
+from ntk_evolution._infra.checkpoints import load_variables
+from ntk_evolution._infra.provenance import provenance
+from ntk_evolution._infra.seeding import evaluation_key
+from ntk_evolution.configuration.experiment import Run
+from ntk_evolution.configuration.settings import (
     AttackedSettings,
     EvaluationSettings,
     ModelSettings,
     NtkSettings,
     SingleAttack,
 )
+from ntk_evolution.datasets import data
+from ntk_evolution.kernels import attacked as science
+from ntk_evolution.kernels.ntk import compile_tile_kernel
 from ntk_evolution.stages.machines import ProbeKernels
 from ntk_evolution.stages.networks import configured_network
 
@@ -112,8 +113,7 @@ def extract_attacked_kernels(
             kernel,
             net.evaluation(variables.state),
             variables.params,
-            probes.images,
-            probes.labels,
+            (probes.images, probes.labels),
             attack,
             key=evaluation_key(evaluation.seed),
             batch_size=evaluation.batch_size,

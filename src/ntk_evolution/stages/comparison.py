@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pandas as pd
 
-from ntk_evolution import comparison
-from ntk_evolution.atomic import atomic_file, write_table
+from ntk_evolution._infra.atomic import atomic_file, write_table
+from ntk_evolution._infra.provenance import provenance
+from ntk_evolution.analyses import comparison
+from ntk_evolution.analyses.findings import overview as findings_overview
 from ntk_evolution.figures import comparison as comparison_figure
-from ntk_evolution.findings import overview as findings_overview
-from ntk_evolution.provenance import provenance
 
 log = logging.getLogger(__name__)
 
@@ -25,9 +25,9 @@ def compare_scenarios(
     figure: str | Path,
     verdicts: str | Path,
 ) -> None:
-    """``table`` (CSV, :data:`ntk_evolution.comparison.COLUMNS`), ``markdown``, ``figure``
+    """``table`` (CSV, :data:`ntk_evolution.analyses.comparison.COLUMNS`), ``markdown``, ``figure``
     (PNG) and ``verdicts`` (CSV: per scenario and finding the claim, verdict and evidence of
-    :func:`ntk_evolution.findings.overview`, which the report opens on) from ``findings``:
+    :func:`ntk_evolution.analyses.findings.overview`, which the report opens on) from ``findings``:
     scenario name -> its ``findings.csv``, in the order to show them."""
     tables = {scenario: pd.read_csv(path) for scenario, path in findings.items()}
     combined = comparison.comparison_table(tables)

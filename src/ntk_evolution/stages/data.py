@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from ntk_evolution import data
+from ntk_evolution.datasets import data
 
 log = logging.getLogger(__name__)
 

@@ -1,17 +1,17 @@
 """Evaluation stages: clean, robust and transfer accuracy of phase-1 models and children.
 
 Every evaluation job writes a tidy table, one row per (model, attack, epsilon, source) with the
-columns :data:`ntk_evolution.experiment.MODEL_COLUMNS`, ``attack``, ``epsilon``, ``source``,
+columns :data:`ntk_evolution.configuration.experiment.MODEL_COLUMNS`, ``attack``, ``epsilon``, ``source``,
 ``accuracy``, ``correct`` and ``n`` (accuracy = correct / n test images; the intervals of
-:mod:`ntk_evolution.intervals` follow from these two), and for an ensemble attack
+:mod:`ntk_evolution.analyses.intervals` follow from these two), and for an ensemble attack
 ``broken_first_by_<member>``: how many test images each member broke first, in the ensemble's
 order. :func:`ntk_evolution.stages.gather.gather_evaluation` stacks them into one CSV and one
 xarray dataset. A phase-1 model has ``spawn_epoch`` NaN, ``dynamics`` "standard" and
 ``phase2_regime`` "none".
 
 Every attack of ``evaluation.attacks`` is measured at each of its radii
-(:attr:`ntk_evolution.settings.PgdAttack.radii`); an ensemble counts an example as robust only
-if no member breaks it (:func:`ntk_evolution.evaluation.worst_case`), white-box and transferred
+(:attr:`ntk_evolution.configuration.settings.PgdAttack.radii`); an ensemble counts an example as robust only
+if no member breaks it (:func:`ntk_evolution.attacks.evaluation.worst_case`), white-box and transferred
 alike. The clean row has ``attack`` "clean" and ``epsilon`` 0 (a ball of radius 0 holds the
 clean image only). ``source`` says whom the adversarial examples were crafted against: ``self``
 (white-box; for ``attack`` "clean" no attack at all) or ``parent`` (the final phase-1 network of
@@ -30,22 +30,25 @@ import json
 import logging
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 
-from ntk_evolution import data
-from ntk_evolution.atomic import atomic_file, write_table
-from ntk_evolution.checkpoints import load_checkpoint
-from ntk_evolution.dynamics import child_apply
-from ntk_evolution.evaluation import craft, hits, worst_case
-from ntk_evolution.experiment import MODEL_COLUMNS, Child, Run
-from ntk_evolution.provenance import provenance
-from ntk_evolution.recovery import open_npz
-from ntk_evolution.seeding import evaluation_key
-from ntk_evolution.settings import EnsembleAttack, EvaluationSettings, ModelSettings, SingleAttack
+from ntk_evolution._infra.atomic import atomic_file, write_table
+from ntk_evolution._infra.checkpoints import load_checkpoint
+from ntk_evolution._infra.provenance import provenance
+from ntk_evolution._infra.recovery import open_npz
+from ntk_evolution._infra.seeding import evaluation_key
+from ntk_evolution._infra.type_aliases import ApplyFn, Params
+from ntk_evolution.attacks.evaluation import craft, hits, worst_case
+from ntk_evolution.configuration.experiment import MODEL_COLUMNS, Child, Run
+from ntk_evolution.configuration.settings import EnsembleAttack, EvaluationSettings, ModelSettings
+from ntk_evolution.datasets import data
+from ntk_evolution.models.dynamics import child_apply
 from ntk_evolution.stages.networks import load_network
-from ntk_evolution.type_aliases import ApplyFn, Params
+
+if TYPE_CHECKING:  # annotations only
+    from ntk_evolution.configuration.settings import SingleAttack
 
 log = logging.getLogger(__name__)
 
@@ -57,7 +60,7 @@ def adversarial_key(name: str, epsilon: float) -> str:
 
 
 def _cell(key: str) -> tuple[str, float]:
-    """``(attack, epsilon)`` of a result name of :func:`ntk_evolution.evaluation.evaluate`
+    """``(attack, epsilon)`` of a result name of :func:`ntk_evolution.attacks.evaluation.evaluate`
     (``clean``: radius 0), the inverse of :func:`adversarial_key`."""
     if key == "clean":
         return "clean", 0.0
@@ -123,7 +126,7 @@ def _summary(judged: Judgement) -> dict[str, float]:
 class Judgement(NamedTuple):
     """A model's white-box adversarial test images (by :func:`adversarial_key`, ensembles
     aside) and which test images it gets right: ``hits`` under ``clean``, every attack (an
-    ensemble as :func:`~ntk_evolution.evaluation.worst_case` of its members) and every
+    ensemble as :func:`~ntk_evolution.attacks.evaluation.worst_case` of its members) and every
     ``transfer_`` attack; ``first`` per ensemble result, the index into ``members[attack]`` of
     the member that broke each example first (-1: none)."""
 

@@ -13,9 +13,10 @@ from typing import Any
 import pandas as pd
 import xarray as xr
 
-from ntk_evolution import statistics, storage
-from ntk_evolution.atomic import write_table
-from ntk_evolution.experiment import Run
+from ntk_evolution._infra import storage
+from ntk_evolution._infra.atomic import write_table
+from ntk_evolution._infra.provenance import provenance
+from ntk_evolution.configuration.experiment import Run
 from ntk_evolution.figures import (
     accuracy_vs_spawn,
     alignment,
@@ -32,7 +33,7 @@ from ntk_evolution.figures import (
     training_curves,
 )
 from ntk_evolution.figures import fixed_kernel_table as grid
-from ntk_evolution.provenance import provenance
+from ntk_evolution.kernels import statistics
 
 log = logging.getLogger(__name__)
 

@@ -8,11 +8,12 @@ from pathlib import Path
 
 import pandas as pd
 
-from ntk_evolution import findings, robustness, storage
-from ntk_evolution.atomic import atomic_file, write_table
-from ntk_evolution.experiment import Run
-from ntk_evolution.provenance import provenance
-from ntk_evolution.settings import (
+from ntk_evolution._infra import storage
+from ntk_evolution._infra.atomic import atomic_file, write_table
+from ntk_evolution._infra.provenance import provenance
+from ntk_evolution.analyses import findings, robustness
+from ntk_evolution.configuration.experiment import Run
+from ntk_evolution.configuration.settings import (
     ApgdAttack,
     EnsembleAttack,
     FindingsSettings,
@@ -72,10 +73,10 @@ def write_findings(
     phase1: Phase1Settings,
     attacks: Mapping[str, SingleAttack | EnsembleAttack],
 ) -> None:
-    """``findings.csv`` (:data:`ntk_evolution.findings.COLUMNS`) and ``findings.md``, judged
+    """``findings.csv`` (:data:`ntk_evolution.analyses.findings.COLUMNS`) and ``findings.md``, judged
     with ``thresholds`` on the run of ``dataset``, ``model`` and ``phase1``, and
     ``robustness.md`` (:func:`write_robustness`) and ``verdicts.csv``, one row per finding
-    (:func:`ntk_evolution.findings.overview`), which the report opens on; ``attacks`` are the evaluation attacks, of
+    (:func:`ntk_evolution.analyses.findings.overview`), which the report opens on; ``attacks`` are the evaluation attacks, of
     which ``thresholds`` names the ones the verdicts use."""
     pairs = storage.open_store(pairs_path, load=True) if pairs_path else None
     evolutions = {
@@ -119,7 +120,7 @@ def write_robustness(
 ) -> None:
     """``robustness.md``: every model's accuracy under each evaluation attack measured at the
     findings' epsilon, white-box, and under ``thresholds.attack`` transferred from the parent,
-    with intervals (:func:`ntk_evolution.robustness.robustness_table`); and how many test
+    with intervals (:func:`ntk_evolution.analyses.robustness.robustness_table`); and how many test
     images each member of an ensemble broke first."""
     epsilon = attacks[thresholds.attack].epsilon
     measured = [name for name, a in attacks.items() if epsilon in a.radii]

@@ -12,10 +12,11 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ntk_evolution import intervals, storage
-from ntk_evolution.atomic import write_table
-from ntk_evolution.experiment import MODEL_COLUMNS, SOURCES, attack_order
-from ntk_evolution.provenance import provenance
+from ntk_evolution._infra import storage
+from ntk_evolution._infra.atomic import write_table
+from ntk_evolution._infra.provenance import provenance
+from ntk_evolution.analyses import intervals
+from ntk_evolution.configuration.experiment import MODEL_COLUMNS, SOURCES, attack_order
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -29,8 +30,8 @@ def accuracy_array(
 ) -> xr.DataArray:
     """The ``column`` of the tidy ``table`` as an array over its columns ``dims``, in
     the encoding of every store: ``attack`` the attack's name (in
-    :func:`~ntk_evolution.experiment.attack_order`), ``epsilon`` its radius (ascending, 0 for
-    ``clean``), ``source`` in the order of :data:`~ntk_evolution.experiment.SOURCES`; a
+    :func:`~ntk_evolution.configuration.experiment.attack_order`), ``epsilon`` its radius (ascending, 0 for
+    ``clean``), ``source`` in the order of :data:`~ntk_evolution.configuration.experiment.SOURCES`; a
     combination the table lacks is NaN."""
     array = table.set_index(list(dims))[column].to_xarray()
     order = {}
@@ -43,7 +44,7 @@ def accuracy_array(
 
 def with_intervals(ds: xr.Dataset, n: int) -> xr.Dataset:
     """``ds`` with ``accuracy_low`` and ``accuracy_high``, the ends of each of its accuracies'
-    95 % Wilson interval (:func:`ntk_evolution.intervals.wilson`) over ``n`` test images."""
+    95 % Wilson interval (:func:`ntk_evolution.analyses.intervals.wilson`) over ``n`` test images."""
     low, high = intervals.wilson(np.rint(ds.accuracy.values * n), n)
     for bound, values in (("low", low), ("high", high)):
         ds[f"accuracy_{bound}"] = ds.accuracy.copy(data=values)
@@ -68,7 +69,7 @@ def gather_evaluation(
     models with dims (phase1_regime, seed, attack, epsilon), encoded by :func:`accuracy_array`;
     an attack not measured at a radius is NaN there (``clean`` is measured at radius 0 only).
     ``accuracy_low``/``_high`` and ``parent_accuracy_low``/``_high`` are the ends of each
-    accuracy's 95 % Wilson interval (:func:`ntk_evolution.intervals.wilson`) over its ``n``
+    accuracy's 95 % Wilson interval (:func:`ntk_evolution.analyses.intervals.wilson`) over its ``n``
     test images.
     """
     import pandas as pd  # here, not above: gathering kernels needs no pandas
@@ -99,6 +100,13 @@ def gather_evaluation(
             "long_name": f"{bound} end of the accuracy's 95 % Wilson interval over the test images",
             "units": "1",
         }
+    _describe(ds)
+    ds.attrs = made
+    storage.write_dataset(ds, store_path)
+
+
+def _describe(ds: xr.Dataset) -> None:
+    """The long names, units and descriptions of the gathered accuracies and their coords."""
     ds.accuracy.attrs = {
         "long_name": "test accuracy of the child",
         "units": "1",
@@ -116,5 +124,3 @@ def gather_evaluation(
         "units": "1",
         "description": "pixels lie in [0, 1]; 0 for attack 'clean'",
     }
-    ds.attrs = made
-    storage.write_dataset(ds, store_path)

@@ -1,5 +1,5 @@
 """The infinite-width reference stages: the analytic NTK on the probes, once per architecture
-and data, and its kernel machine (:mod:`ntk_evolution.infinite`).
+and data, and its kernel machine (:mod:`ntk_evolution.kernels.infinite`).
 
 The kernel's store holds ``ntk`` (probe_i, probe_j), the same for every logit, with the
 coordinates of a run's kernel store; the machine's ``accuracy`` (attack, epsilon), encoded as
@@ -18,13 +18,19 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from ntk_evolution import data, storage
-from ntk_evolution.evaluation import shares
-from ntk_evolution.infinite import analytic_ntk, infinite_coefficients, infinite_machine
-from ntk_evolution.models import Model
-from ntk_evolution.networks import build_network
-from ntk_evolution.provenance import provenance
-from ntk_evolution.settings import EvaluationSettings, MachinesSettings, ModelSettings, NtkSettings
+from ntk_evolution._infra import storage
+from ntk_evolution._infra.provenance import provenance
+from ntk_evolution.attacks.evaluation import shares
+from ntk_evolution.configuration.settings import (
+    EvaluationSettings,
+    MachinesSettings,
+    ModelSettings,
+    NtkSettings,
+)
+from ntk_evolution.datasets import data
+from ntk_evolution.kernels.infinite import analytic_ntk, infinite_coefficients, infinite_machine
+from ntk_evolution.models.networks import build_network
+from ntk_evolution.models.stax_models import Model
 from ntk_evolution.stages.evaluation import adversarial_key, judge
 from ntk_evolution.stages.gather import accuracy_array, with_intervals
 from ntk_evolution.stages.machines import headline_cells, test_subset
@@ -38,7 +44,7 @@ def _reference(model: ModelSettings, num_classes: int) -> Model:
     if reference is None:
         raise ValueError(
             f"model.architecture {model.architecture!r} has no infinite-width reference: only "
-            "the stax models do (ntk_evolution.infinite_reach)"
+            "the stax models do (ntk_evolution.configuration.infinite_reach)"
         )
     return reference
 
@@ -118,7 +124,7 @@ def judge_infinite_machine(
     share = shares(judge(machine, weights, test, evaluation, headline=True).hits)
     cells = headline_cells(evaluation)
     accuracy = [share["clean"]] + [share[adversarial_key(*cell)] for cell in cells[1:]]
-    ds = with_intervals(_infinite_machine_dataset(accuracy, evaluation), len(test[0]))
+    ds = with_intervals(_infinite_machine_dataset(accuracy, evaluation), len(test.images))
     config = {"model": model.model_dump(), "machines": machines.model_dump()}
     made = provenance({**config, "evaluation": evaluation.model_dump()})
     storage.write_dataset(ds.assign_attrs(made), path)

@@ -11,15 +11,16 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 
-from ntk_evolution import data, storage
-from ntk_evolution.checkpoints import load_variables
-from ntk_evolution.experiment import Run
-from ntk_evolution.networks import Network
-from ntk_evolution.ntk import TileKernel, compile_tile_kernel, per_logit_ntk_tiles
-from ntk_evolution.provenance import provenance
-from ntk_evolution.settings import ModelSettings, NtkSettings
+from ntk_evolution._infra import storage
+from ntk_evolution._infra.checkpoints import load_variables
+from ntk_evolution._infra.provenance import provenance
+from ntk_evolution._infra.type_aliases import Variables
+from ntk_evolution.configuration.experiment import Run
+from ntk_evolution.configuration.settings import ModelSettings, NtkSettings
+from ntk_evolution.datasets import data
+from ntk_evolution.kernels.ntk import TileKernel, compile_tile_kernel, per_logit_ntk_tiles
+from ntk_evolution.models.networks import Network
 from ntk_evolution.stages.networks import configured_network
-from ntk_evolution.type_aliases import Variables
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +37,7 @@ def extract_kernels(
     ntk: NtkSettings,
 ) -> None:
     """The per-logit empirical NTK of the probe set at every checkpoint of a run, into one zarr
-    store at ``path`` (:func:`ntk_evolution.storage.write_kernels`); ``checkpoint_paths[i]`` is
+    store at ``path`` (:func:`ntk_evolution._infra.storage.write_kernels`); ``checkpoint_paths[i]`` is
     the checkpoint of epoch ``epochs[i]``.
 
     The kernel is that of the network's evaluation-mode function at each checkpoint's

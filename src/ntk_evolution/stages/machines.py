@@ -1,6 +1,6 @@
 """Kernel-machine stages: the machines and eigen-features of a run's checkpoints, and the
-feature pictures of the first seed of every regime (:mod:`ntk_evolution.machines`,
-:mod:`ntk_evolution.pictures`).
+feature pictures of the first seed of every regime (:mod:`ntk_evolution.kernels.machines`,
+:mod:`ntk_evolution.kernels.pictures`).
 
 A run's machines go to one store, ``accuracy`` (epoch, attack, epsilon, source), encoded as the
 evaluation's store is (:func:`ntk_evolution.stages.gather.accuracy_array`): ``attack`` is "clean"
@@ -25,17 +25,29 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import NamedTuple
 
 import jax.numpy as jnp
 import numpy as np
 import pandas as pd
 import xarray as xr
 
-from ntk_evolution import data, storage
-from ntk_evolution.checkpoints import load_variables
-from ntk_evolution.evaluation import craft, hits, shares
-from ntk_evolution.experiment import CLEAN, SOURCES, Run
-from ntk_evolution.machines import (
+from ntk_evolution._infra import storage
+from ntk_evolution._infra.checkpoints import load_variables
+from ntk_evolution._infra.provenance import provenance
+from ntk_evolution._infra.seeding import evaluation_key
+from ntk_evolution._infra.type_aliases import ApplyFn, Params
+from ntk_evolution.attacks.evaluation import craft, hits, shares
+from ntk_evolution.configuration.experiment import CLEAN, SOURCES, Run
+from ntk_evolution.configuration.settings import (
+    Attack,
+    EvaluationSettings,
+    MachinesSettings,
+    ModelSettings,
+    PictureSettings,
+)
+from ntk_evolution.datasets import data
+from ntk_evolution.kernels.machines import (
     dual_coefficients,
     eigen,
     feature_coefficients,
@@ -44,16 +56,7 @@ from ntk_evolution.machines import (
     parameter_directions,
     targets,
 )
-from ntk_evolution.pictures import feature_pictures, oriented
-from ntk_evolution.provenance import provenance
-from ntk_evolution.seeding import evaluation_key
-from ntk_evolution.settings import (
-    Attack,
-    EvaluationSettings,
-    MachinesSettings,
-    ModelSettings,
-    PictureSettings,
-)
+from ntk_evolution.kernels.pictures import feature_pictures, oriented
 from ntk_evolution.stages.evaluation import (
     adversarial_key,
     crafted_attacks,
@@ -62,7 +65,6 @@ from ntk_evolution.stages.evaluation import (
 )
 from ntk_evolution.stages.gather import accuracy_array, with_intervals
 from ntk_evolution.stages.networks import configured_network
-from ntk_evolution.type_aliases import ApplyFn, Params
 
 log = logging.getLogger(__name__)
 
@@ -90,10 +92,17 @@ class ProbeKernels:
         return self.kernels.sel(epoch=epoch).values
 
 
-def test_subset(split: data.Split, count: int | None) -> tuple[np.ndarray, np.ndarray]:
+class Examples(NamedTuple):
+    """Test images and their labels."""
+
+    images: np.ndarray
+    labels: np.ndarray
+
+
+def test_subset(split: data.Split, count: int | None) -> Examples:
     """The first ``count`` test images and labels (all for None)."""
     images, labels = split.test_set()
-    return images[:count], labels[:count]
+    return Examples(images[:count], labels[:count])
 
 
 def headline_cells(evaluation: EvaluationSettings) -> list[tuple[str, float]]:
@@ -105,12 +114,12 @@ def headline_cells(evaluation: EvaluationSettings) -> list[tuple[str, float]]:
 def _machine_accuracy(
     machine: ApplyFn,
     weights: Params,
-    test: tuple[np.ndarray, np.ndarray],
+    test: Examples,
     transfer: Mapping[str, np.ndarray],
     evaluation: EvaluationSettings,
 ) -> np.ndarray:
     """Accuracy (cell, source) of one machine, the cells of :func:`headline_cells`, the sources
-    of :data:`~ntk_evolution.experiment.SOURCES`."""
+    of :data:`~ntk_evolution.configuration.experiment.SOURCES`."""
     share = shares(judge(machine, weights, test, evaluation, transfer, headline=True).hits)
     rows = [[share[CLEAN]] * len(SOURCES)]
     for name, epsilon in headline_cells(evaluation)[1:]:
@@ -122,7 +131,7 @@ def _machine_accuracy(
 def _feature_hits(
     machine: ApplyFn,
     weights: Params,
-    test: tuple[np.ndarray, np.ndarray],
+    test: Examples,
     attack: Attack,
     evaluation: EvaluationSettings,
 ) -> np.ndarray:
@@ -153,7 +162,7 @@ def judge_features(
     probes: ProbeKernels,
     epoch: float,
     chosen: Sequence[int],
-    test: tuple[np.ndarray, np.ndarray],
+    test: Examples,
     machines: MachinesSettings,
     evaluation: EvaluationSettings,
 ) -> np.ndarray:
@@ -222,14 +231,14 @@ def judge_machine(
     params: Params,
     probes: ProbeKernels,
     epoch: float,
-    test: tuple[np.ndarray, np.ndarray],
+    test: Examples,
     transfer: Mapping[str, np.ndarray],
     machines: MachinesSettings,
     evaluation: EvaluationSettings,
 ) -> np.ndarray:
     """Accuracy (cell, source) of the kernel machine of the checkpoint ``params`` at ``epoch``,
     with the ridge and targets of ``machines``: the cells of :func:`headline_cells`, the sources
-    of :data:`~ntk_evolution.experiment.SOURCES`."""
+    of :data:`~ntk_evolution.configuration.experiment.SOURCES`."""
     y = probes.targets(centered=machines.centered_targets)
     alpha = jnp.asarray(dual_coefficients(probes.at(epoch), y, machines.ridge), jnp.float32)
     weights = machine_weights(apply, params, probes.images, alpha)
@@ -262,7 +271,7 @@ def judge_machines(
     stored = load_adversarial(
         parent_adversarial_path, list(crafted_attacks(evaluation, headline=True))
     )
-    transfer = {name: images[: len(test[0])] for name, images in stored.items()}
+    transfer = {name: images[: len(test.images)] for name, images in stored.items()}
     chosen = feature_indices(len(probes.labels), machines.features.top, machines.features.bottom)
     accuracy, judged, eigenvalues = [], [], []
     for epoch, checkpoint_path in zip(epochs, checkpoint_paths, strict=True):
@@ -274,17 +283,27 @@ def judge_machines(
         log.info("%s epoch %g: machine accuracy %s", run.name, epoch, accuracy[-1][:, 0].round(3))
     config = {"run": run.name, "machines": machines.model_dump(), "model": model.model_dump()}
     made = provenance({**config, "evaluation": evaluation.model_dump()})
-    ds = with_intervals(_machines_dataset(np.stack(accuracy), epochs, evaluation), len(test[0]))
+    ds = with_intervals(_machines_dataset(np.stack(accuracy), epochs, evaluation), len(test.images))
     storage.write_dataset(ds.assign_attrs(made), machines_path)
     features = _features_dataset(
         np.stack(judged),
         np.stack(eigenvalues),
-        feature_test[1],
+        feature_test.labels,
         epochs,
         chosen,
         machines.features.top,
     )
     storage.write_dataset(features.assign_attrs(made), features_path)
+
+
+class Pictures(NamedTuple):
+    """A checkpoint's feature pictures, each field (class, eigen, ...) over the drawn classes
+    and their top eigenvectors."""
+
+    images: np.ndarray  # (class, eigen, row, column, channel)
+    cosine_start: np.ndarray  # (class, eigen): the cosine at mid-grey
+    cosine: np.ndarray  # (class, eigen): the cosine of the picture
+    eigenvalue: np.ndarray  # (class, eigen)
 
 
 def _pictures_of(
@@ -294,10 +313,10 @@ def _pictures_of(
     probes: ProbeKernels,
     image_shape: tuple[int, ...],
     settings: PictureSettings,
-) -> tuple[np.ndarray, ...]:
-    """Pictures (class, eigen, ...), their cosines at mid-grey and at the end (class, eigen)
-    and the eigenvalues (class, eigen) of the top eigenvectors of the drawn classes' kernels
-    (orientation: centred targets, :func:`ntk_evolution.pictures.oriented`)."""
+) -> Pictures:
+    """Pictures, their cosines at mid-grey and at the end and the eigenvalues of the top
+    eigenvectors of the drawn classes' kernels
+    (orientation: centred targets, :func:`ntk_evolution.kernels.pictures.oriented`)."""
     classes, top = settings.classes, settings.top
     mu, u = eigen(kernels[classes])
     cotangents = np.zeros((len(classes), top, len(probes.labels), kernels.shape[0]))
@@ -316,7 +335,7 @@ def _pictures_of(
         step_size=settings.step_size,
     )
     shaped = [a.reshape(len(classes), top, *a.shape[1:]) for a in made]
-    return (*shaped, mu[:, :top])
+    return Pictures(*shaped, mu[:, :top])
 
 
 def draw_feature_pictures(
@@ -347,10 +366,10 @@ def draw_feature_pictures(
                     apply, variables.params, probes.at(epoch), probes, split.image_shape, pictures
                 )
             )
-            log.info("%s epoch %g: cosines %s", run.name, epoch, made[-1][2].round(3).tolist())
+            log.info("%s epoch %g: cosines %s", run.name, epoch, made[-1].cosine.round(3).tolist())
     shape = (len(runs), len(epochs))
     images, start, end, eigenvalues = (
-        np.stack([m[i] for m in made]).reshape(*shape, *made[0][i].shape) for i in range(4)
+        np.stack(field).reshape(*shape, *field[0].shape) for field in zip(*made, strict=True)
     )
     scalar = ("regime", "epoch", "class", "eigen")
     ds = xr.Dataset(

@@ -6,11 +6,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from ntk_evolution.checkpoints import load_variables
-from ntk_evolution.data import Split
-from ntk_evolution.networks import Network, build_network
-from ntk_evolution.settings import ModelSettings
-from ntk_evolution.type_aliases import Variables
+from ntk_evolution._infra.checkpoints import load_variables
+from ntk_evolution._infra.type_aliases import Variables
+from ntk_evolution.configuration.settings import ModelSettings
+from ntk_evolution.datasets.data import Split
+from ntk_evolution.models.networks import Network, build_network
 
 
 def configured_network(split: Split, model: ModelSettings) -> tuple[Network, Variables]:

@@ -7,15 +7,15 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from ntk_evolution import data
-from ntk_evolution.atomic import write_table
-from ntk_evolution.checkpoints import save_checkpoint
-from ntk_evolution.experiment import Run, epoch_label
-from ntk_evolution.networks import build_network
-from ntk_evolution.provenance import provenance
-from ntk_evolution.seeding import run_keys
-from ntk_evolution.settings import ModelSettings, Training
-from ntk_evolution.training import train
+from ntk_evolution._infra.atomic import write_table
+from ntk_evolution._infra.checkpoints import save_checkpoint
+from ntk_evolution._infra.provenance import provenance
+from ntk_evolution._infra.seeding import run_keys
+from ntk_evolution.configuration.experiment import Run, epoch_label
+from ntk_evolution.configuration.settings import ModelSettings, Training
+from ntk_evolution.datasets import data
+from ntk_evolution.models.networks import build_network
+from ntk_evolution.training.loop import train
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +35,7 @@ def train_phase1(
     The network trains in its training mode; every checkpoint holds its parameters and its
     state (batch-norm running statistics; none for the ``stax`` models). ``checkpoint_paths[i]``
     receives the checkpoint of ``checkpoint_epochs[i]``; the history CSV
-    has one row per epoch (see :func:`ntk_evolution.training.train`).
+    has one row per epoch (see :func:`ntk_evolution.training.loop.train`).
     """
     split = data.load_split(split_path)
     net = build_network(model, split.num_classes)

@@ -7,16 +7,16 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from ntk_evolution import data
-from ntk_evolution.atomic import write_table
-from ntk_evolution.checkpoints import save_checkpoint
-from ntk_evolution.dynamics import child_apply
-from ntk_evolution.experiment import Child
-from ntk_evolution.provenance import provenance
-from ntk_evolution.seeding import run_keys
-from ntk_evolution.settings import ModelSettings, Training
+from ntk_evolution._infra.atomic import write_table
+from ntk_evolution._infra.checkpoints import save_checkpoint
+from ntk_evolution._infra.provenance import provenance
+from ntk_evolution._infra.seeding import run_keys
+from ntk_evolution.configuration.experiment import Child
+from ntk_evolution.configuration.settings import ModelSettings, Training
+from ntk_evolution.datasets import data
+from ntk_evolution.models.dynamics import child_apply
 from ntk_evolution.stages.networks import load_network
-from ntk_evolution.training import train
+from ntk_evolution.training.loop import train
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +37,7 @@ def train_children(
     history of ``children[i]``. Every child's parameters start at the spawn parameters theta_s;
     every child is a function of the network's evaluation mode with the spawn state held fixed,
     and linearized and centered children keep the spawn kernel (see
-    :mod:`ntk_evolution.dynamics`). A child's checkpoint holds its parameters; its state is the
+    :mod:`ntk_evolution.models.dynamics`). A child's checkpoint holds its parameters; its state is the
     spawn checkpoint's.
     """
     split = data.load_split(split_path)

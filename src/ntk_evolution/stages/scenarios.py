@@ -10,9 +10,9 @@ from typing import Any
 
 import yaml
 
-from ntk_evolution.atomic import atomic_file
-from ntk_evolution.provenance import provenance
-from ntk_evolution.scenarios import link_scenario
+from ntk_evolution._infra.atomic import atomic_file
+from ntk_evolution._infra.provenance import provenance
+from ntk_evolution.configuration.scenarios import link_scenario
 
 log = logging.getLogger(__name__)
 

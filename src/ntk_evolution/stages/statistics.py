@@ -8,9 +8,10 @@ from pathlib import Path
 
 import xarray as xr
 
-from ntk_evolution import eigenspace, statistics, storage
-from ntk_evolution.experiment import Run, RunPair
-from ntk_evolution.provenance import provenance
+from ntk_evolution._infra import storage
+from ntk_evolution._infra.provenance import provenance
+from ntk_evolution.configuration.experiment import Run, RunPair
+from ntk_evolution.kernels import eigenspace, statistics
 
 log = logging.getLogger(__name__)
 
@@ -73,7 +74,7 @@ def kernel_pair_distances(
 ) -> None:
     """Distances, raw and centred, between the kernels of paired runs (regime against regime,
     same seed and across seeds; seed against seed within a regime, the yardsticks), and the
-    overlap of their top-k eigenspaces (:func:`ntk_evolution.eigenspace.pair_overlaps`)."""
+    overlap of their top-k eigenspaces (:func:`ntk_evolution.kernels.eigenspace.pair_overlaps`)."""
     kernels = {run: _kernels(p) for run, p in kernels_paths.items()}
     ds = statistics.pair_distances(kernels, pairs)
     ds["top_k_overlap"] = (
