@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 
 import numpy as np
 import pandas as pd
@@ -20,6 +21,7 @@ from ntk_evolution.stages.evaluation import adversarial_key, load_adversarial
 
 from snakemake_run import (
     AFTER_EVALUATION,
+    ROOT,
     TINY,
     make_checkout,
     planned_jobs,
@@ -584,3 +586,28 @@ def test_an_out_of_reach_reference_is_skipped_with_a_note(tmp_path, architecture
     planned = rules_of(planned_jobs(tmp_path))
     assert "infinite_ntk" not in planned and "infinite_machine" not in planned
     assert planned["kernel_evolution"] == 4
+
+
+def documented_stores() -> dict[str, dict[str, tuple[str, ...]]]:
+    """docs/results.md's table of stores: path pattern -> variable -> dims."""
+    text = (ROOT / "docs" / "results.md").read_text().split("## Every store")[1]
+    stores = {}
+    for path, variables in re.findall(r"^\| `([^`]+\.zarr)` \| (.+) \|$", text, re.M):
+        found = re.findall(r"`(\w+)` \(([^)]*)\)", variables)
+        stores[path] = {name: tuple(d.strip() for d in dims.split(",")) for name, dims in found}
+    return stores
+
+
+def test_the_documented_stores_are_those_a_run_writes(finished):
+    documented = documented_stores()
+    scenario = finished / "results/tiny"
+    written = {}
+    for path in sorted(scenario.rglob("*.zarr")):
+        pattern = re.sub(
+            r"(benign|adversarial|flip)/seed\d+",
+            "<regime>/seed<n>",
+            str(path.relative_to(scenario)),
+        )
+        ds = xr.open_zarr(path)
+        written[pattern] = {name: ds[name].dims for name in ds.data_vars}
+    assert documented == written

@@ -1,9 +1,7 @@
 """Kernel machines and eigen-features of one run's checkpoints.
 
-Writes two zarr stores: the machines' ``accuracy`` (epoch, attack, source), and the
-eigen-features' ``accuracy`` (epoch, eigen, measure), ``class_accuracy`` (epoch, class, eigen,
-measure), ``eigenvalue`` (epoch, logit, eigen) and ``robust_share`` (epoch); see
-ntk_evolution.stages.machines.
+Writes the machines' and the eigen-features' zarr stores (docs/results.md lists their variables;
+ntk_evolution.stages.machines says what they mean).
 """
 
 from ntk_evolution.configuration.experiment import JobSubject
