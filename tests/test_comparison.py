@@ -44,7 +44,11 @@ def compared(tmp_path_factory) -> Path:
     out = folder / "comparison"
     out.mkdir()
     compare_scenarios(
-        paths, out / "findings.csv", out / "findings.md", out / "findings_across_scenarios.png"
+        paths,
+        out / "findings.csv",
+        out / "findings.md",
+        out / "findings_across_scenarios.png",
+        out / "verdicts.csv",
     )
     return out
 
@@ -99,6 +103,13 @@ def test_the_page_sets_the_scenarios_side_by_side(compared):
     f3 = page[page.index("## F3") : page.index("## F4")]
     assert "| weak.kernel | not shown |" in f3
     assert "0.23 (threshold 0.3; 0 of 4 hold)" in f3  # AC - CC of every child fails
+
+
+def test_the_verdicts_give_every_scenarios_verdict_on_every_finding(compared):
+    verdicts = pd.read_csv(compared / "verdicts.csv")
+    assert list(verdicts.columns) == ["scenario", "finding", "verdict", "claim", "evidence"]
+    for scenario, expected in VERDICTS.items():
+        assert tuple(verdicts[verdicts.scenario == scenario].verdict) == expected
 
 
 def test_the_figure_is_written(compared):
